@@ -1,0 +1,106 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Dependencies are named once; targets refer to these constants.
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
+let swiftASN1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "StreamSwarm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "streamswarm", targets: ["SwarmCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // MARK: - Libraries
+        .target(name: "SwarmCore", dependencies: [logging]),
+        .target(name: "SwarmProto", dependencies: [swiftProtobuf]),
+        .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
+        .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioSSL, x509, swiftASN1, crypto, logging]),
+        .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
+        .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
+        .target(name: "SwarmProbes", dependencies: ["SwarmCore", nioCore, nioPosix, logging]),
+        .target(
+            name: "SwarmServer",
+            dependencies: [
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", nioCore, nioPosix, nioSSL, logging,
+                serviceLifecycle,
+            ]
+        ),
+        .target(
+            name: "SwarmAgent",
+            dependencies: [
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmProbes", grdb, nioCore, nioPosix, nioSSL, logging,
+                serviceLifecycle,
+            ]
+        ),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "SwarmCLI",
+            dependencies: [
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
+                "SwarmServer", "SwarmAgent", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, nioSSL,
+                grdb,
+            ]
+        ),
+
+        // MARK: - Test support
+        .target(
+            name: "SwarmTestSupport",
+            dependencies: [
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", x509, swiftASN1, crypto, nioCore,
+                nioPosix, logging,
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
+        .testTarget(name: "SwarmWireTests", dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", nioCore, swiftProtobuf]),
+        .testTarget(
+            name: "SwarmPKITests",
+            dependencies: ["SwarmPKI", "SwarmTestSupport", "SwarmCore", nioCore, nioPosix, nioSSL, x509]
+        ),
+        .testTarget(
+            name: "SwarmStoreSQLiteTests",
+            dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport"]
+        ),
+        .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix]),
+        .testTarget(
+            name: "SwarmIntegrationTests",
+            dependencies: [
+                "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
+                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                grdb,
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,34 @@
+/// A store operation failed. Match on `code`; `message` says what happened and what to do.
+public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String { case notFound, invalidInput, conflict, unavailable, migration, corrupt }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        public static var notFound: Self { Self(.notFound) }
+        public static var invalidInput: Self { Self(.invalidInput) }
+        public static var conflict: Self { Self(.conflict) }
+        /// The database cannot be opened or written (disk full, locked, permissions).
+        public static var unavailable: Self { Self(.unavailable) }
+        public static var migration: Self { Self(.migration) }
+        public static var corrupt: Self { Self(.corrupt) }
+        public var description: String { value.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(code: Code, message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
