@@ -5,6 +5,7 @@ import PackageDescription
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
@@ -44,14 +45,15 @@ let package = Package(
         .target(name: "SwarmCore", dependencies: [logging]),
         .target(name: "SwarmProto", dependencies: [swiftProtobuf]),
         .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
-        .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioSSL, x509, swiftASN1, crypto, logging]),
+        .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
         .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
-        .target(name: "SwarmProbes", dependencies: ["SwarmCore", nioCore, nioPosix, logging]),
+        .target(name: "CSwarmProbes"),
+        .target(name: "SwarmProbes", dependencies: ["SwarmCore", "CSwarmProbes", nioCore, nioPosix, logging]),
         .target(
             name: "SwarmServer",
             dependencies: [
-                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", nioCore, nioPosix, nioSSL, logging,
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", nioCore, nioPosix, nioSSL, nioTLS, logging,
                 serviceLifecycle,
             ]
         ),
@@ -104,3 +106,8 @@ let package = Package(
         ),
     ]
 )
+
+// Shared settings for every Swift target (C shims take none).
+for target in package.targets where !target.name.hasPrefix("C") {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

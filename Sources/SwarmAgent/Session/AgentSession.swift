@@ -1,0 +1,211 @@
+import Foundation
+// why: the agent's public API takes a Logger, TLS material, an event loop group and is a Service.
+public import Logging
+public import NIOCore
+import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+public import SwarmCore
+public import SwarmPKI
+import SwarmProbes
+import SwarmWire
+import Synchronization
+
+/// The agent: keeps a mesh session to the server (dial with capped, fully jittered backoff, Hello,
+/// reconcile assignments, heartbeats) and sends spooled measurements in acknowledged batches, while
+/// its ``ProbeRunner`` keeps measuring whether or not the server is reachable.
+public final class AgentSession: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Server host name or address. Defaults to 127.0.0.1.
+        public var serverHost: String = "127.0.0.1"
+        /// Server mesh port. Defaults to 7443.
+        public var serverPort: Int = 7443
+        /// Name checked against the server certificate (SNI too); defaults to `serverHost`.
+        public var serverName: String?
+        public var tls: MeshTLSMaterial
+        /// The spool file. Defaults to `./data/agent-spool.sqlite`.
+        public var spoolPath: String = "data/agent-spool.sqlite"
+        /// Largest number of measurements per batch. Defaults to 500.
+        public var maxBatchMeasurements: Int = 500
+        /// Batches sent and not yet acknowledged; the server's Welcome may lower it. Defaults to 4.
+        public var maxInFlightBatches: Int = 4
+        /// Reconnect backoff: base and cap of the full-jitter exponential. Defaults to 0.5 s and 30 s.
+        public var reconnectBase: Duration = .milliseconds(500)
+        public var reconnectCap: Duration = .seconds(30)
+        /// Time to wait for Welcome (and TLS). Defaults to 10 s.
+        public var handshakeTimeout: Duration = .seconds(10)
+        public var agentVersion: String = "0.1.0"
+        public init(tls: MeshTLSMaterial) { self.tls = tls }
+    }
+
+    /// What the agent has seen, for tests and the CLI.
+    public struct Statistics: Sendable {
+        public var sessionsOpened = 0
+        public var batchesAcked = 0
+        public var measurementsAcked = 0
+        public var lastError: String?
+        public var connected = false
+    }
+
+    public let configuration: Configuration
+    public let spool: Spool
+    public let runner: ProbeRunner
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let sslContext: NIOSSLContext
+    private let stats = Mutex(Statistics())
+    /// Wakes the batch sender when measurements were spooled or a batch was acked.
+    private let doorbell = Doorbell()
+
+    /// - Throws: ``PKIError`` for unusable TLS material, ``SpoolError`` when the spool cannot open.
+    public init(configuration: Configuration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.sslContext = try NIOSSLContext(configuration: MeshTLS.makeAgentConfiguration(configuration.tls))
+        self.spool = try Spool(path: configuration.spoolPath)
+        let doorbell = self.doorbell
+        self.runner = ProbeRunner(spool: spool, logger: logger, onAppended: { doorbell.ring() })
+    }
+
+    public var statistics: Statistics { stats.withLock { $0 } }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runner.run() }
+            await self.connectionLoop()
+            self.runner.finish()
+        }
+    }
+
+    private func connectionLoop() async {
+        var backoff = Backoff(base: configuration.reconnectBase, cap: configuration.reconnectCap)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var retryAfter: Duration?
+            do {
+                let outcome = try await cancelWhenGracefulShutdown {
+                    try await self.connectOnce(backoff: &backoff)
+                }
+                retryAfter = outcome
+            } catch is CancellationError {
+                break
+            } catch {
+                stats.withLock {
+                    $0.lastError = "\(error)"
+                    $0.connected = false
+                }
+                logger.warning("mesh session to \(configuration.serverHost):\(configuration.serverPort) failed: \(Self.describe(error))")
+            }
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
+            let wait = retryAfter ?? backoff.next()
+            logger.info("reconnecting in \(wait)")
+            do {
+                try await Task.sleep(for: wait).cancelOnGracefulShutdown()
+            } catch {
+                break
+            }
+        }
+        logger.info("agent stopped; \(((try? await spool.depth()) ?? 0)) measurements stay in the spool for next time")
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOSSLError { return "TLS: \(error)" }
+        if let error = error as? AgentError { return error.message }
+        return "\(error)"
+    }
+
+    /// One session: returns the wait before reconnecting if the server asked for one.
+    private func connectOnce(backoff: inout Backoff) async throws -> Duration? {
+        let serverName = configuration.serverName ?? configuration.serverHost
+        let sslContext = self.sslContext
+        let maxFrameBytes = MeshFrame.defaultMaxPayloadBytes
+        let channel = try await ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.nanoseconds(configuration.handshakeTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: configuration.serverHost, port: configuration.serverPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    let sni = serverName.first?.isNumber == true || serverName.contains(":") ? nil : serverName
+                    try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: sni))
+                    try sync.addHandler(
+                        ByteToMessageHandler(
+                            MeshFrameDecoder(maxPayloadBytes: maxFrameBytes),
+                            maximumBufferSize: maxFrameBytes + 65_536
+                        )
+                    )
+                    try sync.addHandler(MessageToByteHandler(MeshFrameEncoder()))
+                    return try NIOAsyncChannel<MeshFrame, MeshFrame>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var frames = inbound.makeAsyncIterator()
+            let hello = Mesh.Hello(
+                agentVersion: configuration.agentVersion,
+                host: HostFactsReader.read(),
+                capabilities: ProbeCatalog.kinds,
+                lastAckedBatchID: try await spool.lastAcknowledgedBatchID(),
+                spoolDepth: UInt64(try await spool.depth()),
+                running: runner.assignments.map { Mesh.AssignmentRef(testID: $0.0, revision: $0.1) }
+            )
+            try await outbound.write(MeshCodec.encode(.hello(hello)))
+            let welcome = try await self.awaitWelcome(&frames, channel: channel.channel)
+            backoff.reset()
+            stats.withLock {
+                $0.sessionsOpened += 1
+                $0.connected = true
+                $0.lastError = nil
+            }
+            var logger = self.logger
+            logger[metadataKey: "swarm.session.id"] = "\(welcome.sessionID)"
+            logger.info("connected to \(configuration.serverHost):\(configuration.serverPort) as \(welcome.agentName)")
+            defer { stats.withLock { $0.connected = false } }
+            let window = max(1, min(configuration.maxInFlightBatches, welcome.maxInFlightBatches > 0 ? welcome.maxInFlightBatches : .max))
+            let session = LiveSession(
+                owner: self,
+                outbound: outbound,
+                channel: channel.channel,
+                window: window,
+                heartbeatInterval: welcome.heartbeatInterval > .zero ? welcome.heartbeatInterval : .seconds(10),
+                logger: logger
+            )
+            return try await session.run(frames: &frames, doorbell: doorbell)
+        }
+    }
+
+    private func awaitWelcome(
+        _ frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator,
+        channel: any Channel
+    ) async throws -> Mesh.Welcome {
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        guard let frame = try await frames.next() else {
+            throw AgentError(message: "server closed the connection before Welcome (TLS refused or timeout)")
+        }
+        switch try MeshCodec.decode(frame) {
+        case .welcome(let welcome):
+            return welcome
+        case .error(let error):
+            throw AgentError(message: "server refused the session: \(error.message)")
+        case let other:
+            throw AgentError(message: "server answered Hello with \(other.name) instead of Welcome")
+        }
+    }
+
+    // MARK: - Used by LiveSession
+
+    func recordAck(measurements: Int) {
+        stats.withLock {
+            $0.batchesAcked += 1
+            $0.measurementsAcked += measurements
+        }
+    }
+
+}
+
+/// An error the agent reports about its session; the message says what happened.
+public struct AgentError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

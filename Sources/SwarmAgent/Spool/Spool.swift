@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+public import SwarmCore
+import SwarmWire
+
+/// The agent's durable queue of measurements: every observation is written here (SQLite, WAL)
+/// before it is sent, grouped into numbered batches, and deleted only when the server acks the batch.
+///
+/// Batch ids and measurement sequence numbers come from persisted counters, so they survive
+/// restarts; a new spool file starts its counters at the current time in microseconds, so even a
+/// deleted spool never reuses an id the server has already stored.
+public final class Spool: Sendable {
+    /// One batch ready to send: its id and the serialized measurements.
+    public struct Batch: Sendable {
+        public var id: UInt64
+        public var measurements: [Data]
+    }
+
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens or creates the spool at `path`.
+    ///
+    /// - Throws: ``SpoolError`` when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1-spool") { db in
+                let start = Timestamp.now().unixNanos / 1000
+                try db.execute(
+                    sql: """
+                        CREATE TABLE batches (
+                            id INTEGER PRIMARY KEY,
+                            created_at INTEGER NOT NULL
+                        );
+                        CREATE TABLE measurements (
+                            seq INTEGER PRIMARY KEY,
+                            test_id INTEGER NOT NULL,
+                            created_at INTEGER NOT NULL,
+                            payload BLOB NOT NULL,
+                            batch_id INTEGER REFERENCES batches(id)
+                        );
+                        CREATE INDEX measurements_by_batch ON measurements(batch_id, seq);
+                        CREATE TABLE counters (
+                            name TEXT PRIMARY KEY NOT NULL,
+                            value INTEGER NOT NULL
+                        ) WITHOUT ROWID;
+                        """
+                )
+                try db.execute(
+                    sql: "INSERT INTO counters (name, value) VALUES ('next_seq', ?), ('next_batch', ?), ('last_acked', 0)",
+                    arguments: [start, start]
+                )
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw SpoolError(
+                message: "cannot open the agent spool at \(path): check the path and permissions (--spool)",
+                cause: error
+            )
+        }
+    }
+
+    /// Appends observations durably.
+    public func append(_ observations: [ProbeObservation]) async throws {
+        guard !observations.isEmpty else { return }
+        try await pool.write { db in
+            var seq = try Self.counter(db, "next_seq")
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO measurements (seq, test_id, created_at, payload) VALUES (?, ?, ?, ?)"
+            )
+            for observation in observations {
+                let payload = try MeasurementEncoding.encode(observation, sequence: UInt64(seq))
+                try insert.execute(arguments: [seq, observation.testID.rawValue, observation.startedAt.unixNanos, payload])
+                seq += 1
+            }
+            try Self.setCounter(db, "next_seq", seq)
+        }
+    }
+
+    /// Batches formed earlier and not yet acknowledged, oldest first (to replay after a reconnect).
+    public func unacknowledgedBatches() async throws -> [Batch] {
+        try await pool.read { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM batches ORDER BY id")
+            return try ids.map { id in
+                Batch(
+                    id: UInt64(id),
+                    measurements: try Data.fetchAll(
+                        db,
+                        sql: "SELECT payload FROM measurements WHERE batch_id = ? ORDER BY seq",
+                        arguments: [id]
+                    )
+                )
+            }
+        }
+    }
+
+    /// Groups up to `maxMeasurements` unbatched measurements into a new numbered batch.
+    ///
+    /// - Returns: nil when nothing is waiting.
+    public func formBatch(maxMeasurements: Int) async throws -> Batch? {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT seq, payload FROM measurements WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
+                arguments: [maxMeasurements]
+            )
+            guard let last = rows.last else { return nil }
+            let id = try Self.counter(db, "next_batch")
+            try Self.setCounter(db, "next_batch", id + 1)
+            try db.execute(
+                sql: "INSERT INTO batches (id, created_at) VALUES (?, ?)",
+                arguments: [id, Timestamp.now().unixNanos]
+            )
+            let lastSeq: Int64 = last[0]
+            try db.execute(
+                sql: "UPDATE measurements SET batch_id = ? WHERE batch_id IS NULL AND seq <= ?",
+                arguments: [id, lastSeq]
+            )
+            return Batch(id: UInt64(id), measurements: rows.map { $0[1] })
+        }
+    }
+
+    /// Drops an acknowledged batch. Unknown ids (already dropped) are ignored.
+    public func acknowledge(_ batchID: UInt64) async throws {
+        try await pool.write { db in
+            let id = Int64(bitPattern: batchID)
+            try db.execute(sql: "DELETE FROM measurements WHERE batch_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+            if id > (try Self.counter(db, "last_acked")) { try Self.setCounter(db, "last_acked", id) }
+        }
+    }
+
+    /// Measurements not yet acknowledged (batched or not).
+    public func depth() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM measurements") ?? 0 }
+    }
+
+    public func lastAcknowledgedBatchID() async throws -> UInt64 {
+        try await pool.read { db in UInt64(try Self.counter(db, "last_acked")) }
+    }
+
+    private static func counter(_ db: Database, _ name: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
+    }
+
+    private static func setCounter(_ db: Database, _ name: String, _ value: Int64) throws {
+        try db.execute(sql: "UPDATE counters SET value = ? WHERE name = ?", arguments: [value, name])
+    }
+}
+
+/// The spool could not be opened or written; the message says where and what to check.
+public struct SpoolError: Error, CustomStringConvertible {
+    public var message: String
+    public var cause: (any Error)?
+    public var description: String { message }
+}

@@ -1,0 +1,59 @@
+// why: the Probe protocol's requirements are expressed in SwarmCore types.
+public import SwarmCore
+
+/// What a probe run needs to know.
+public struct ProbeContext: Sendable {
+    public var testID: TestID
+    public var revision: Int
+    public var spec: TestSpec
+
+    public init(testID: TestID, revision: Int, spec: TestSpec) {
+        self.testID = testID
+        self.revision = revision
+        self.spec = spec
+    }
+
+    /// An observation for this run with the given outcome; probes fill in `result`.
+    public func observation(
+        kind: ProbeKind,
+        startedAt: Timestamp,
+        duration: Duration,
+        status: MeasurementStatus,
+        reason: String = "",
+        result: ProbeResult? = nil
+    ) -> ProbeObservation {
+        ProbeObservation(
+            testID: testID,
+            revision: revision,
+            kind: kind,
+            startedAt: startedAt,
+            duration: duration,
+            status: status,
+            reason: reason,
+            result: result
+        )
+    }
+}
+
+/// One kind of measurement. An instance lives as long as the test that uses it, so a probe may keep
+/// state between runs (the system probe keeps its previous counters to compute rates).
+///
+/// `run` never throws: a failure is itself an observation with a status and a reason, so the
+/// operator sees why a run produced no figures.
+public protocol Probe: Sendable {
+    static var kind: ProbeKind { get }
+    init()
+    func run(_ context: ProbeContext) async -> ProbeObservation
+}
+
+/// The probe kinds this build can run. Adding a probe is one new type plus one entry here.
+public enum ProbeCatalog {
+    public static let probes: [any Probe.Type] = [TCPProbe.self, SystemProbe.self]
+
+    public static var kinds: [ProbeKind] { probes.map { $0.kind } }
+
+    /// A fresh probe for `kind`, or nil when this build cannot run it.
+    public static func make(_ kind: ProbeKind) -> (any Probe)? {
+        probes.first { $0.kind == kind }.map { $0.init() }
+    }
+}

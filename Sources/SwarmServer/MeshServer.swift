@@ -1,0 +1,203 @@
+import Foundation
+// why: the server's public API takes a Logger, NIO event loop group, TLS material and a Store,
+// and conforms to ServiceLifecycle's Service.
+public import Logging
+public import NIOCore
+import NIOPosix
+import NIOSSL
+public import ServiceLifecycle
+public import SwarmPKI
+public import SwarmStore
+import SwarmCore
+import SwarmWire
+
+/// The mesh listener: accepts agents over mutual TLS, runs their sessions, pushes tests and ingests
+/// result batches.
+///
+/// One bad peer can never end the accept loop: every connection runs in its own child task that
+/// catches and logs its errors.
+public final class MeshServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Address to bind. Defaults to `127.0.0.1` (use `0.0.0.0` or `::` to serve a network).
+        public var host: String = "127.0.0.1"
+        /// Port to bind; 0 picks a free one (see `onListening`). Defaults to 7443.
+        public var port: Int = 7443
+        public var tls: MeshTLSMaterial
+        /// Path of the revocation list (`certs/revoked.txt`); nil disables revocation.
+        public var revocationListPath: String?
+        /// How often the revocation list is checked for changes. Defaults to 2 s.
+        public var revocationReloadInterval: Duration = .seconds(2)
+        /// Heartbeat interval told to agents. An agent silent for 3 intervals is marked offline.
+        /// Defaults to 10 s.
+        public var heartbeatInterval: Duration = .seconds(10)
+        /// Time a new connection has to complete TLS and send Hello. Defaults to 10 s.
+        public var helloTimeout: Duration = .seconds(10)
+        /// Largest frame payload accepted. Defaults to 4 MiB.
+        public var maxFrameBytes: Int = MeshFrame.defaultMaxPayloadBytes
+        /// Result batches an agent may have unacknowledged. Defaults to 8.
+        public var maxInFlightBatches: Int = 8
+        /// Largest number of measurements committed in one store transaction. Defaults to 20,000.
+        public var maxMeasurementsPerCommit: Int = 20_000
+        /// How often coalesced agent status (last seen, load) is written. Defaults to 2 s.
+        public var statusFlushInterval: Duration = .seconds(2)
+        /// Time a draining server waits for sessions to finish their in-flight batches. Defaults to 5 s.
+        public var drainTimeout: Duration = .seconds(5)
+        /// Version string sent in Welcome.
+        public var serverVersion: String = "0.1.0"
+
+        public init(tls: MeshTLSMaterial) { self.tls = tls }
+    }
+
+    let configuration: Configuration
+    let store: any Store
+    let logger: Logger
+    let eventLoopGroup: any EventLoopGroup
+    let registry = SessionRegistry()
+    let statusBoard = AgentStatusBoard()
+    let ingest: BatchIngest
+    let revocations: RevocationList
+    private let sslContext: NIOSSLContext
+    private let onListening: @Sendable (SocketAddress) -> Void
+
+    /// - Throws: ``PKIError`` when the TLS material cannot be loaded.
+    public init(
+        configuration: Configuration,
+        store: any Store,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.onListening = onListening
+        self.sslContext = try NIOSSLContext(configuration: MeshTLS.makeServerConfiguration(configuration.tls))
+        self.revocations = RevocationList(path: configuration.revocationListPath)
+        self.ingest = BatchIngest(
+            store: store,
+            maxMeasurementsPerCommit: configuration.maxMeasurementsPerCommit,
+            logger: logger
+        )
+        try revocations.reloadIfChanged()
+    }
+
+    /// Number of live sessions.
+    public var sessionCount: Int { registry.count }
+
+    public func run() async throws {
+        typealias Connection = (NIOAsyncChannel<MeshFrame, MeshFrame>, EventLoopFuture<PeerIdentity>)
+        let maxFrameBytes = configuration.maxFrameBytes
+        let sslContext = self.sslContext
+        let revocations = self.revocations
+        let logger = self.logger
+        let listener = try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel -> EventLoopFuture<Connection> in
+                channel.eventLoop.makeCompletedFuture {
+                    let admitted = channel.eventLoop.makePromise(of: PeerIdentity.self)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+                    try sync.addHandler(MeshAdmissionHandler(revocations: revocations, promise: admitted, logger: logger))
+                    try sync.addHandler(
+                        ByteToMessageHandler(
+                            MeshFrameDecoder(maxPayloadBytes: maxFrameBytes),
+                            maximumBufferSize: maxFrameBytes + 2 * MeshFrame.headerBytes + 65_536
+                        )
+                    )
+                    try sync.addHandler(MessageToByteHandler(MeshFrameEncoder()))
+                    let async = try NIOAsyncChannel<MeshFrame, MeshFrame>(wrappingChannelSynchronously: channel)
+                    return (async, admitted.futureResult)
+                }
+            }
+        if let address = listener.channel.localAddress {
+            logger.info("mesh listening on \(address)", metadata: ["swarm.mesh.port": "\(address.port ?? 0)"])
+            onListening(address)
+        }
+
+        try await withGracefulShutdownHandler {
+            // It is important to use a discarding task group here: connection tasks would otherwise
+            // accumulate their results for the life of the server.
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await self.ingest.run() }
+                group.addTask { await self.flushStatusLoop() }
+                group.addTask { await self.revocationLoop() }
+                group.addTask { await self.changeFeedLoop() }
+                try await listener.executeThenClose { inbound in
+                    for try await (connection, identity) in inbound {
+                        group.addTask {
+                            let session = MeshSession(server: self, channel: connection, identity: identity)
+                            await session.run()
+                        }
+                    }
+                }
+                // The listener is closed: drain sessions, then stop the background loops.
+                await self.drainSessions()
+                self.ingest.finish()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            logger.info("mesh server draining: closing the listener and saying Goodbye to agents")
+            listener.channel.close(promise: nil)
+        }
+        await flushStatus()
+        logger.info("mesh server stopped")
+    }
+
+    private func drainSessions() async {
+        let sessions = registry.all()
+        for handle in sessions { handle.send(.close(reason: .drain)) }
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while registry.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func flushStatusLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.statusFlushInterval) } catch { break }
+            await flushStatus()
+        }
+    }
+
+    func flushStatus() async {
+        let updates = statusBoard.drain()
+        guard !updates.isEmpty else { return }
+        do {
+            try await store.recordAgentStatus(updates)
+        } catch {
+            logger.warning("could not store agent status for \(updates.count) agents: \(error)")
+        }
+    }
+
+    private func revocationLoop() async {
+        guard configuration.revocationListPath != nil else { return }
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.revocationReloadInterval) } catch { break }
+            do {
+                let added = try revocations.reloadIfChanged()
+                if !added.isEmpty {
+                    let closed = registry.closeSessions(withSerials: added)
+                    logger.notice(
+                        "revocation list reloaded: \(added.count) new serials, \(closed) live sessions closed",
+                        metadata: ["swarm.revocations": "\(revocations.count)"]
+                    )
+                }
+            } catch {
+                logger.warning("\(error)")
+            }
+        }
+    }
+
+    private func changeFeedLoop() async {
+        for await change in store.changes.subscribe() {
+            if Task.isCancelled { break }
+            switch change {
+            case .assignmentsChanged(_, let agents):
+                for agent in agents { registry.session(for: agent)?.send(.reconcile) }
+            }
+        }
+    }
+}
