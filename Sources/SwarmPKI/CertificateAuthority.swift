@@ -1,5 +1,7 @@
 import Crypto
-import Foundation
+// why: Date appears in the issuing API (validity start).
+public import Foundation
+import SwarmCore
 import SwiftASN1
 // why: issued material is returned as SwarmCore-free value types holding PEM text.
 public import X509

@@ -1,6 +1,7 @@
 // why: identities are built from NIOSSL certificates and name SwarmCore agents.
 public import NIOSSL
 public import SwarmCore
+import Foundation
 import SwiftASN1
 import X509
 

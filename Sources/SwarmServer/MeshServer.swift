@@ -3,7 +3,8 @@ import Foundation
 // and conforms to ServiceLifecycle's Service.
 public import Logging
 public import NIOCore
-import NIOPosix
+// why: MultiThreadedEventLoopGroup.singleton is the default argument of the public init.
+public import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
 public import SwarmPKI
@@ -197,6 +198,8 @@ public final class MeshServer: Service, Sendable {
             switch change {
             case .assignmentsChanged(_, let agents):
                 for agent in agents { registry.session(for: agent)?.send(.reconcile) }
+            case .testsChanged:
+                for session in registry.all() { session.send(.reconcile) }
             }
         }
     }

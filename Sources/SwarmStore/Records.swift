@@ -119,4 +119,7 @@ public struct TimeRange: Sendable, Hashable {
 public enum StoreChange: Sendable, Hashable {
     /// A test was created, revised or cancelled; the listed agents' assignments may differ now.
     case assignmentsChanged(test: TestID, agents: [AgentName])
+    /// Tests changed in a way this process did not see (another process wrote the database);
+    /// every live session should reconcile.
+    case testsChanged
 }

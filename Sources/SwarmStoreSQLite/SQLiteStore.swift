@@ -152,6 +152,7 @@ public final class SQLiteStore: Store {
                 sql: "INSERT INTO test_revisions (test_id, revision, spec_json, created_at) VALUES (?, 1, ?, ?)",
                 arguments: [id, specJSON, now.unixNanos]
             )
+            try Self.bumpTestsGeneration(db)
             for name in names {
                 let agentID = try Self.ensureAgent(db, name: name)
                 try db.execute(
@@ -175,6 +176,7 @@ public final class SQLiteStore: Store {
             guard state == TestState.active.rawValue else {
                 throw StoreError(code: .conflict, message: "test \(id) is cancelled; create a new test instead")
             }
+            try Self.bumpTestsGeneration(db)
             try db.execute(
                 sql: "UPDATE tests SET revision = revision + 1, name = ?, updated_at = ? WHERE id = ?",
                 arguments: [spec.name, now.unixNanos, id.rawValue]
@@ -202,7 +204,9 @@ public final class SQLiteStore: Store {
                 sql: "UPDATE tests SET state = 'cancelled', updated_at = ? WHERE id = ? AND state = 'active'",
                 arguments: [now.unixNanos, id.rawValue]
             )
-            return db.changesCount > 0
+            let changed = db.changesCount > 0
+            if changed { try Self.bumpTestsGeneration(db) }
+            return changed
         }
         let record = try await requireTest(id)
         if changed { feed.publish(.assignmentsChanged(test: id, agents: record.agents)) }
@@ -374,6 +378,40 @@ public final class SQLiteStore: Store {
                 arguments: [key, value]
             )
         }
+    }
+
+    // MARK: - Changes from other processes
+
+    /// Watches for test changes written by other processes (the CLI writing the same file) and
+    /// publishes ``StoreChange/testsChanged`` on the change feed. Runs until cancelled.
+    ///
+    /// Every test mutation bumps a generation counter in the same transaction, so one cheap read per
+    /// interval is enough.
+    public func runChangePoller(interval: Duration = .seconds(1)) async {
+        var seen = (try? await testsGeneration()) ?? 0
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            guard let current = try? await testsGeneration() else { continue }
+            if current != seen {
+                seen = current
+                feed.publish(.testsChanged)
+            }
+        }
+    }
+
+    func testsGeneration() async throws -> Int64 {
+        try await read { db in
+            Int64(try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'tests.generation'") ?? "0") ?? 0
+        }
+    }
+
+    private static func bumpTestsGeneration(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO settings (key, value) VALUES ('tests.generation', '1')
+                ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
+                """
+        )
     }
 
     // MARK: - Helpers

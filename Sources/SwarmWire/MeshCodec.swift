@@ -1,4 +1,5 @@
-import Foundation
+// why: Data carries serialized measurements in the public API.
+public import Foundation
 // why: encode/decode take and return NIO ByteBuffers and ByteBufferAllocators.
 public import NIOCore
 public import SwarmCore

@@ -1,4 +1,5 @@
-import Logging
+// why: the public init takes a Logger.
+public import Logging
 import Synchronization
 public import SwarmCore
 import SwarmProbes

@@ -2,10 +2,11 @@ import Foundation
 // why: the agent's public API takes a Logger, TLS material, an event loop group and is a Service.
 public import Logging
 public import NIOCore
-import NIOPosix
+// why: MultiThreadedEventLoopGroup.singleton is the default argument of the public init.
+public import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
-public import SwarmCore
+import SwarmCore
 public import SwarmPKI
 import SwarmProbes
 import SwarmWire
@@ -82,11 +83,9 @@ public final class AgentSession: Service, Sendable {
         var backoff = Backoff(base: configuration.reconnectBase, cap: configuration.reconnectCap)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var retryAfter: Duration?
+            let opened = stats.withLock { $0.sessionsOpened }
             do {
-                let outcome = try await cancelWhenGracefulShutdown {
-                    try await self.connectOnce(backoff: &backoff)
-                }
-                retryAfter = outcome
+                retryAfter = try await cancelWhenGracefulShutdown { try await self.connectOnce() }
             } catch is CancellationError {
                 break
             } catch {
@@ -96,16 +95,20 @@ public final class AgentSession: Service, Sendable {
                 }
                 logger.warning("mesh session to \(configuration.serverHost):\(configuration.serverPort) failed: \(Self.describe(error))")
             }
+            // A session that got as far as Welcome proves the path works: start the backoff afresh.
+            if stats.withLock({ $0.sessionsOpened }) > opened { backoff.reset() }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
             let wait = retryAfter ?? backoff.next()
             logger.info("reconnecting in \(wait)")
             do {
-                try await Task.sleep(for: wait).cancelOnGracefulShutdown()
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
                 break
             }
         }
-        logger.info("agent stopped; \(((try? await spool.depth()) ?? 0)) measurements stay in the spool for next time")
+        // try?: the count is informational; a spool read error here changes nothing.
+        let depth = (try? await spool.depth()) ?? 0
+        logger.info("agent stopped; \(depth) measurements stay in the spool for next time")
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -115,7 +118,7 @@ public final class AgentSession: Service, Sendable {
     }
 
     /// One session: returns the wait before reconnecting if the server asked for one.
-    private func connectOnce(backoff: inout Backoff) async throws -> Duration? {
+    private func connectOnce() async throws -> Duration? {
         let serverName = configuration.serverName ?? configuration.serverHost
         let sslContext = self.sslContext
         let maxFrameBytes = MeshFrame.defaultMaxPayloadBytes
@@ -149,7 +152,6 @@ public final class AgentSession: Service, Sendable {
             )
             try await outbound.write(MeshCodec.encode(.hello(hello)))
             let welcome = try await self.awaitWelcome(&frames, channel: channel.channel)
-            backoff.reset()
             stats.withLock {
                 $0.sessionsOpened += 1
                 $0.connected = true

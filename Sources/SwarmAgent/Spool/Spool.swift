@@ -1,4 +1,5 @@
-import Foundation
+// why: Data holds serialized measurements in the public Batch.
+public import Foundation
 import GRDB
 public import SwarmCore
 import SwarmWire

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SwarmAgent
+import SwarmPKI
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run an agent: measures on the server's schedule and reports over mutual TLS."
+    )
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Server mesh address HOST:PORT.")
+    var server: String = "127.0.0.1:7443"
+    @Option(name: .customLong("server-name"), help: "Name to verify in the server certificate (default: the host).")
+    var serverName: String?
+    @Option(help: "Swarm CA certificate (PEM).")
+    var ca: String = "certs/ca.pem"
+    @Option(help: "This agent's certificate (PEM); its CN is the agent's name.")
+    var cert: String
+    @Option(help: "This agent's private key (PEM).")
+    var key: String
+    @Option(help: "Spool file: measurements wait here until the server acknowledges them.")
+    var spool: String = "data/agent-spool.sqlite"
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "streamswarm.agent")
+        let (host, port) = try parseHostPort(server, option: "--server")
+        var configuration = AgentSession.Configuration(
+            tls: MeshTLSMaterial(certificate: .file(cert), privateKey: .file(key), trustRoots: .file(ca))
+        )
+        configuration.serverHost = host
+        configuration.serverPort = port
+        configuration.serverName = serverName
+        configuration.spoolPath = spool
+        configuration.agentVersion = StreamSwarm.version
+        let agent = try AgentSession(configuration: configuration, logger: logger)
+        logger.info("starting agent", metadata: ["swarm.server": "\(server)", "swarm.spool": "\(spool)"])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: agent)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

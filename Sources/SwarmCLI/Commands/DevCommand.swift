@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+import SwarmAgent
+import SwarmCore
+import SwarmPKI
+import SwarmServer
+import SwarmStore
+import SwarmStoreSQLite
+
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Try it in one command: server and a local agent in one process on loopback, SQLite under ./data."
+    )
+
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Data directory (database, spool, development certificates).")
+    var data: String = "data"
+    @Option(name: .customLong("mesh-port"), help: "Mesh port on 127.0.0.1.")
+    var meshPort: Int = 7443
+    @Option(name: .customLong("heartbeat-interval"), help: "Heartbeat interval.")
+    var heartbeatInterval: String = "5s"
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "streamswarm.dev")
+        let certs = try DevelopmentCertificates.ensure(directory: "\(data)/certs", logger: logger)
+        let store = try SQLiteStore(configuration: .init(path: "\(data)/streamswarm.sqlite"), logger: logger)
+        let local = AgentName("local").map { [$0] } ?? []
+        if try await store.tests().isEmpty {
+            let test = try await store.createTest(
+                TestSpec(name: "local system", probes: [.system], schedule: .init(interval: .seconds(30))),
+                agents: local
+            )
+            logger.info("created test \(test.id) 'local system' (system probe every 30 s) for the local agent")
+        }
+
+        var serverConfiguration = MeshServer.Configuration(tls: certs.server)
+        serverConfiguration.host = "127.0.0.1"
+        serverConfiguration.port = meshPort
+        serverConfiguration.revocationListPath = "\(data)/certs/revoked.txt"
+        serverConfiguration.heartbeatInterval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
+        serverConfiguration.serverVersion = StreamSwarm.version
+        let db = "\(data)/streamswarm.sqlite"
+        let server = try MeshServer(configuration: serverConfiguration, store: store, logger: logger) { address in
+            let port = address.port ?? 0
+            print(
+                """
+
+                StreamSwarm dev mode is running.
+                  mesh server   127.0.0.1:\(port) (mutual TLS, certificates in \(data)/certs)
+                  database      \(db)
+                  local agent   "local", spool \(data)/agent-local-spool.sqlite
+                  web UI        not built yet: the HTTP gateway and UI arrive with issue #4
+
+                Next, in another terminal:
+                  .build/debug/streamswarm agents list --db \(db)
+                  .build/debug/streamswarm tests create --db \(db) --name web --kind tcp --target 127.0.0.1:\(port) --agent local --interval 10s
+                  .build/debug/streamswarm tests list --db \(db)
+                  .build/debug/streamswarm results show 1 --db \(db)
+                Stop with Ctrl-C (the agent's unsent measurements stay in its spool).
+
+                """
+            )
+        }
+        var agentConfiguration = AgentSession.Configuration(tls: certs.agent)
+        agentConfiguration.serverHost = "127.0.0.1"
+        agentConfiguration.serverPort = meshPort
+        agentConfiguration.serverName = "localhost"
+        agentConfiguration.spoolPath = "\(data)/agent-local-spool.sqlite"
+        agentConfiguration.agentVersion = StreamSwarm.version
+        let agent = try AgentSession(configuration: agentConfiguration, logger: logger)
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: StoreChangePoller(store: store)), .init(service: server), .init(service: agent)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// The certificates `dev` provisions on first run under `data/certs`, in the layout of
+/// `scripts/provision-certs.sh`.
+enum DevelopmentCertificates {
+    struct Material {
+        var server: MeshTLSMaterial
+        var agent: MeshTLSMaterial
+    }
+
+    static func ensure(directory: String, logger: Logger) throws -> Material {
+        let files = FileManager.default
+        let ca = "\(directory)/ca.pem"
+        let server = MeshTLSMaterial(
+            certificate: .file("\(directory)/server.pem"),
+            privateKey: .file("\(directory)/server.key"),
+            trustRoots: .file(ca)
+        )
+        let agent = MeshTLSMaterial(
+            certificate: .file("\(directory)/agents/local.pem"),
+            privateKey: .file("\(directory)/agents/local.key"),
+            trustRoots: .file(ca)
+        )
+        if files.fileExists(atPath: ca) { return Material(server: server, agent: agent) }
+        try files.createDirectory(atPath: "\(directory)/agents", withIntermediateDirectories: true)
+        let authority = try CertificateAuthority(commonName: "StreamSwarm development CA")
+        let serverCertificate = try authority.issueServer()
+        let agentCertificate = try authority.issueAgent("local")
+        try write(authority.certificatePEM, to: ca, mode: 0o644)
+        try write(authority.privateKeyPEM, to: "\(directory)/ca.key", mode: 0o600)
+        try write(serverCertificate.certificatePEM, to: "\(directory)/server.pem", mode: 0o644)
+        try write(serverCertificate.privateKeyPEM, to: "\(directory)/server.key", mode: 0o600)
+        try write(agentCertificate.certificatePEM, to: "\(directory)/agents/local.pem", mode: 0o644)
+        try write(agentCertificate.privateKeyPEM, to: "\(directory)/agents/local.key", mode: 0o600)
+        if !files.fileExists(atPath: "\(directory)/revoked.txt") {
+            try write("# revoked certificate serials, one per line\n", to: "\(directory)/revoked.txt", mode: 0o644)
+        }
+        logger.info("provisioned development certificates in \(directory): CA, server (localhost, 127.0.0.1, ::1), agent 'local'")
+        return Material(server: server, agent: agent)
+    }
+
+    private static func write(_ text: String, to path: String, mode: Int) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+            throw ValidationError("cannot write \(path): check that the data directory is writable")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+import SwarmWire
+
+struct ResultsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Read stored measurements.",
+        subcommands: [Show.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measurements of a test, oldest first.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @Argument(help: "Test id.") var test: Int64
+        @Option(help: "Only this agent.") var agent: String?
+        @Option(help: "Only the last DURATION (e.g. 15m, 24h).") var since: String?
+        @Option(help: "At most this many rows (the newest are shown).") var limit: Int = 50
+        @Flag(help: "Print JSON (results in the proto3 JSON mapping).") var json = false
+
+        struct Row: Encodable {
+            var testId: Int64
+            var revision: Int
+            var agent: String
+            var sequence: UInt64
+            var kind: String
+            var startedAt: String
+            var durationMs: Double
+            var status: String
+            var reason: String
+            var value: Double?
+            var result: JSONFragment
+        }
+
+        /// Pre-encoded JSON embedded as-is.
+        struct JSONFragment: Encodable {
+            var json: String
+            func encode(to encoder: any Encoder) throws {
+                let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
+                var container = encoder.singleValueContainer()
+                try container.encode(AnyJSON(object))
+            }
+        }
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.cli")
+            let sqlite = try store.open(logger: logger)
+            guard try await sqlite.test(TestID(test)) != nil else {
+                throw ValidationError("test \(test) does not exist (see 'streamswarm tests list')")
+            }
+            var agentName: AgentName?
+            if let agent {
+                guard let name = AgentName(agent) else { throw ValidationError("--agent \(agent) is not a valid agent name") }
+                agentName = name
+            }
+            var range = TimeRange.all
+            if let since { range.from = Timestamp.now() - (try parseDuration(since, option: "--since")) }
+            let all = try await sqlite.measurements(test: TestID(test), agent: agentName, range: range, limit: Int.max)
+            let rows = all.suffix(max(1, limit))
+            if json {
+                try printJSON(
+                    rows.map {
+                        Row(
+                            testId: $0.testID.rawValue,
+                            revision: $0.revision,
+                            agent: $0.agent.rawValue,
+                            sequence: $0.sequence,
+                            kind: $0.kind.rawValue,
+                            startedAt: $0.startedAt.iso8601,
+                            durationMs: Double($0.duration.nanoseconds) / 1e6,
+                            status: $0.status.rawValue,
+                            reason: $0.reason,
+                            value: $0.value,
+                            result: JSONFragment(json: (try? MeasurementEncoding.resultJSON(kind: $0.kind, payload: $0.payload)) ?? "{}")
+                        )
+                    }
+                )
+                return
+            }
+            if rows.isEmpty {
+                print("no results for test \(test) yet (agents report every interval; check 'streamswarm agents list')")
+                return
+            }
+            var table = TextTable(headers: ["TIME (UTC)", "AGENT", "KIND", "STATUS", "VALUE", "DETAIL"])
+            for row in rows {
+                table.rows.append([
+                    row.startedAt.iso8601, row.agent.rawValue, row.kind.rawValue, row.status.rawValue,
+                    Self.value(row), row.status == .ok ? Self.detail(row) : row.reason,
+                ])
+            }
+            print(table.render())
+            if all.count > rows.count { print("(\(all.count - rows.count) older rows not shown; use --limit)") }
+        }
+
+        static func value(_ row: MeasurementRecord) -> String {
+            guard let value = row.value else { return "-" }
+            switch row.kind {
+            case .tcp, .icmp, .udp, .dns, .http: return String(format: "%.3f ms", value / 1000)
+            case .system: return String(format: "cpu %.1f%%", value)
+            default: return String(format: "%.2f", value)
+            }
+        }
+
+        static func detail(_ row: MeasurementRecord) -> String {
+            if row.kind == .tcp, let tcp = try? MeasurementEncoding.decodeTCP(row.payload) {
+                var parts = ["\(tcp.address):\(tcp.port)", tcp.outcome.rawValue]
+                if let info = tcp.info {
+                    parts.append("rtt \(Double(info.rttMicros) / 1000) ms")
+                    parts.append("cwnd \(info.sndCwnd)")
+                    parts.append("mss \(info.sndMss)")
+                }
+                if !tcp.congestionControl.isEmpty { parts.append(tcp.congestionControl) }
+                return parts.joined(separator: " ")
+            }
+            return ""
+        }
+    }
+}
+
+/// Any JSON value, for re-encoding parsed JSON inside Encodable output.
+struct AnyJSON: Encodable {
+    let value: Any
+    init(_ value: Any) { self.value = value }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch value {
+        case let v as Bool where type(of: value) == Bool.self: try container.encode(v)
+        case let v as NSNumber: try container.encode(v.doubleValue)
+        case let v as String: try container.encode(v)
+        case let v as [Any]: try container.encode(v.map(AnyJSON.init))
+        case let v as [String: Any]: try container.encode(v.mapValues(AnyJSON.init))
+        default: try container.encodeNil()
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SwarmPKI
+import SwarmServer
+import SwarmStoreSQLite
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the mesh server: accepts agents over mutual TLS, pushes tests, stores results."
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Mesh listen address HOST:PORT.")
+    var listen: String = "0.0.0.0:7443"
+    @Option(help: "Swarm CA certificate (PEM; a bundle during CA rotation).")
+    var ca: String = "certs/ca.pem"
+    @Option(help: "Server certificate (PEM).")
+    var cert: String = "certs/server.pem"
+    @Option(help: "Server private key (PEM).")
+    var key: String = "certs/server.key"
+    @Option(help: "Revocation list, reloaded while running (empty string disables).")
+    var revoked: String = "certs/revoked.txt"
+    @Option(name: .customLong("heartbeat-interval"), help: "Heartbeat interval told to agents; 3 missed = offline.")
+    var heartbeatInterval: String = "10s"
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest accepted frame payload.")
+    var maxFrameBytes: Int = 4 << 20
+    @Option(name: .customLong("max-in-flight-batches"), help: "Unacknowledged batches allowed per agent.")
+    var maxInFlightBatches: Int = 8
+
+    func run() async throws {
+        let logger = try logging.makeLogger(label: "streamswarm.server")
+        let (host, port) = try parseHostPort(listen, option: "--listen")
+        var configuration = MeshServer.Configuration(
+            tls: MeshTLSMaterial(certificate: .file(cert), privateKey: .file(key), trustRoots: .file(ca))
+        )
+        configuration.host = host
+        configuration.port = port
+        configuration.revocationListPath = revoked.isEmpty ? nil : revoked
+        configuration.heartbeatInterval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
+        guard maxFrameBytes >= 1024 else { throw ValidationError("--max-frame-bytes \(maxFrameBytes) is below 1024") }
+        configuration.maxFrameBytes = maxFrameBytes
+        configuration.maxInFlightBatches = max(1, maxInFlightBatches)
+        configuration.serverVersion = StreamSwarm.version
+        let sqlite = try store.open(logger: logger)
+        let server = try MeshServer(configuration: configuration, store: sqlite, logger: logger)
+        logger.info(
+            "starting mesh server",
+            metadata: [
+                "swarm.db": "\(store.databasePath)", "swarm.listen": "\(listen)", "swarm.ca": "\(ca)",
+                "swarm.heartbeat": "\(configuration.heartbeatInterval)",
+            ]
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: StoreChangePoller(store: sqlite)), .init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+
+struct TestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tests",
+        abstract: "Create, list, show and cancel tests.",
+        subcommands: [Create.self, List.self, Show.self, Cancel.self]
+    )
+
+    struct Output: Encodable {
+        var id: Int64
+        var revision: Int
+        var state: String
+        var name: String
+        var agents: [String]
+        var spec: TestSpec
+        var createdAt: String
+        var updatedAt: String
+
+        init(_ record: TestRecord) {
+            id = record.id.rawValue
+            revision = record.revision
+            state = record.state.rawValue
+            name = record.spec.name
+            agents = record.agents.map(\.rawValue)
+            spec = record.spec
+            createdAt = record.createdAt.iso8601
+            updatedAt = record.updatedAt.iso8601
+        }
+    }
+
+    static func describe(_ spec: TestSpec) -> String {
+        if !spec.target.url.isEmpty { return spec.target.url }
+        if spec.target.host.isEmpty { return "(this host)" }
+        return spec.target.port > 0 ? "\(spec.target.host):\(spec.target.port)" : spec.target.host
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a test and push it to its agents at once.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @Option(help: "Test name.") var name: String
+        @Option(name: .customLong("kind"), help: "Probe kind (repeatable): \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var kinds: [String]
+        @Option(help: "Target: HOST, HOST:PORT or a URL.") var target: String = ""
+        @Option(name: .customLong("agent"), help: "Agent to run it (repeatable).") var agents: [String]
+        @Option(help: "Time between runs (0 = once).") var interval: String = "60s"
+        @Option(help: "Packets or attempts per run.") var count: Int = 1
+        @Option(help: "Limit for one run.") var timeout: String = "5s"
+        @Option(help: "DSCP 0-63 on sent packets.") var dscp: Int = 0
+        @Option(help: "tcp: text to send after connecting.") var send: String = ""
+        @Option(help: "tcp: text the reply must contain.") var expect: String = ""
+        @Flag(name: .customLong("no-random-start"), help: "Start at once instead of at a random offset within one interval.")
+        var noRandomStart = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.cli")
+            var probeKinds: [ProbeKind] = []
+            for kind in kinds {
+                guard let parsed = ProbeKind(rawValue: kind) else {
+                    throw ValidationError("--kind \(kind) is not a probe kind; use one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                probeKinds.append(parsed)
+            }
+            var names: [AgentName] = []
+            for agent in agents {
+                guard let name = AgentName(agent) else { throw ValidationError("--agent \(agent) is not a valid agent name") }
+                names.append(name)
+            }
+            var targetSpec = TestSpec.Target()
+            if target.contains("://") {
+                targetSpec.url = target
+            } else if !target.isEmpty {
+                if target.contains(":"), let (host, port) = try? parseHostPort(target, option: "--target") {
+                    targetSpec.host = host
+                    targetSpec.port = port
+                } else {
+                    targetSpec.host = target
+                }
+            }
+            let spec = TestSpec(
+                name: name,
+                probes: probeKinds,
+                target: targetSpec,
+                schedule: .init(
+                    interval: try parseDuration(interval, option: "--interval"),
+                    count: count,
+                    timeout: try parseDuration(timeout, option: "--timeout"),
+                    randomStartOffset: !noRandomStart
+                ),
+                options: .init(dscp: dscp, tcpSend: send, tcpExpect: expect)
+            )
+            do {
+                try spec.validate()
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let record = try await store.open(logger: logger).createTest(spec, agents: names)
+            if json {
+                try printJSON(Output(record))
+            } else {
+                print("created test \(record.id) '\(record.spec.name)' for \(record.agents.map(\.rawValue).joined(separator: ", ")); agents online get it at once")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tests.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.cli")
+            let sqlite = try store.open(logger: logger)
+            let tests = try await sqlite.tests()
+            if json {
+                try printJSON(tests.map(Output.init))
+                return
+            }
+            if tests.isEmpty {
+                print("no tests yet: create one with 'streamswarm tests create --name NAME --kind tcp --target HOST:PORT --agent NAME'")
+                return
+            }
+            var table = TextTable(headers: ["ID", "NAME", "STATE", "REV", "PROBES", "TARGET", "EVERY", "AGENTS", "RESULTS"])
+            for test in tests {
+                let count = try await sqlite.measurementCount(test: test.id)
+                table.rows.append([
+                    String(test.id.rawValue), test.spec.name, test.state.rawValue, String(test.revision),
+                    test.spec.probes.map(\.rawValue).joined(separator: ","), TestsCommand.describe(test.spec),
+                    test.spec.schedule.interval == .zero ? "once" : "\(test.spec.schedule.interval)",
+                    test.agents.map(\.rawValue).joined(separator: ","), String(count),
+                ])
+            }
+            print(table.render())
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one test.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @Argument(help: "Test id.") var id: Int64
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.cli")
+            let sqlite = try store.open(logger: logger)
+            guard let test = try await sqlite.test(TestID(id)) else {
+                throw ValidationError("test \(id) does not exist (see 'streamswarm tests list')")
+            }
+            if json {
+                try printJSON(Output(test))
+                return
+            }
+            let count = try await sqlite.measurementCount(test: test.id)
+            print(
+                """
+                test \(test.id): \(test.spec.name)
+                  state      \(test.state.rawValue) (revision \(test.revision))
+                  probes     \(test.spec.probes.map(\.rawValue).joined(separator: ", "))
+                  target     \(TestsCommand.describe(test.spec))
+                  schedule   every \(test.spec.schedule.interval), count \(test.spec.schedule.count), timeout \(test.spec.schedule.timeout)
+                  dscp       \(test.spec.options.dscp)
+                  agents     \(test.agents.map(\.rawValue).joined(separator: ", "))
+                  created    \(test.createdAt.iso8601)
+                  updated    \(test.updatedAt.iso8601)
+                  results    \(count) (see 'streamswarm results show \(test.id)')
+                """
+            )
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a test: agents stop it at once; results stay.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @Argument(help: "Test id.") var id: Int64
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.cli")
+            let record = try await store.open(logger: logger).cancelTest(TestID(id))
+            if json { try printJSON(Output(record)) } else { print("test \(id) cancelled; its results are kept") }
+        }
+    }
+}
