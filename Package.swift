@@ -80,8 +80,8 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", x509, swiftASN1, crypto, nioCore,
-                nioPosix, logging,
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", x509, swiftASN1,
+                crypto, nioCore, nioPosix, nioSSL, logging,
             ]
         ),
 

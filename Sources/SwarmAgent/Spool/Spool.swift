@@ -59,8 +59,11 @@ public final class Spool: Sendable {
                         """
                 )
                 try db.execute(
-                    sql: "INSERT INTO counters (name, value) VALUES ('next_seq', ?), ('next_batch', ?), ('last_acked', 0)",
-                    arguments: [start, start]
+                    sql: """
+                        INSERT INTO counters (name, value)
+                        VALUES ('first_seq', ?), ('next_seq', ?), ('next_batch', ?), ('last_acked', 0)
+                        """,
+                    arguments: [start, start, start]
                 )
             }
             try migrator.migrate(pool)
@@ -145,6 +148,13 @@ public final class Spool: Sendable {
     /// Measurements not yet acknowledged (batched or not).
     public func depth() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM measurements") ?? 0 }
+    }
+
+    /// Every sequence number this spool has handed out: `first ..< next`.
+    public func sequenceRange() async throws -> Range<UInt64> {
+        try await pool.read { db in
+            UInt64(try Self.counter(db, "first_seq"))..<UInt64(try Self.counter(db, "next_seq"))
+        }
     }
 
     public func lastAcknowledgedBatchID() async throws -> UInt64 {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what building and testing StreamSwarm needs on a Debian 12 machine, and checks for the
+# Swift toolchain. Idempotent: when everything is present it changes nothing and asks no mirror.
+#
+# Run as root (or as a user with sudo). The Swift toolchain is not a Debian package: it is expected
+# on PATH or at /opt/swift/usr/bin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+readonly packages=(
+    protobuf-compiler # protoc, for scripts/generate-protos.sh and check-generated.sh
+    libsqlite3-dev    # GRDB links the system SQLite
+    libssl-dev
+    openssl           # scripts/provision-certs.sh
+    zlib1g-dev
+    iproute2          # ip, ss, tc: probes and network-namespace tests
+    procps            # ps, sysctl
+    ca-certificates
+)
+
+installed() {
+    dpkg -s "$1" 2> /dev/null | grep -q '^Status: install ok installed$'
+}
+
+missing=()
+for package in "${packages[@]}"; do
+    installed "$package" || missing+=("$package")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "bootstrap: all ${#packages[@]} Debian packages present"
+else
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo > /dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            echo "bootstrap: missing packages (${missing[*]}) and not root: run this script as root" >&2
+            exit 1
+        fi
+    fi
+    echo "bootstrap: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    # --no-upgrade: never upgrade what is already installed (PostgreSQL would, slowly, on every run).
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}"
+    for package in "${missing[@]}"; do
+        if ! installed "$package"; then
+            echo "bootstrap: $package is still not installed after apt-get install" >&2
+            exit 1
+        fi
+    done
+    echo "bootstrap: installed ${missing[*]}"
+fi
+
+if ! command -v swift > /dev/null 2>&1; then
+    if [[ -x /opt/swift/usr/bin/swift ]]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    else
+        echo "bootstrap: no Swift toolchain: 'swift' is not on PATH and /opt/swift/usr/bin/swift does not exist." >&2
+        echo "bootstrap: install Swift 6.2 or newer (swift.org) and put its usr/bin on PATH." >&2
+        exit 1
+    fi
+fi
+echo "bootstrap: $(swift --version 2> /dev/null | head -n 1) at $(command -v swift)"

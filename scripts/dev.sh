@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs a server and a local agent in one process for development (`streamswarm dev`).
+# On first run dev mode provisions its own CA and certificates under ./data/certs.
+# Arguments are passed to `streamswarm dev`, e.g. `scripts/dev.sh --help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+# bootstrap.sh checks the toolchain; its PATH change does not reach this shell.
+if ! command -v swift > /dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+swift build --product streamswarm
+exec .build/debug/streamswarm dev "$@"

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# House-style checks (STYLE.md 2.2 and 2.12).
+#
+#   scripts/lint.sh            both checks below
+#   scripts/lint.sh --imports  only the import allowlist and the `// why:` rule for `public import`
+#   scripts/lint.sh --format   only `swift format lint --strict` over Sources and Tests
+#
+# Exits 1 when any check finds a violation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+run_imports=0
+run_format=0
+case "${1:-}" in
+"") run_imports=1 run_format=1 ;;
+--imports) run_imports=1 ;;
+--format) run_format=1 ;;
+-h | --help)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+*)
+    echo "lint.sh: unknown option '$1' (use --imports, --format or nothing for both)" >&2
+    exit 2
+    ;;
+esac
+
+# Modules every Swift target may import.
+readonly everywhere="Foundation FoundationEssentials Glibc Synchronization Dispatch"
+
+# What each module may import besides $everywhere (STYLE.md 2.2). ANY means anything; -M excludes M.
+allowed_for() {
+    case "$1" in
+    SwarmCore) echo "Logging" ;;
+    SwarmProto) echo "SwiftProtobuf" ;;
+    SwarmWire) echo "SwarmCore SwarmProto NIOCore SwiftProtobuf" ;;
+    SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
+    SwarmStore) echo "SwarmCore" ;;
+    SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;
+    SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix Logging" ;;
+    SwarmServer)
+        echo "SwarmCore SwarmWire SwarmPKI SwarmStore NIOCore NIOPosix NIOSSL NIOTLS Logging ServiceLifecycle"
+        ;;
+    SwarmAgent)
+        echo "SwarmCore SwarmWire SwarmPKI SwarmProbes GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
+        ;;
+    SwarmCLI) echo "ANY" ;;
+    SwarmTestSupport) echo "ANY -SwarmCLI" ;;
+    *) return 1 ;;
+    esac
+}
+
+# Prints "LINE<TAB>MODULE<TAB>PUBLIC<TAB>HAS_WHY" for every import in a Swift file. Handles
+# attributes (@testable, @preconcurrency), access levels, `import struct M.T` and submodules (M.Sub
+# counts as M). HAS_WHY is 1 when the `//` comment block directly above the line holds a `// why:`
+# line; one such comment may cover a run of consecutive `public import` lines below it.
+imports_of() {
+    awk '
+        {
+            line = $0
+            sub(/^[ \t]+/, "", line)
+        }
+        line ~ /^\/\// {
+            if (line ~ /^\/\/[ \t]*why:/) why = 1
+            next
+        }
+        {
+            rest = line
+            while (rest ~ /^@[A-Za-z_]+(\([^)]*\))?[ \t]+/) sub(/^@[A-Za-z_]+(\([^)]*\))?[ \t]+/, "", rest)
+            access = ""
+            if (match(rest, /^(public|package|internal|private|fileprivate)[ \t]+/)) {
+                access = rest
+                sub(/[ \t].*/, "", access)
+                rest = substr(rest, RLENGTH + 1)
+            }
+            if (rest ~ /^import[ \t]+/) {
+                sub(/^import[ \t]+/, "", rest)
+                sub(/^(struct|class|enum|protocol|func|var|let|typealias|actor)[ \t]+/, "", rest)
+                if (match(rest, /^[A-Za-z_][A-Za-z0-9_]*/)) {
+                    printf "%d\t%s\t%d\t%d\n", NR, substr(rest, 1, RLENGTH), (access == "public"), why
+                }
+                if (access == "public") next
+            }
+            why = 0
+        }
+    ' "$1"
+}
+
+check_imports() {
+    local violations=0 dir module allowed file line imported public has_why ok entry
+    for dir in Sources/*/; do
+        dir="${dir%/}"
+        module="${dir#Sources/}"
+        # C targets (CSwarmProbes) and folders without Swift code have no Swift imports to check.
+        if [[ -z "$(find "$dir" -name '*.swift' -print -quit)" ]]; then
+            continue
+        fi
+        if ! allowed="$(allowed_for "$module")"; then
+            echo "$dir: module $module has no entry in the import allowlist in scripts/lint.sh (see STYLE.md 2.2)"
+            violations=$((violations + 1))
+            continue
+        fi
+        while IFS= read -r -d '' file; do
+            while IFS=$'\t' read -r line imported public has_why; do
+                ok=0
+                for entry in $everywhere $module; do
+                    [[ "$imported" == "$entry" ]] && ok=1
+                done
+                if [[ $ok -eq 0 ]]; then
+                    for entry in $allowed; do
+                        case "$entry" in
+                        ANY) ok=1 ;;
+                        "-$imported")
+                            ok=0
+                            break
+                            ;;
+                        "$imported") ok=1 ;;
+                        esac
+                    done
+                fi
+                if [[ $ok -eq 0 ]]; then
+                    echo "$file: imports $imported, which $module may not import (see STYLE.md 2.2)"
+                    violations=$((violations + 1))
+                fi
+                # Generated code cannot carry the comments; everything else must say why.
+                if [[ "$public" -eq 1 && "$has_why" -eq 0 && "$file" != Sources/SwarmProto/Generated/* ]]; then
+                    echo "$file:$line: public import $imported has no '// why:' comment directly above it (see STYLE.md 2.2)"
+                    violations=$((violations + 1))
+                fi
+            done < <(imports_of "$file")
+        done < <(find "$dir" -name '*.swift' -print0 | sort -z)
+    done
+    if [[ $violations -gt 0 ]]; then
+        echo "import check: $violations violation(s)"
+        return 1
+    fi
+    echo "import check: ok"
+}
+
+find_swift() {
+    if command -v swift > /dev/null 2>&1; then
+        return 0
+    fi
+    if [[ -x /opt/swift/usr/bin/swift ]]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+        return 0
+    fi
+    echo "lint.sh: no Swift toolchain found (swift is not on PATH and /opt/swift/usr/bin/swift is missing)" >&2
+    return 1
+}
+
+check_format() {
+    find_swift
+    local files=()
+    mapfile -d '' files < <(
+        find Sources Tests -name '*.swift' -not -path 'Sources/SwarmProto/Generated/*' -print0 | sort -z
+    )
+    if [[ ${#files[@]} -eq 0 ]]; then
+        echo "format check: no Swift files"
+        return 0
+    fi
+    if swift format lint --strict --parallel "${files[@]}"; then
+        echo "format check: ok (${#files[@]} files)"
+    else
+        echo "format check: swift format reported the problems above (fix with 'swift format -i FILE')"
+        return 1
+    fi
+}
+
+status=0
+if [[ $run_imports -eq 1 ]]; then
+    check_imports || status=1
+fi
+if [[ $run_format -eq 1 ]]; then
+    check_format || status=1
+fi
+exit $status

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: bootstrap, debug build with tests, the test suite, the import
+# allowlist and the generated-code check. Exits non-zero when any step fails; later steps still
+# run where they can, so one log shows every problem.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$SECONDS
+passed=()
+failed=()
+
+section() {
+    printf '\n==== [%s +%dm%02ds] %s\n' "$(date -u +%H:%M:%SZ)" $(((SECONDS - started) / 60)) \
+        $(((SECONDS - started) % 60)) "$*"
+}
+
+# step NAME COMMAND...: runs a step and records whether it passed.
+step() {
+    local name=$1
+    shift
+    section "$name: $*"
+    if "$@"; then
+        passed+=("$name")
+    else
+        echo "---- $name failed (exit $?)"
+        failed+=("$name")
+        return 1
+    fi
+}
+
+summary() {
+    local elapsed
+    elapsed=$(printf '%dm%02ds' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)))
+    echo
+    if [[ ${#failed[@]} -eq 0 ]]; then
+        echo "test.sh: OK in $elapsed (${passed[*]})"
+    else
+        echo "test.sh: FAILED in $elapsed: ${failed[*]}${passed[*]:+ (ok: ${passed[*]})}"
+    fi
+}
+trap summary EXIT
+
+step bootstrap scripts/bootstrap.sh || exit 1
+# bootstrap.sh checks the toolchain; its PATH change does not reach this shell.
+if ! command -v swift > /dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+if step build swift build --build-tests; then
+    step test swift test --skip-build || true
+fi
+step lint-imports scripts/lint.sh --imports || true
+step check-generated scripts/check-generated.sh || true
+
+[[ ${#failed[@]} -eq 0 ]]
