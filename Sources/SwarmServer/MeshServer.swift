@@ -1,16 +1,14 @@
 import Foundation
-// why: the server's public API takes a Logger, NIO event loop group, TLS material and a Store,
-// and conforms to ServiceLifecycle's Service.
+import NIOSSL
+import SwarmCore
+import SwarmWire
+// why: the public API takes a Logger, TLS material, a Store and an event loop group (default: the NIOPosix singleton), and is a ServiceLifecycle Service.
 public import Logging
 public import NIOCore
-// why: MultiThreadedEventLoopGroup.singleton is the default argument of the public init.
 public import NIOPosix
-import NIOSSL
 public import ServiceLifecycle
 public import SwarmPKI
 public import SwarmStore
-import SwarmCore
-import SwarmWire
 
 /// The mesh listener: accepts agents over mutual TLS, runs their sessions, pushes tests and ingests
 /// result batches.

@@ -1,14 +1,14 @@
 import Logging
-// why: the harness hands tests NIO channels and server/store types.
-public import NIOCore
 import NIOPosix
-public import NIOSSL
 import SwarmCore
 import SwarmPKI
+import Synchronization
+// why: the harness hands tests NIO channels, TLS configurations and server/store/wire types.
+public import NIOCore
+public import NIOSSL
 public import SwarmServer
 public import SwarmStoreSQLite
 public import SwarmWire
-import Synchronization
 
 /// Runs a real ``MeshServer`` on 127.0.0.1 with an ephemeral port for the duration of `body`, then
 /// shuts it down gracefully, in the success and the error path.

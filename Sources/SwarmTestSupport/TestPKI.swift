@@ -1,5 +1,5 @@
-// why: TestPKI hands out SwarmPKI material to tests.
 import Foundation
+// why: TestPKI hands out SwarmPKI material to tests.
 public import SwarmPKI
 import X509
 

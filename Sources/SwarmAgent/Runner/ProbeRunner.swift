@@ -1,6 +1,7 @@
 // why: the public init takes a Logger.
 public import Logging
 import Synchronization
+// why: assignments and spec checks use SwarmCore types.
 public import SwarmCore
 import SwarmProbes
 

@@ -1,16 +1,15 @@
 import Foundation
-// why: the agent's public API takes a Logger, TLS material, an event loop group and is a Service.
-public import Logging
-public import NIOCore
-// why: MultiThreadedEventLoopGroup.singleton is the default argument of the public init.
-public import NIOPosix
 import NIOSSL
-public import ServiceLifecycle
 import SwarmCore
-public import SwarmPKI
 import SwarmProbes
 import SwarmWire
 import Synchronization
+// why: the public API takes a Logger, TLS material and an event loop group (default: the NIOPosix singleton), and is a ServiceLifecycle Service.
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+public import SwarmPKI
 
 /// The agent: keeps a mesh session to the server (dial with capped, fully jittered backoff, Hello,
 /// reconcile assignments, heartbeats) and sends spooled measurements in acknowledged batches, while

@@ -1,6 +1,7 @@
 // why: Data holds serialized measurements in the public Batch.
 public import Foundation
 import GRDB
+// why: append takes SwarmCore observations.
 public import SwarmCore
 import SwarmWire
 

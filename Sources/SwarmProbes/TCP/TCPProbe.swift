@@ -1,6 +1,7 @@
 import CSwarmProbes
 import Foundation
 import NIOPosix
+// why: the probe speaks SwarmCore types (ProbeKind, ProbeObservation).
 public import SwarmCore
 
 /// Connects to host:port and reports the connect time (SYN sent → established) and the kernel's

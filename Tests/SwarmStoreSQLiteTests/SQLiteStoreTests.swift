@@ -1,0 +1,173 @@
+import Foundation
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+import SwarmTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct SQLiteStoreTests {
+    let local = AgentName("local")!
+    let other = AgentName("other")!
+
+    func record(_ test: TestID, agent: AgentName, sequence: UInt64, at nanos: Int64, value: Double = 1) -> MeasurementRecord {
+        MeasurementRecord(
+            testID: test,
+            revision: 1,
+            agent: agent,
+            sequence: sequence,
+            kind: .tcp,
+            startedAt: Timestamp(unixNanos: nanos),
+            duration: .milliseconds(1),
+            status: .ok,
+            value: value,
+            payload: Data([1, 2, 3])
+        )
+    }
+
+    func session(_ store: SQLiteStore, _ agent: AgentName, id: String = "s1") async throws {
+        try await store.recordSessionStart(
+            SessionStart(agent: agent, sessionID: id, agentVersion: "t", host: HostFacts(hostname: "h"), at: .now())
+        )
+    }
+
+    @Test("a batch is stored once however often it is replayed")
+    func idempotentIngest() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+            try await session(store, local)
+            let batch = IncomingBatch(agent: local, batchID: 10, measurements: (0..<5).map { record(test.id, agent: local, sequence: UInt64($0), at: Int64($0)) })
+            let first = try await store.commitBatches([batch])
+            let replay = try await store.commitBatches([batch, batch])
+            #expect(first == [BatchCommitResult(batchID: 10, storedCount: 5, duplicate: false)])
+            #expect(replay.allSatisfy { $0.duplicate && $0.storedCount == 0 })
+            #expect(try await store.measurementCount(test: test.id) == 5)
+        }
+    }
+
+    @Test("an agent cannot write results into a test it is not assigned")
+    func onlyOwnTests() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let mine = try await store.createTest(TestSpec(name: "mine", probes: [.system]), agents: [local])
+            let theirs = try await store.createTest(TestSpec(name: "theirs", probes: [.system]), agents: [other])
+            try await session(store, local)
+            let batch = IncomingBatch(
+                agent: local,
+                batchID: 1,
+                measurements: [record(mine.id, agent: local, sequence: 1, at: 1), record(theirs.id, agent: local, sequence: 2, at: 2)]
+            )
+            let result = try await store.commitBatches([batch])
+            #expect(result.first?.storedCount == 1)
+            #expect(result.first?.rejectedCount == 1)
+            #expect(try await store.measurementCount(test: theirs.id) == 0)
+        }
+    }
+
+    @Test("measurements are read back by test, agent and half-open time range, oldest first")
+    func timeRange() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local, other])
+            try await session(store, local)
+            try await session(store, other, id: "s2")
+            _ = try await store.commitBatches([
+                IncomingBatch(agent: local, batchID: 1, measurements: (0..<10).map { record(test.id, agent: local, sequence: UInt64($0), at: Int64(9 - $0) * 100) }),
+                IncomingBatch(agent: other, batchID: 1, measurements: [record(test.id, agent: other, sequence: 1, at: 250)]),
+            ])
+            let range = TimeRange(from: Timestamp(unixNanos: 200), to: Timestamp(unixNanos: 500))
+            let rows = try await store.measurements(test: test.id, agent: local, range: range, limit: 100)
+            #expect(rows.map(\.startedAt.unixNanos) == [200, 300, 400])
+            let both = try await store.measurements(test: test.id, agent: nil, range: range, limit: 100)
+            #expect(both.count == 4)
+            #expect(both.first?.payload == Data([1, 2, 3]))
+        }
+    }
+
+    @Test("revisions, cancellation and active assignments")
+    func lifecycle() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let created = try await store.createTest(TestSpec(name: "a", probes: [.system]), agents: [local])
+            #expect(created.revision == 1 && created.state == .active)
+            let revised = try await store.reviseTest(created.id, spec: TestSpec(name: "b", probes: [.system], schedule: .init(interval: .seconds(5))))
+            #expect(revised.revision == 2 && revised.spec.name == "b")
+            #expect(try await store.activeAssignments(for: local).map(\.revision) == [2])
+            #expect(try await store.activeAssignments(for: other).isEmpty)
+            let cancelled = try await store.cancelTest(created.id)
+            #expect(cancelled.state == .cancelled)
+            #expect(try await store.activeAssignments(for: local).isEmpty)
+            let error = await #expect(throws: StoreError.self) { try await store.reviseTest(created.id, spec: TestSpec(name: "c", probes: [.system])) }
+            #expect(error?.code == .conflict)
+        }
+    }
+
+    @Test("invalid specs are refused with a message and nothing is stored")
+    func invalidSpec() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let error = await #expect(throws: StoreError.self) {
+                try await store.createTest(TestSpec(name: "x", probes: [.tcp], target: .init(host: "h")), agents: [local])
+            }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.message.contains("host and port") == true)
+            #expect(try await store.tests().isEmpty)
+        }
+    }
+
+    @Test("a replaced session cannot mark the agent offline; the current one can, with the time")
+    func offlineGuard() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            try await session(store, local, id: "old")
+            try await session(store, local, id: "new")
+            try await store.markOffline(local, sessionID: "old", at: Timestamp(unixNanos: 5))
+            #expect(try await store.agent(local)?.online == true)
+            try await store.markOffline(local, sessionID: "new", at: Timestamp(unixNanos: 7))
+            let agent = try #require(try await store.agent(local))
+            #expect(!agent.online && agent.wentOfflineAt == Timestamp(unixNanos: 7))
+        }
+    }
+
+    @Test("heartbeat status is written in one call for many agents")
+    func status() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            try await session(store, local)
+            try await store.recordAgentStatus([AgentStatusUpdate(agent: local, lastSeen: Timestamp(unixNanos: 99), load: LoadSnapshot(load1: 1.5, spoolDepth: 3))])
+            let agent = try #require(try await store.agent(local))
+            #expect(agent.lastSeen == Timestamp(unixNanos: 99) && agent.load?.spoolDepth == 3)
+        }
+    }
+
+    @Test("a test created by another process is noticed by the change poller")
+    func crossProcessChanges() async throws {
+        try await withTemporaryDirectory { dir in
+            let server = try makeTestStore(in: dir)
+            let cli = try makeTestStore(in: dir)  // a second connection, as the CLI process would open
+            let changes = server.changes.subscribe()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await server.runChangePoller(interval: .milliseconds(20)) }
+                // Let the poller read the starting generation before the other process writes.
+                try await Task.sleep(for: .milliseconds(200))
+                _ = try await cli.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+                var iterator = changes.makeAsyncIterator()
+                let change = await iterator.next()
+                #expect(change == .testsChanged)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("the database survives reopening with its data")
+    func reopen() async throws {
+        try await withTemporaryDirectory { dir in
+            do {
+                let store = try makeTestStore(in: dir)
+                _ = try await store.createTest(TestSpec(name: "kept", probes: [.system]), agents: [local])
+            }
+            let again = try makeTestStore(in: dir)
+            #expect(try await again.tests().map(\.spec.name) == ["kept"])
+        }
+    }
+}
