@@ -101,7 +101,7 @@ let package = Package(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, x509,
                 grdb,
             ]
         ),

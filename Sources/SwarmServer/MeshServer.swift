@@ -149,7 +149,7 @@ public final class MeshServer: Service, Sendable {
         let sessions = registry.all()
         for handle in sessions { handle.send(.close(reason: .drain)) }
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        while registry.count > 0, ContinuousClock.now < deadline {
+        while registry.count > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -117,3 +117,44 @@ public struct MeshTestClient: Sendable {
         }
     }
 }
+
+/// A TLS client that writes raw bytes, for hostile-input tests: whatever the server sends back is
+/// collected until it closes the connection.
+public struct RawTLSClient: Sendable {
+    public let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    public static func connect(port: Int, tls: TLSConfiguration) async throws -> RawTLSClient {
+        let context = try NIOSSLContext(configuration: tls)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return RawTLSClient(channel: channel)
+    }
+
+    /// Sends Hello, then `bytes`, and returns every message the server sent until it closed.
+    public func helloThenSend(_ bytes: [UInt8]) async throws -> [MeshMessage] {
+        try await channel.executeThenClose { inbound, outbound in
+            var hello = ByteBuffer()
+            let frame = try MeshCodec.encode(.hello(Mesh.Hello(agentVersion: "raw", host: HostFacts(hostname: "raw"), capabilities: [])))
+            try MeshFrameEncoder().encode(data: frame, out: &hello)
+            try await outbound.write(hello)
+            try await outbound.write(ByteBuffer(bytes: bytes))
+            var received = ByteBuffer()
+            do {
+                for try await var chunk in inbound { received.writeBuffer(&chunk) }
+            } catch {
+                // The server closing hard (TLS alert, reset) ends the read like EOF does.
+            }
+            var messages: [MeshMessage] = []
+            var decoder = MeshFrameDecoder()
+            while let next = try decoder.decode(buffer: &received) {
+                messages.append(try MeshCodec.decode(next))
+            }
+            return messages
+        }
+    }
+}

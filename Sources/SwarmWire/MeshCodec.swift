@@ -120,8 +120,19 @@ public enum MeshCodec {
         case .resultBatch(let m):
             var measurements: [Mesh.Measurement] = []
             measurements.reserveCapacity(m.measurements.count)
-            for item in m.measurements {
-                measurements.append(try measurement(item))
+            do {
+                for item in m.measurements {
+                    measurements.append(try measurement(item))
+                }
+            } catch {
+                return .resultBatch(
+                    Mesh.ResultBatch(
+                        batchID: m.batchID,
+                        measurements: [],
+                        createdAt: Timestamp(unixNanos: m.createdUnixNanos),
+                        invalidReason: error.message
+                    )
+                )
             }
             return .resultBatch(
                 Mesh.ResultBatch(batchID: m.batchID, measurements: measurements, createdAt: Timestamp(unixNanos: m.createdUnixNanos))

@@ -203,6 +203,17 @@ public enum Mesh {
         public var batchID: UInt64
         public var measurements: [Measurement]
         public var createdAt: Timestamp
+        /// Set when a measurement in the batch breaks the contract: the batch is refused as a whole
+        /// (answered with a non-fatal `INVALID_BATCH` error) instead of ending the session, so one
+        /// bad batch cannot wedge an agent that would otherwise replay it forever.
+        public var invalidReason: String?
+
+        public init(batchID: UInt64, measurements: [Measurement], createdAt: Timestamp, invalidReason: String? = nil) {
+            self.batchID = batchID
+            self.measurements = measurements
+            self.createdAt = createdAt
+            self.invalidReason = invalidReason
+        }
     }
 
     public struct BatchAck: Sendable {

@@ -89,7 +89,7 @@ import Testing
         #expect(error?.code == .emptyFrame)
     }
 
-    @Test("a measurement whose result disagrees with its kind is refused")
+    @Test("a batch holding a measurement whose result disagrees with its kind is refused whole")
     func kindMismatch() throws {
         var m = Streamswarm_Mesh_V1_Measurement()
         m.testID = 1
@@ -102,8 +102,12 @@ import Testing
         var frame = Streamswarm_Mesh_V1_Frame()
         frame.resultBatch = batch
         let bytes: [UInt8] = try frame.serializedBytes()
-        let error = #expect(throws: WireError.self) { try MeshCodec.decode(MeshFrame(payload: ByteBuffer(bytes: bytes))) }
-        #expect(error?.code == .invalidField)
+        guard case .resultBatch(let decoded) = try MeshCodec.decode(MeshFrame(payload: ByteBuffer(bytes: bytes))) else {
+            Issue.record("not a ResultBatch")
+            return
+        }
+        #expect(decoded.measurements.isEmpty)
+        #expect(decoded.invalidReason == "measurement 0 says kind icmp but carries a tcp result")
     }
 
     @Test("unknown fields from a newer peer are tolerated")

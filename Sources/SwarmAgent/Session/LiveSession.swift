@@ -67,6 +67,14 @@ struct LiveSession {
                 }
             case .error(let error):
                 if error.fatal { throw AgentError(message: "server closed the session: \(error.message)") }
+                if error.code == .invalidBatch {
+                    // The server will never take this batch; keeping it would replay it forever.
+                    let dropped = try await owner.spool.discard(error.batchID)
+                    state.values.withLock { _ = $0.inFlight.removeValue(forKey: error.batchID) }
+                    logger.error("server refused batch \(error.batchID) as invalid (\(error.message)); dropped its \(dropped) measurements")
+                    doorbell.ring()
+                    continue
+                }
                 // A batch the server could not take now: reconnect, which replays every unacked batch.
                 logger.warning("server reported: \(error.message); reconnecting to replay unacknowledged batches")
                 return .seconds(1)

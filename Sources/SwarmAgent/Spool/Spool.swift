@@ -146,6 +146,17 @@ public final class Spool: Sendable {
         }
     }
 
+    /// Deletes a batch the server refused as invalid. Returns how many measurements were dropped.
+    public func discard(_ batchID: UInt64) async throws -> Int {
+        try await pool.write { db in
+            let id = Int64(bitPattern: batchID)
+            try db.execute(sql: "DELETE FROM measurements WHERE batch_id = ?", arguments: [id])
+            let dropped = db.changesCount
+            try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+            return dropped
+        }
+    }
+
     /// Measurements not yet acknowledged (batched or not).
     public func depth() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM measurements") ?? 0 }

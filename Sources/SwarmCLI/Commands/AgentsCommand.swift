@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SwarmCore
 import SwarmStore
 import SwarmStoreSQLite
@@ -51,7 +52,11 @@ struct AgentsCommand: AsyncParsableCommand {
             }
             var table = TextTable(headers: ["AGENT", "STATE", "LAST SEEN", "VERSION", "HOST", "KERNEL", "CPUS", "SPOOL"])
             for agent in agents {
-                let state = agent.online ? "online" : (agent.wentOfflineAt.map { "offline since \($0.iso8601)" } ?? "offline")
+                var state = agent.online ? "online" : (agent.wentOfflineAt.map { "offline since \($0.iso8601)" } ?? "offline")
+                // A server that crashed cannot mark its agents offline: distrust an old "online".
+                if agent.online, let seen = agent.lastSeen, (Timestamp.now() - seen) > .seconds(120) {
+                    state = "unknown (no heartbeat stored for \(ago(seen).replacingOccurrences(of: " ago", with: "")))"
+                }
                 table.rows.append([
                     agent.name.rawValue, state, ago(agent.lastSeen), agent.agentVersion, agent.host?.hostname ?? "-",
                     agent.host?.kernel ?? "-", agent.host.map { String($0.cpuCount) } ?? "-",

@@ -152,6 +152,9 @@ struct MeshSession {
         logger.info("agent session ended: \(end)")
         do {
             try await server.store.markOffline(peer.agent, sessionID: sessionID, at: .now())
+        } catch where Task.isCancelled {
+            // The server is being torn down hard (not drained); the next session start corrects the state.
+            logger.debug("agent not marked offline: the server task was cancelled")
         } catch {
             logger.warning("could not mark the agent offline: \(error)")
         }
@@ -185,6 +188,24 @@ struct MeshSession {
                         )
                     )
                 case .resultBatch(let batch):
+                    if let reason = batch.invalidReason {
+                        logger.notice(
+                            "refused invalid batch \(batch.batchID): \(reason)",
+                            metadata: [LogKey.batchID.rawValue: "\(batch.batchID)"]
+                        )
+                        try await send(
+                            outbound,
+                            .error(
+                                .init(
+                                    code: .invalidBatch,
+                                    message: "batch \(batch.batchID) refused: \(reason); it will never be stored, drop it",
+                                    fatal: false,
+                                    batchID: batch.batchID
+                                )
+                            )
+                        )
+                        continue
+                    }
                     let admitted = state.values.withLock { values -> Bool in
                         guard values.inFlightBatches < server.configuration.maxInFlightBatches else { return false }
                         values.inFlightBatches += 1
@@ -293,6 +314,8 @@ struct MeshSession {
             case .reconcile:
                 do {
                     try await reconcile(agent: handle.agent, state: state, outbound: outbound, logger: logger)
+                } catch where Task.isCancelled {
+                    return
                 } catch {
                     logger.warning("could not push assignments: \(error)")
                 }
