@@ -1,11 +1,11 @@
 import Logging
 import NIOPosix
 import SwarmCore
-import SwarmPKI
 import Synchronization
 // why: the harness hands tests NIO channels, TLS configurations and server/store/wire types.
 public import NIOCore
 public import NIOSSL
+public import SwarmPKI
 public import SwarmServer
 public import SwarmStoreSQLite
 public import SwarmWire
@@ -18,7 +18,17 @@ public func withMeshServer<T: Sendable>(
     configure: (inout MeshServer.Configuration) -> Void = { _ in },
     _ body: (MeshServer, Int) async throws -> T
 ) async throws -> T {
-    var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
+    try await withMeshServer(material: pki.serverMaterial, store: store, configure: configure, body)
+}
+
+/// ``withMeshServer(pki:store:configure:_:)`` with TLS material from anywhere (files, another CA).
+public func withMeshServer<T: Sendable>(
+    material: MeshTLSMaterial,
+    store: SQLiteStore,
+    configure: (inout MeshServer.Configuration) -> Void = { _ in },
+    _ body: (MeshServer, Int) async throws -> T
+) async throws -> T {
+    var configuration = MeshServer.Configuration(tls: material)
     configuration.host = "127.0.0.1"
     configuration.port = 0
     configuration.drainTimeout = .seconds(2)

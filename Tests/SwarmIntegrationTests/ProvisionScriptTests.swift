@@ -1,0 +1,78 @@
+import Foundation
+import SwarmCore
+import SwarmPKI
+import SwarmStoreSQLite
+import SwarmTestSupport
+import SwarmWire
+import Testing
+
+/// `scripts/provision-certs.sh` (openssl) makes certificates our server and agent accept, and its
+/// `revoke` is honoured by a running server.
+@Suite(.timeLimit(.minutes(1))) struct ProvisionScriptTests {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/provision-certs.sh").path
+
+    @discardableResult
+    func provision(_ arguments: [String], dir: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.script] + arguments + ["--dir", dir]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("script-issued certificates open a mesh session; a second init refuses; revoke is honoured live")
+    func scriptCertificates() async throws {
+        try await withTemporaryDirectory { dir in
+            let certs = "\(dir)/certs"
+            try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+            #expect(try provision(["init"], dir: certs).status == 0)
+            let again = try provision(["init"], dir: certs)
+            #expect(again.status != 0 && again.output.contains("--force"))
+            #expect(try provision(["server"], dir: certs).status == 0)
+            #expect(try provision(["agent", "edge-1"], dir: certs).status == 0)
+            #expect(try provision(["agent", "bad/name"], dir: certs).status != 0)
+            let keyMode = try FileManager.default.attributesOfItem(atPath: "\(certs)/agents/edge-1.key")[.posixPermissions] as? Int
+            #expect(keyMode == 0o600)
+
+            let store = try makeTestStore(in: dir)
+            var configuration = MeshServerHarnessConfiguration(
+                server: MeshTLSMaterial(certificate: .file("\(certs)/server.pem"), privateKey: .file("\(certs)/server.key"), trustRoots: .file("\(certs)/ca.pem")),
+                revoked: "\(certs)/revoked.txt"
+            )
+            configuration.reload = .milliseconds(50)
+            let agentTLS = try MeshTLS.makeAgentConfiguration(
+                MeshTLSMaterial(certificate: .file("\(certs)/agents/edge-1.pem"), privateKey: .file("\(certs)/agents/edge-1.key"), trustRoots: .file("\(certs)/ca.pem"))
+            )
+            try await withMeshServer(material: configuration.server, store: store, configure: {
+                $0.revocationListPath = configuration.revoked
+                $0.revocationReloadInterval = configuration.reload
+            }) { _, port in
+                guard case .welcome(let welcome) = await (try await MeshTestClient.connect(port: port, tls: agentTLS)).hello().0 else {
+                    Issue.record("script-issued agent certificate was refused")
+                    return
+                }
+                #expect(welcome.agentName == "edge-1")
+                #expect(try provision(["revoke", "edge-1"], dir: certs).status == 0)
+                try await Task.sleep(for: .milliseconds(300))
+                guard case .refused(let error) = await (try await MeshTestClient.connect(port: port, tls: agentTLS)).hello().0 else {
+                    Issue.record("revoked agent was admitted")
+                    return
+                }
+                #expect(error.code == .revoked)
+            }
+        }
+    }
+}
+
+struct MeshServerHarnessConfiguration {
+    var server: MeshTLSMaterial
+    var revoked: String
+    var reload: Duration = .seconds(2)
+}
