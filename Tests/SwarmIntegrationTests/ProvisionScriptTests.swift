@@ -1,6 +1,7 @@
 import Foundation
 import SwarmCore
 import SwarmPKI
+import SwarmServer
 import SwarmStoreSQLite
 import SwarmTestSupport
 import SwarmWire
