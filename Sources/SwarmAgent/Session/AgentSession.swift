@@ -84,7 +84,9 @@ public final class AgentSession: Service, Sendable {
             var retryAfter: Duration?
             let opened = stats.withLock { $0.sessionsOpened }
             do {
-                retryAfter = try await cancelWhenGracefulShutdown { try await self.connectOnce() }
+                // Not cancelled on graceful shutdown: a live session says Goodbye and closes itself;
+                // a connection attempt is bounded by the handshake timeout.
+                retryAfter = try await self.connectOnce()
             } catch is CancellationError {
                 break
             } catch {
@@ -98,7 +100,7 @@ public final class AgentSession: Service, Sendable {
             if stats.withLock({ $0.sessionsOpened }) > opened { backoff.reset() }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
             let wait = retryAfter ?? backoff.next()
-            logger.info("reconnecting in \(wait)")
+            logger.info("reconnecting in \(wait.milliseconds) ms")
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
@@ -110,8 +112,25 @@ public final class AgentSession: Service, Sendable {
         logger.info("agent stopped; \(depth) measurements stay in the spool for next time")
     }
 
+    /// An operator-readable reason for a failed session, with what to check.
     private static func describe(_ error: any Error) -> String {
-        if let error = error as? NIOSSLError { return "TLS: \(error)" }
+        if let error = error as? NIOConnectionError {
+            if error.dnsAError != nil && error.dnsAAAAError != nil && error.connectionErrors.isEmpty {
+                return "cannot resolve \(error.host): check --server"
+            }
+            let reasons = Set(error.connectionErrors.map { failure -> String in
+                if let io = failure.error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+                return "\(failure.error)"
+            })
+            return "cannot connect to \(error.host):\(error.port) (\(reasons.sorted().joined(separator: ", "))): is the server running and reachable?"
+        }
+        if error is ChannelError { return "connection to the server failed: \(error)" }
+        if let error = error as? NIOSSLError {
+            return "TLS handshake failed (\(error)): check that --ca is the swarm CA and the certificate is valid"
+        }
+        if let error = error as? BoringSSLError {
+            return "TLS failed (\(error)): the server may have refused this certificate (revoked, expired or another CA)"
+        }
         if let error = error as? AgentError { return error.message }
         return "\(error)"
     }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import SwarmCore
 import SwarmWire
@@ -32,6 +33,13 @@ struct LiveSession {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await sendBatches(state: state, doorbell: doorbell) }
             group.addTask { try await heartbeats(state: state) }
+            group.addTask {
+                // On graceful shutdown say Goodbye, so the server marks the agent offline at once
+                // instead of after three missed heartbeats.
+                try await gracefulShutdown()
+                try? await send(.goodbye(Mesh.Goodbye(reason: .shutdown, message: "agent shutting down")))
+                channel.close(promise: nil)
+            }
             defer { group.cancelAll() }
             return try await readLoop(frames: &frames, state: state, doorbell: doorbell)
         }
