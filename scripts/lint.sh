@@ -53,7 +53,8 @@ allowed_for() {
 # Prints "LINE<TAB>MODULE<TAB>PUBLIC<TAB>HAS_WHY" for every import in a Swift file. Handles
 # attributes (@testable, @preconcurrency), access levels, `import struct M.T` and submodules (M.Sub
 # counts as M). HAS_WHY is 1 when the `//` comment block directly above the line holds a `// why:`
-# line; one such comment may cover a run of consecutive `public import` lines below it.
+# line; one such comment covers the public imports of the import block it sits in (swift-format's
+# OrderedImports re-sorts that block), and a trailing `// why:` on the import line also counts.
 imports_of() {
     awk '
         {
@@ -77,11 +78,13 @@ imports_of() {
                 sub(/^import[ \t]+/, "", rest)
                 sub(/^(struct|class|enum|protocol|func|var|let|typealias|actor)[ \t]+/, "", rest)
                 if (match(rest, /^[A-Za-z_][A-Za-z0-9_]*/)) {
-                    printf "%d\t%s\t%d\t%d\n", NR, substr(rest, 1, RLENGTH), (access == "public"), why
+                    trailing = (line ~ /\/\/[ \t]*why:/)
+                    printf "%d\t%s\t%d\t%d\n", NR, substr(rest, 1, RLENGTH), (access == "public"), (why || trailing)
                 }
-                if (access == "public") next
+                # swift-format sorts imports, so a why comment covers the whole import block.
+                next
             }
-            why = 0
+            if (line != "") why = 0
         }
     ' "$1"
 }

@@ -49,7 +49,7 @@ fi
 if step build swift build --build-tests; then
     step test swift test --skip-build || true
 fi
-step lint-imports scripts/lint.sh --imports || true
+step lint scripts/lint.sh || true
 step check-generated scripts/check-generated.sh || true
 
 [[ ${#failed[@]} -eq 0 ]]

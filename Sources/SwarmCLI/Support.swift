@@ -47,7 +47,10 @@ enum LoggingBootstrapper {
 
 /// Parses durations such as `500ms`, `30s`, `5m`, `1h`, `2d`.
 func parseDuration(_ text: String, option: String) throws -> Duration {
-    let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
+    let units: [(String, Int64)] = [
+        ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+        ("d", 86_400_000_000_000),
+    ]
     for (suffix, nanos) in units where text.hasSuffix(suffix) {
         let number = text.dropLast(suffix.count)
         if let value = Double(number), value >= 0, !(suffix == "m" && number.hasSuffix("m")) {
@@ -67,7 +70,9 @@ func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
         }
         return (host, port)
     }
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (0...65535).contains(port)
+    else {
         throw ValidationError("\(option) \(text) is not HOST:PORT (e.g. 127.0.0.1:7443)")
     }
     return (String(text[..<colon]), port)
@@ -81,7 +86,9 @@ struct TextTable {
     func render() -> String {
         var widths = headers.map(\.count)
         for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in

@@ -41,7 +41,9 @@ public enum ProbeResult: Sendable {
 
 /// The outcome of a TCP connect.
 public enum TCPOutcome: String, Sendable, Hashable, Codable {
-    case connected, refused, timeout, unreachable, expectMismatch = "expect_mismatch", error
+    case connected, refused, timeout, unreachable
+    case expectMismatch = "expect_mismatch"
+    case error
 }
 
 /// Fields of Linux `struct tcp_info`, read by name.
@@ -215,7 +217,12 @@ public struct SystemSnapshot: Sendable, Hashable, Codable {
         public var signalDBm: Double?
         public var bitrateMbps: Double?
         public var frequencyMHz: Double?
-        public init(interface: String, signalDBm: Double? = nil, bitrateMbps: Double? = nil, frequencyMHz: Double? = nil) {
+        public init(
+            interface: String,
+            signalDBm: Double? = nil,
+            bitrateMbps: Double? = nil,
+            frequencyMHz: Double? = nil
+        ) {
             self.interface = interface
             self.signalDBm = signalDBm
             self.bitrateMbps = bitrateMbps

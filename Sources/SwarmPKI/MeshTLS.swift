@@ -59,7 +59,10 @@ public enum MeshTLS {
     }
 
     /// The agent side: presents the agent certificate and verifies the server's name and CA.
-    public static func makeAgentConfiguration(_ material: MeshTLSMaterial, alpn: [String] = [alpn]) throws
+    public static func makeAgentConfiguration(
+        _ material: MeshTLSMaterial,
+        alpn: [String] = [alpn]
+    ) throws
         -> TLSConfiguration
     {
         let (chain, key, roots) = try load(material)
@@ -73,7 +76,8 @@ public enum MeshTLS {
         return configuration
     }
 
-    static func load(_ material: MeshTLSMaterial) throws -> ([NIOSSLCertificate], NIOSSLPrivateKey, [NIOSSLCertificate]) {
+    static func load(_ material: MeshTLSMaterial) throws -> ([NIOSSLCertificate], NIOSSLPrivateKey, [NIOSSLCertificate])
+    {
         let chain: [NIOSSLCertificate]
         let roots: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
@@ -82,27 +86,45 @@ public enum MeshTLS {
         } catch let error as PKIError {
             throw error
         } catch {
-            throw PKIError(code: .invalidCertificate, message: "certificate \(describe(material.certificate)) is not valid PEM", cause: error)
+            throw PKIError(
+                code: .invalidCertificate,
+                message: "certificate \(describe(material.certificate)) is not valid PEM",
+                cause: error
+            )
         }
         do {
             roots = try NIOSSLCertificate.fromPEMBytes(try material.trustRoots.bytes(what: "CA certificate"))
         } catch let error as PKIError {
             throw error
         } catch {
-            throw PKIError(code: .invalidCertificate, message: "CA bundle \(describe(material.trustRoots)) is not valid PEM", cause: error)
+            throw PKIError(
+                code: .invalidCertificate,
+                message: "CA bundle \(describe(material.trustRoots)) is not valid PEM",
+                cause: error
+            )
         }
         do {
             key = try NIOSSLPrivateKey(bytes: try material.privateKey.bytes(what: "private key"), format: .pem)
         } catch let error as PKIError {
             throw error
         } catch {
-            throw PKIError(code: .invalidKey, message: "private key \(describe(material.privateKey)) is not a valid PEM key", cause: error)
+            throw PKIError(
+                code: .invalidKey,
+                message: "private key \(describe(material.privateKey)) is not a valid PEM key",
+                cause: error
+            )
         }
         guard !chain.isEmpty else {
-            throw PKIError(code: .invalidCertificate, message: "no certificate found in \(describe(material.certificate))")
+            throw PKIError(
+                code: .invalidCertificate,
+                message: "no certificate found in \(describe(material.certificate))"
+            )
         }
         guard !roots.isEmpty else {
-            throw PKIError(code: .invalidCertificate, message: "no CA certificate found in \(describe(material.trustRoots))")
+            throw PKIError(
+                code: .invalidCertificate,
+                message: "no CA certificate found in \(describe(material.trustRoots))"
+            )
         }
         return (chain, key, roots)
     }

@@ -1,7 +1,7 @@
+import Foundation
 // why: identities are built from NIOSSL certificates and name SwarmCore agents.
 public import NIOSSL
 public import SwarmCore
-import Foundation
 import SwiftASN1
 import X509
 

@@ -1,6 +1,6 @@
-import Synchronization
 import SwarmCore
 import SwarmStore
+import Synchronization
 
 /// Collects the latest heartbeat state per agent so the store is written once per flush, never
 /// once per heartbeat.

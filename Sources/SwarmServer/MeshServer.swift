@@ -1,14 +1,14 @@
 import Foundation
-import NIOSSL
-import SwarmCore
-import SwarmWire
 // why: the public API takes a Logger, TLS material, a Store and an event loop group (default: the NIOPosix singleton), and is a ServiceLifecycle Service.
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
+import SwarmCore
 public import SwarmPKI
 public import SwarmStore
+import SwarmWire
 
 /// The mesh listener: accepts agents over mutual TLS, runs their sessions, pushes tests and ingests
 /// result batches.
@@ -99,7 +99,9 @@ public final class MeshServer: Service, Sendable {
                     let admitted = channel.eventLoop.makePromise(of: PeerIdentity.self)
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try sync.addHandler(MeshAdmissionHandler(revocations: revocations, promise: admitted, logger: logger))
+                    try sync.addHandler(
+                        MeshAdmissionHandler(revocations: revocations, promise: admitted, logger: logger)
+                    )
                     try sync.addHandler(
                         ByteToMessageHandler(
                             MeshFrameDecoder(maxPayloadBytes: maxFrameBytes),

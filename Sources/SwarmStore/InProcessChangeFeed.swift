@@ -14,7 +14,10 @@ public final class InProcessChangeFeed: ChangeFeed {
     public init() {}
 
     public func subscribe() -> AsyncStream<StoreChange> {
-        let (stream, continuation) = AsyncStream.makeStream(of: StoreChange.self, bufferingPolicy: .bufferingNewest(1024))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: StoreChange.self,
+            bufferingPolicy: .bufferingNewest(1024)
+        )
         let id = state.withLock { state in
             state.nextID += 1
             state.continuations[state.nextID] = continuation

@@ -36,7 +36,12 @@ public protocol MeasurementStore: Sendable {
     /// for every batch, in order, only after the data is durable.
     func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult]
     /// Measurements of a test in a time range, oldest first.
-    func measurements(test: TestID, agent: AgentName?, range: TimeRange, limit: Int) async throws
+    func measurements(
+        test: TestID,
+        agent: AgentName?,
+        range: TimeRange,
+        limit: Int
+    ) async throws
         -> [MeasurementRecord]
     func measurementCount(test: TestID?) async throws -> Int
 }

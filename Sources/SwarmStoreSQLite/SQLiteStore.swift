@@ -113,7 +113,8 @@ public final class SQLiteStore: Store {
     public func markOffline(_ agent: AgentName, sessionID: String, at: Timestamp) async throws {
         try await write { db in
             try db.execute(
-                sql: "UPDATE agents SET online = 0, went_offline_at = ? WHERE name = ? AND session_id = ? AND online = 1",
+                sql:
+                    "UPDATE agents SET online = 0, went_offline_at = ? WHERE name = ? AND session_id = ? AND online = 1",
                 arguments: [at.unixNanos, agent.rawValue, sessionID]
             )
         }
@@ -171,8 +172,15 @@ public final class SQLiteStore: Store {
         let specJSON = try Self.json(spec)
         let now = Timestamp.now()
         try await write { db in
-            guard let state = try String.fetchOne(db, sql: "SELECT state FROM tests WHERE id = ?", arguments: [id.rawValue])
-            else { throw StoreError(code: .notFound, message: "test \(id) does not exist (see 'streamswarm tests list')") }
+            guard
+                let state = try String.fetchOne(
+                    db,
+                    sql: "SELECT state FROM tests WHERE id = ?",
+                    arguments: [id.rawValue]
+                )
+            else {
+                throw StoreError(code: .notFound, message: "test \(id) does not exist (see 'streamswarm tests list')")
+            }
             guard state == TestState.active.rawValue else {
                 throw StoreError(code: .conflict, message: "test \(id) is cancelled; create a new test instead")
             }
@@ -277,9 +285,17 @@ public final class SQLiteStore: Store {
                 if let cached = allowedTests[name] {
                     allowed = cached
                 } else {
-                    guard let agentID = try Int64.fetchOne(db, sql: "SELECT id FROM agents WHERE name = ?", arguments: [name])
+                    guard
+                        let agentID = try Int64.fetchOne(
+                            db,
+                            sql: "SELECT id FROM agents WHERE name = ?",
+                            arguments: [name]
+                        )
                     else {
-                        throw StoreError(code: .notFound, message: "agent \(name) has no session record; it must say Hello first")
+                        throw StoreError(
+                            code: .notFound,
+                            message: "agent \(name) has no session record; it must say Hello first"
+                        )
                     }
                     let tests = try Int64.fetchSet(
                         db,
@@ -326,7 +342,12 @@ public final class SQLiteStore: Store {
         ]
     }
 
-    public func measurements(test: TestID, agent: AgentName?, range: TimeRange, limit: Int) async throws
+    public func measurements(
+        test: TestID,
+        agent: AgentName?,
+        range: TimeRange,
+        limit: Int
+    ) async throws
         -> [MeasurementRecord]
     {
         try await read { db in
@@ -359,7 +380,11 @@ public final class SQLiteStore: Store {
     public func measurementCount(test: TestID?) async throws -> Int {
         try await read { db in
             if let test {
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM measurements WHERE test_id = ?", arguments: [test.rawValue]) ?? 0
+                return try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM measurements WHERE test_id = ?",
+                    arguments: [test.rawValue]
+                ) ?? 0
             }
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM measurements") ?? 0
         }
@@ -368,13 +393,16 @@ public final class SQLiteStore: Store {
     // MARK: - Settings
 
     public func setting(_ key: String) async throws -> String? {
-        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+        }
     }
 
     public func setSetting(_ key: String, value: String) async throws {
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [key, value]
             )
         }
@@ -443,8 +471,12 @@ public final class SQLiteStore: Store {
     }
 
     private static func ensureAgent(_ db: Database, name: AgentName) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO agents (name) VALUES (?) ON CONFLICT(name) DO NOTHING", arguments: [name.rawValue])
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM agents WHERE name = ?", arguments: [name.rawValue]) else {
+        try db.execute(
+            sql: "INSERT INTO agents (name) VALUES (?) ON CONFLICT(name) DO NOTHING",
+            arguments: [name.rawValue]
+        )
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM agents WHERE name = ?", arguments: [name.rawValue])
+        else {
             throw StoreError(code: .corrupt, message: "agent \(name) vanished while being assigned")
         }
         return id

@@ -1,14 +1,14 @@
 import Logging
-import NIOPosix
-import SwarmCore
-import Synchronization
 // why: the harness hands tests NIO channels, TLS configurations and server/store/wire types.
 public import NIOCore
+import NIOPosix
 public import NIOSSL
+import SwarmCore
 public import SwarmPKI
 public import SwarmServer
 public import SwarmStoreSQLite
 public import SwarmWire
+import Synchronization
 
 /// Runs a real ``MeshServer`` on 127.0.0.1 with an ephemeral port for the duration of `body`, then
 /// shuts it down gracefully, in the success and the error path.
@@ -34,7 +34,8 @@ public func withMeshServer<T: Sendable>(
     configuration.drainTimeout = .seconds(2)
     configure(&configuration)
     let port = PortBox()
-    let server = try MeshServer(configuration: configuration, store: store, logger: Logger(label: "test.mesh")) { address in
+    let server = try MeshServer(configuration: configuration, store: store, logger: Logger(label: "test.mesh")) {
+        address in
         port.set(address.port ?? 0)
     }
     return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -77,7 +78,11 @@ public struct MeshTestClient: Sendable {
     public let channel: NIOAsyncChannel<MeshFrame, MeshFrame>
 
     /// Connects with `tls` (pass a configuration to shape odd clients: no certificate, other ALPN).
-    public static func connect(port: Int, tls: TLSConfiguration, serverName: String? = "localhost") async throws -> MeshTestClient {
+    public static func connect(
+        port: Int,
+        tls: TLSConfiguration,
+        serverName: String? = "localhost"
+    ) async throws -> MeshTestClient {
         let context = try NIOSSLContext(configuration: tls)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -106,7 +111,15 @@ public struct MeshTestClient: Sendable {
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(
-                    MeshCodec.encode(.hello(Mesh.Hello(agentVersion: agentVersion, host: HostFacts(hostname: "test"), capabilities: [.tcp, .system])))
+                    MeshCodec.encode(
+                        .hello(
+                            Mesh.Hello(
+                                agentVersion: agentVersion,
+                                host: HostFacts(hostname: "test"),
+                                capabilities: [.tcp, .system]
+                            )
+                        )
+                    )
                 )
                 var iterator = inbound.makeAsyncIterator()
                 guard let frame = try await iterator.next() else { return (.closed("closed without a frame"), []) }
@@ -138,7 +151,9 @@ public struct RawTLSClient: Sendable {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: "localhost")
+                    )
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -149,7 +164,9 @@ public struct RawTLSClient: Sendable {
     public func helloThenSend(_ bytes: [UInt8]) async throws -> [MeshMessage] {
         try await channel.executeThenClose { inbound, outbound in
             var hello = ByteBuffer()
-            let frame = try MeshCodec.encode(.hello(Mesh.Hello(agentVersion: "raw", host: HostFacts(hostname: "raw"), capabilities: [])))
+            let frame = try MeshCodec.encode(
+                .hello(Mesh.Hello(agentVersion: "raw", host: HostFacts(hostname: "raw"), capabilities: []))
+            )
             try MeshFrameEncoder().encode(data: frame, out: &hello)
             try await outbound.write(hello)
             try await outbound.write(ByteBuffer(bytes: bytes))

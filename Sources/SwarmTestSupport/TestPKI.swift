@@ -15,7 +15,11 @@ public struct TestPKI: Sendable {
     }
 
     public var serverMaterial: MeshTLSMaterial {
-        MeshTLSMaterial(certificate: .pem(server.certificatePEM), privateKey: .pem(server.privateKeyPEM), trustRoots: .pem(ca.certificatePEM))
+        MeshTLSMaterial(
+            certificate: .pem(server.certificatePEM),
+            privateKey: .pem(server.privateKeyPEM),
+            trustRoots: .pem(ca.certificatePEM)
+        )
     }
 
     /// A valid agent certificate (1 hour).
@@ -30,6 +34,10 @@ public struct TestPKI: Sendable {
 
     /// TLS material for an agent with `issued`, trusting this CA.
     public func material(_ issued: CertificateAuthority.Issued) -> MeshTLSMaterial {
-        MeshTLSMaterial(certificate: .pem(issued.certificatePEM), privateKey: .pem(issued.privateKeyPEM), trustRoots: .pem(ca.certificatePEM))
+        MeshTLSMaterial(
+            certificate: .pem(issued.certificatePEM),
+            privateKey: .pem(issued.privateKeyPEM),
+            trustRoots: .pem(ca.certificatePEM)
+        )
     }
 }

@@ -11,7 +11,10 @@ import SwiftProtobuf
 /// This is the only place generated protobuf types meet domain types on the mesh path.
 public enum MeshCodec {
     /// Serializes a message into a frame.
-    public static func encode(_ message: MeshMessage, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws
+    public static func encode(
+        _ message: MeshMessage,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) throws
         -> MeshFrame
     {
         let frame = try makeFrame(message)
@@ -53,7 +56,8 @@ public enum MeshCodec {
         } catch {
             throw WireError(
                 code: .malformedPayload,
-                message: "frame payload of \(frame.payload.readableBytes) bytes is not a valid streamswarm.mesh.v1.Frame",
+                message:
+                    "frame payload of \(frame.payload.readableBytes) bytes is not a valid streamswarm.mesh.v1.Frame",
                 cause: error
             )
         }
@@ -108,12 +112,23 @@ public enum MeshCodec {
                 guard m.hasSpec else {
                     throw WireError(code: .invalidField, message: "TestAssignment for test \(m.testID) has no spec")
                 }
-                assignment = TestAssignment(testID: TestID(m.testID), revision: Int(m.revision), spec: TestSpecMapping.spec(m.spec))
+                assignment = TestAssignment(
+                    testID: TestID(m.testID),
+                    revision: Int(m.revision),
+                    spec: TestSpecMapping.spec(m.spec)
+                )
             }
-            return .assignment(Mesh.Assignment(assignment: assignment, snapshot: m.snapshot, lastOfSnapshot: m.lastOfSnapshot))
+            return .assignment(
+                Mesh.Assignment(assignment: assignment, snapshot: m.snapshot, lastOfSnapshot: m.lastOfSnapshot)
+            )
         case .assignmentAck(let m):
             return .assignmentAck(
-                Mesh.AssignmentAck(testID: TestID(m.testID), revision: Int(m.revision), accepted: m.accepted, reason: m.reason)
+                Mesh.AssignmentAck(
+                    testID: TestID(m.testID),
+                    revision: Int(m.revision),
+                    accepted: m.accepted,
+                    reason: m.reason
+                )
             )
         case .testCancel(let m):
             return .cancel(Mesh.Cancel(testID: TestID(m.testID), revision: Int(m.revision), reason: m.reason))
@@ -135,7 +150,11 @@ public enum MeshCodec {
                 )
             }
             return .resultBatch(
-                Mesh.ResultBatch(batchID: m.batchID, measurements: measurements, createdAt: Timestamp(unixNanos: m.createdUnixNanos))
+                Mesh.ResultBatch(
+                    batchID: m.batchID,
+                    measurements: measurements,
+                    createdAt: Timestamp(unixNanos: m.createdUnixNanos)
+                )
             )
         case .batchAck(let m):
             return .batchAck(Mesh.BatchAck(batchID: m.batchID, storedCount: Int(m.storedCount), duplicate: m.duplicate))
@@ -148,7 +167,9 @@ public enum MeshCodec {
                 )
             )
         case .error(let m):
-            return .error(Mesh.ErrorMessage(code: errorCode(m.code), message: m.message, fatal: m.fatal, batchID: m.batchID))
+            return .error(
+                Mesh.ErrorMessage(code: errorCode(m.code), message: m.message, fatal: m.fatal, batchID: m.batchID)
+            )
         }
     }
 
@@ -410,7 +431,10 @@ public enum MeshCodec {
 
     static func measurement(_ m: Streamswarm_Mesh_V1_Measurement) throws(WireError) -> Mesh.Measurement {
         guard let kind = probeKind(m.kind) else {
-            throw WireError(code: .invalidField, message: "measurement \(m.sequence) has no known probe kind (\(m.kind))")
+            throw WireError(
+                code: .invalidField,
+                message: "measurement \(m.sequence) has no known probe kind (\(m.kind))"
+            )
         }
         guard let status = status(m.status) else {
             throw WireError(code: .invalidField, message: "measurement \(m.sequence) has no known status")
@@ -424,7 +448,11 @@ public enum MeshCodec {
         } catch let error as WireError {
             throw error
         } catch {
-            throw WireError(code: .malformedPayload, message: "measurement \(m.sequence) result does not re-encode", cause: error)
+            throw WireError(
+                code: .malformedPayload,
+                message: "measurement \(m.sequence) result does not re-encode",
+                cause: error
+            )
         }
         return Mesh.Measurement(
             testID: TestID(m.testID),

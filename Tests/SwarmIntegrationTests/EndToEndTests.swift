@@ -17,7 +17,10 @@ import Testing
 /// must be stored exactly once, and the spool must end empty.
 @Suite(.timeLimit(.minutes(2))) struct EndToEndTests {
     /// Runs `service` beside `body` and cancels it (a hard stop) when `body` returns.
-    func running<T: Sendable>(_ service: @escaping @Sendable () async throws -> Void, _ body: () async throws -> T) async throws -> T {
+    func running<T: Sendable>(
+        _ service: @escaping @Sendable () async throws -> Void,
+        _ body: () async throws -> T
+    ) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await service() }
             defer { group.cancelAll() }
@@ -26,7 +29,10 @@ import Testing
     }
 
     func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+            host: "127.0.0.1",
+            port: 0
+        ).get()
         let port = channel.localAddress?.port ?? 0
         try await channel.close()
         return port
@@ -64,7 +70,7 @@ import Testing
                 .bind(host: "127.0.0.1", port: 0).get()
             defer { target.close(promise: nil) }
             let targetPort = try #require(target.localAddress?.port)
-            let local = AgentName("local")!
+            let local = AgentName.fixture("local")
             let tcp = try await store.createTest(
                 TestSpec(
                     name: "tcp",
@@ -75,7 +81,11 @@ import Testing
                 agents: [local]
             )
             let system = try await store.createTest(
-                TestSpec(name: "system", probes: [.system], schedule: .init(interval: .milliseconds(300), timeout: .seconds(1), randomStartOffset: false)),
+                TestSpec(
+                    name: "system",
+                    probes: [.system],
+                    schedule: .init(interval: .milliseconds(300), timeout: .seconds(1), randomStartOffset: false)
+                ),
                 agents: [local]
             )
             let port = try await freePort()
@@ -142,15 +152,31 @@ import Testing
                 try await running({ try await agent.run() }) {
                     #expect(await eventually { agent.statistics.connected })
                     let test = try await store.createTest(
-                        TestSpec(name: "s", probes: [.system], schedule: .init(interval: .milliseconds(200), timeout: .seconds(1), randomStartOffset: false)),
-                        agents: [AgentName("local")!]
+                        TestSpec(
+                            name: "s",
+                            probes: [.system],
+                            schedule: .init(
+                                interval: .milliseconds(200),
+                                timeout: .seconds(1),
+                                randomStartOffset: false
+                            )
+                        ),
+                        agents: [AgentName.fixture("local")]
                     )
                     #expect(await eventually(timeout: .seconds(5)) { agent.runner.assignments.map(\.0) == [test.id] })
                     let revised = try await store.reviseTest(
                         test.id,
-                        spec: TestSpec(name: "s2", probes: [.system], schedule: .init(interval: .milliseconds(300), timeout: .seconds(1)))
+                        spec: TestSpec(
+                            name: "s2",
+                            probes: [.system],
+                            schedule: .init(interval: .milliseconds(300), timeout: .seconds(1))
+                        )
                     )
-                    #expect(await eventually(timeout: .seconds(5)) { agent.runner.assignments.map(\.1) == [revised.revision] })
+                    #expect(
+                        await eventually(timeout: .seconds(5)) {
+                            agent.runner.assignments.map(\.1) == [revised.revision]
+                        }
+                    )
                     _ = try await store.cancelTest(test.id)
                     #expect(await eventually(timeout: .seconds(5)) { agent.runner.assignments.isEmpty })
                 }

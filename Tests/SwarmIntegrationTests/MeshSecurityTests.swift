@@ -18,7 +18,11 @@ import X509
         case noClientCertificate, otherCA, expired, revoked, wrongALPN, noURISAN
     }
 
-    func agentTLS(_ pki: TestPKI, _ issued: CertificateAuthority.Issued, alpn: [String] = [MeshTLS.alpn]) throws -> TLSConfiguration {
+    func agentTLS(
+        _ pki: TestPKI,
+        _ issued: CertificateAuthority.Issued,
+        alpn: [String] = [MeshTLS.alpn]
+    ) throws -> TLSConfiguration {
         try MeshTLS.makeAgentConfiguration(pki.material(issued), alpn: alpn)
     }
 
@@ -47,19 +51,29 @@ import X509
             let store = try makeTestStore(in: dir)
             let revokedAgent = try pki.agent("revoked-one")
             try "\(revokedAgent.serial)\n".write(toFile: "\(dir)/revoked.txt", atomically: true, encoding: .utf8)
-            try await withMeshServer(pki: pki, store: store, configure: { $0.revocationListPath = "\(dir)/revoked.txt" }) { _, port in
+            try await withMeshServer(
+                pki: pki,
+                store: store,
+                configure: { $0.revocationListPath = "\(dir)/revoked.txt" }
+            ) { _, port in
                 let tls: TLSConfiguration
                 switch peer {
                 case .noClientCertificate:
                     var configuration = TLSConfiguration.makeClientConfiguration()
-                    configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.certificatePEM.utf8)))
+                    configuration.trustRoots = .certificates(
+                        try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.certificatePEM.utf8))
+                    )
                     configuration.applicationProtocols = [MeshTLS.alpn]
                     tls = configuration
                 case .otherCA:
                     let stranger = try TestPKI()
                     let issued = try stranger.agent("stranger")
                     tls = try MeshTLS.makeAgentConfiguration(
-                        MeshTLSMaterial(certificate: .pem(issued.certificatePEM), privateKey: .pem(issued.privateKeyPEM), trustRoots: .pem(pki.ca.certificatePEM))
+                        MeshTLSMaterial(
+                            certificate: .pem(issued.certificatePEM),
+                            privateKey: .pem(issued.privateKeyPEM),
+                            trustRoots: .pem(pki.ca.certificatePEM)
+                        )
                     )
                 case .expired:
                     tls = try agentTLS(pki, try pki.expiredAgent("old"))
@@ -68,7 +82,10 @@ import X509
                 case .wrongALPN:
                     tls = try agentTLS(pki, try pki.agent("h2-speaker"), alpn: ["h2"])
                 case .noURISAN:
-                    tls = try agentTLS(pki, try pki.ca.issue(commonName: "bare", sans: [], usage: .clientAuth, validity: .seconds(600)))
+                    tls = try agentTLS(
+                        pki,
+                        try pki.ca.issue(commonName: "bare", sans: [], usage: .clientAuth, validity: .seconds(600))
+                    )
                 }
                 let opening: MeshTestClient.Opening
                 do {
@@ -80,7 +97,11 @@ import X509
                 case .welcome:
                     Issue.record("\(peer) was admitted")
                 case .refused(let error):
-                    if peer == .revoked { #expect(error.code == .revoked) } else { #expect(error.code == .unauthenticated) }
+                    if peer == .revoked {
+                        #expect(error.code == .revoked)
+                    } else {
+                        #expect(error.code == .unauthenticated)
+                    }
                     #expect(error.fatal)
                 case .closed:
                     #expect([.noClientCertificate, .otherCA, .expired, .wrongALPN].contains(peer))
@@ -96,17 +117,23 @@ import X509
         }
     }
 
-    @Test("hostile frames get a clear error frame and close only that connection", arguments: [
-        ("oversized", [UInt8(0), 0x00, 0x50, 0x00, 0x00], Mesh.ErrorMessage.Code.frameTooLarge),
-        ("unknown flags", [UInt8(0x04), 0, 0, 0, 1, 0], Mesh.ErrorMessage.Code.unknownFlags),
-        ("garbage payload", [UInt8(0), 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF], Mesh.ErrorMessage.Code.malformedFrame),
-        ("a second Hello", [UInt8(0), 0, 0, 0, 2, 0x0A, 0x00], Mesh.ErrorMessage.Code.unexpectedMessage),
-    ])
+    @Test(
+        "hostile frames get a clear error frame and close only that connection",
+        arguments: [
+            ("oversized", [UInt8(0), 0x00, 0x50, 0x00, 0x00], Mesh.ErrorMessage.Code.frameTooLarge),
+            ("unknown flags", [UInt8(0x04), 0, 0, 0, 1, 0], Mesh.ErrorMessage.Code.unknownFlags),
+            ("garbage payload", [UInt8(0), 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF], Mesh.ErrorMessage.Code.malformedFrame),
+            ("a second Hello", [UInt8(0), 0, 0, 0, 2, 0x0A, 0x00], Mesh.ErrorMessage.Code.unexpectedMessage),
+        ]
+    )
     func hostileFrames(name: String, bytes: [UInt8], code: Mesh.ErrorMessage.Code) async throws {
         try await withTemporaryDirectory { dir in
             let pki = try TestPKI()
             let store = try makeTestStore(in: dir)
-            let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [AgentName("hostile")!])
+            let test = try await store.createTest(
+                TestSpec(name: "t", probes: [.system]),
+                agents: [AgentName.fixture("hostile")]
+            )
             try await withMeshServer(pki: pki, store: store) { _, port in
                 let raw = try await RawTLSClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("hostile")))
                 let messages = try await raw.helloThenSend(bytes)
@@ -136,7 +163,7 @@ import X509
                 let first = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
                 try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                     group.addTask { await first.hello(keepOpen: true).1 }
-                    #expect(await eventually { (try? await store.agent(AgentName("twin")!))??.online == true })
+                    #expect(await eventually { (try? await store.agent(AgentName.fixture("twin")))??.online == true })
                     let second = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
                     guard case .welcome = await second.hello().0 else {
                         Issue.record("second session refused")
@@ -158,12 +185,17 @@ import X509
         try await withTemporaryDirectory { dir in
             let pki = try TestPKI()
             let store = try makeTestStore(in: dir)
-            try await withMeshServer(pki: pki, store: store, configure: { $0.heartbeatInterval = .milliseconds(100) }) { _, port in
-                let client = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("quiet")))
+            try await withMeshServer(pki: pki, store: store, configure: { $0.heartbeatInterval = .milliseconds(100) }) {
+                _,
+                port in
+                let client = try await MeshTestClient.connect(
+                    port: port,
+                    tls: try agentTLS(pki, try pki.agent("quiet"))
+                )
                 let before = Timestamp.now()
                 _ = await client.hello(keepOpen: true)  // returns when the server closes the silent session
-                #expect(await eventually { (try? await store.agent(AgentName("quiet")!))??.online == false })
-                let agent = try #require(try await store.agent(AgentName("quiet")!))
+                #expect(await eventually { (try? await store.agent(AgentName.fixture("quiet")))??.online == false })
+                let agent = try #require(try await store.agent(AgentName.fixture("quiet")))
                 #expect(!agent.online)
                 let offlineAt = try #require(agent.wentOfflineAt)
                 #expect(offlineAt > before + .milliseconds(300))
@@ -190,7 +222,11 @@ import X509
                 let client = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
                 try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                     group.addTask { await client.hello(keepOpen: true).1 }
-                    #expect(await eventually { (try? await store.agent(AgentName("soon-revoked")!))??.online == true })
+                    #expect(
+                        await eventually {
+                            (try? await store.agent(AgentName.fixture("soon-revoked")))??.online == true
+                        }
+                    )
                     try await Task.sleep(for: .milliseconds(20))
                     try "# revoked\n\(issued.serial)\n".write(toFile: list, atomically: true, encoding: .utf8)
                     let seen = try await group.next() ?? []

@@ -39,30 +39,50 @@ import Testing
             #expect(try provision(["server"], dir: certs).status == 0)
             #expect(try provision(["agent", "edge-1"], dir: certs).status == 0)
             #expect(try provision(["agent", "bad/name"], dir: certs).status != 0)
-            let keyMode = try FileManager.default.attributesOfItem(atPath: "\(certs)/agents/edge-1.key")[.posixPermissions] as? Int
+            let keyMode =
+                try FileManager.default.attributesOfItem(atPath: "\(certs)/agents/edge-1.key")[.posixPermissions]
+                as? Int
             #expect(keyMode == 0o600)
 
             let store = try makeTestStore(in: dir)
             var configuration = MeshServerHarnessConfiguration(
-                server: MeshTLSMaterial(certificate: .file("\(certs)/server.pem"), privateKey: .file("\(certs)/server.key"), trustRoots: .file("\(certs)/ca.pem")),
+                server: MeshTLSMaterial(
+                    certificate: .file("\(certs)/server.pem"),
+                    privateKey: .file("\(certs)/server.key"),
+                    trustRoots: .file("\(certs)/ca.pem")
+                ),
                 revoked: "\(certs)/revoked.txt"
             )
             configuration.reload = .milliseconds(50)
             let agentTLS = try MeshTLS.makeAgentConfiguration(
-                MeshTLSMaterial(certificate: .file("\(certs)/agents/edge-1.pem"), privateKey: .file("\(certs)/agents/edge-1.key"), trustRoots: .file("\(certs)/ca.pem"))
+                MeshTLSMaterial(
+                    certificate: .file("\(certs)/agents/edge-1.pem"),
+                    privateKey: .file("\(certs)/agents/edge-1.key"),
+                    trustRoots: .file("\(certs)/ca.pem")
+                )
             )
-            try await withMeshServer(material: configuration.server, store: store, configure: {
-                $0.revocationListPath = configuration.revoked
-                $0.revocationReloadInterval = configuration.reload
-            }) { _, port in
-                guard case .welcome(let welcome) = await (try await MeshTestClient.connect(port: port, tls: agentTLS)).hello().0 else {
+            try await withMeshServer(
+                material: configuration.server,
+                store: store,
+                configure: {
+                    $0.revocationListPath = configuration.revoked
+                    $0.revocationReloadInterval = configuration.reload
+                }
+            ) { _, port in
+                guard
+                    case .welcome(let welcome) = await (try await MeshTestClient.connect(port: port, tls: agentTLS))
+                        .hello().0
+                else {
                     Issue.record("script-issued agent certificate was refused")
                     return
                 }
                 #expect(welcome.agentName == "edge-1")
                 #expect(try provision(["revoke", "edge-1"], dir: certs).status == 0)
                 try await Task.sleep(for: .milliseconds(300))
-                guard case .refused(let error) = await (try await MeshTestClient.connect(port: port, tls: agentTLS)).hello().0 else {
+                guard
+                    case .refused(let error) = await (try await MeshTestClient.connect(port: port, tls: agentTLS))
+                        .hello().0
+                else {
                     Issue.record("revoked agent was admitted")
                     return
                 }

@@ -58,7 +58,11 @@ import X509
 
     @Test("unreadable TLS material gives an error naming the file and what to do")
     func missingFile() throws {
-        let material = MeshTLSMaterial(certificate: .file("/nonexistent/server.pem"), privateKey: .file("/nonexistent/server.key"), trustRoots: .file("/nonexistent/ca.pem"))
+        let material = MeshTLSMaterial(
+            certificate: .file("/nonexistent/server.pem"),
+            privateKey: .file("/nonexistent/server.key"),
+            trustRoots: .file("/nonexistent/ca.pem")
+        )
         let error = #expect(throws: PKIError.self) { try MeshTLS.makeServerConfiguration(material) }
         #expect(error?.code == .unreadableFile)
         #expect(error?.message.contains("/nonexistent/server.pem") == true)

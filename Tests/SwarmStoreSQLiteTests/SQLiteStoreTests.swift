@@ -6,10 +6,16 @@ import SwarmTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct SQLiteStoreTests {
-    let local = AgentName("local")!
-    let other = AgentName("other")!
+    let local = AgentName.fixture("local")
+    let other = AgentName.fixture("other")
 
-    func record(_ test: TestID, agent: AgentName, sequence: UInt64, at nanos: Int64, value: Double = 1) -> MeasurementRecord {
+    func record(
+        _ test: TestID,
+        agent: AgentName,
+        sequence: UInt64,
+        at nanos: Int64,
+        value: Double = 1
+    ) -> MeasurementRecord {
         MeasurementRecord(
             testID: test,
             revision: 1,
@@ -36,7 +42,11 @@ import Testing
             let store = try makeTestStore(in: dir)
             let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
             try await session(store, local)
-            let batch = IncomingBatch(agent: local, batchID: 10, measurements: (0..<5).map { record(test.id, agent: local, sequence: UInt64($0), at: Int64($0)) })
+            let batch = IncomingBatch(
+                agent: local,
+                batchID: 10,
+                measurements: (0..<5).map { record(test.id, agent: local, sequence: UInt64($0), at: Int64($0)) }
+            )
             let first = try await store.commitBatches([batch])
             let replay = try await store.commitBatches([batch, batch])
             #expect(first == [BatchCommitResult(batchID: 10, storedCount: 5, duplicate: false)])
@@ -55,7 +65,10 @@ import Testing
             let batch = IncomingBatch(
                 agent: local,
                 batchID: 1,
-                measurements: [record(mine.id, agent: local, sequence: 1, at: 1), record(theirs.id, agent: local, sequence: 2, at: 2)]
+                measurements: [
+                    record(mine.id, agent: local, sequence: 1, at: 1),
+                    record(theirs.id, agent: local, sequence: 2, at: 2),
+                ]
             )
             let result = try await store.commitBatches([batch])
             #expect(result.first?.storedCount == 1)
@@ -72,8 +85,18 @@ import Testing
             try await session(store, local)
             try await session(store, other, id: "s2")
             _ = try await store.commitBatches([
-                IncomingBatch(agent: local, batchID: 1, measurements: (0..<10).map { record(test.id, agent: local, sequence: UInt64($0), at: Int64(9 - $0) * 100) }),
-                IncomingBatch(agent: other, batchID: 1, measurements: [record(test.id, agent: other, sequence: 1, at: 250)]),
+                IncomingBatch(
+                    agent: local,
+                    batchID: 1,
+                    measurements: (0..<10).map {
+                        record(test.id, agent: local, sequence: UInt64($0), at: Int64(9 - $0) * 100)
+                    }
+                ),
+                IncomingBatch(
+                    agent: other,
+                    batchID: 1,
+                    measurements: [record(test.id, agent: other, sequence: 1, at: 250)]
+                ),
             ])
             let range = TimeRange(from: Timestamp(unixNanos: 200), to: Timestamp(unixNanos: 500))
             let rows = try await store.measurements(test: test.id, agent: local, range: range, limit: 100)
@@ -90,14 +113,19 @@ import Testing
             let store = try makeTestStore(in: dir)
             let created = try await store.createTest(TestSpec(name: "a", probes: [.system]), agents: [local])
             #expect(created.revision == 1 && created.state == .active)
-            let revised = try await store.reviseTest(created.id, spec: TestSpec(name: "b", probes: [.system], schedule: .init(interval: .seconds(5))))
+            let revised = try await store.reviseTest(
+                created.id,
+                spec: TestSpec(name: "b", probes: [.system], schedule: .init(interval: .seconds(5)))
+            )
             #expect(revised.revision == 2 && revised.spec.name == "b")
             #expect(try await store.activeAssignments(for: local).map(\.revision) == [2])
             #expect(try await store.activeAssignments(for: other).isEmpty)
             let cancelled = try await store.cancelTest(created.id)
             #expect(cancelled.state == .cancelled)
             #expect(try await store.activeAssignments(for: local).isEmpty)
-            let error = await #expect(throws: StoreError.self) { try await store.reviseTest(created.id, spec: TestSpec(name: "c", probes: [.system])) }
+            let error = await #expect(throws: StoreError.self) {
+                try await store.reviseTest(created.id, spec: TestSpec(name: "c", probes: [.system]))
+            }
             #expect(error?.code == .conflict)
         }
     }
@@ -107,7 +135,10 @@ import Testing
         try await withTemporaryDirectory { dir in
             let store = try makeTestStore(in: dir)
             let error = await #expect(throws: StoreError.self) {
-                try await store.createTest(TestSpec(name: "x", probes: [.tcp], target: .init(host: "h")), agents: [local])
+                try await store.createTest(
+                    TestSpec(name: "x", probes: [.tcp], target: .init(host: "h")),
+                    agents: [local]
+                )
             }
             #expect(error?.code == .invalidInput)
             #expect(error?.message.contains("host and port") == true)
@@ -134,7 +165,13 @@ import Testing
         try await withTemporaryDirectory { dir in
             let store = try makeTestStore(in: dir)
             try await session(store, local)
-            try await store.recordAgentStatus([AgentStatusUpdate(agent: local, lastSeen: Timestamp(unixNanos: 99), load: LoadSnapshot(load1: 1.5, spoolDepth: 3))])
+            try await store.recordAgentStatus([
+                AgentStatusUpdate(
+                    agent: local,
+                    lastSeen: Timestamp(unixNanos: 99),
+                    load: LoadSnapshot(load1: 1.5, spoolDepth: 3)
+                )
+            ])
             let agent = try #require(try await store.agent(local))
             #expect(agent.lastSeen == Timestamp(unixNanos: 99) && agent.load?.spoolDepth == 3)
         }

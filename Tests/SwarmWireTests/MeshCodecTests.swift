@@ -9,7 +9,9 @@ import Testing
 @Suite struct MeshCodecTests {
     @Test("a heartbeat frame has the exact bytes any protobuf runtime produces")
     func heartbeatBytes() throws {
-        let frame = try MeshCodec.encode(.heartbeat(Mesh.Heartbeat(sequence: 1, sentAt: Timestamp(unixNanos: 0), load: LoadSnapshot())))
+        let frame = try MeshCodec.encode(
+            .heartbeat(Mesh.Heartbeat(sequence: 1, sentAt: Timestamp(unixNanos: 0), load: LoadSnapshot()))
+        )
         // Frame.heartbeat = field 3 (tag 0x1a), length 4: Heartbeat.sequence = field 1 (0x08) value 1,
         // Heartbeat.load = field 3 (0x1a) empty message.
         #expect(Array(frame.payload.readableBytesView) == [0x1A, 0x04, 0x08, 0x01, 0x1A, 0x00])
@@ -25,9 +27,33 @@ import Testing
             options: .init(dscp: 46, tcpSend: "GET / HTTP/1.0\r\n\r\n", tcpExpect: "200")
         )
         let messages: [MeshMessage] = [
-            .hello(Mesh.Hello(agentVersion: "1.2.3", host: HostFacts(hostname: "h", cpuCount: 4, memoryBytes: 8 << 30), capabilities: [.tcp, .system], lastAckedBatchID: 77, spoolDepth: 5)),
-            .welcome(Mesh.Welcome(sessionID: "s", agentName: "a1", heartbeatInterval: .seconds(10), serverTime: .now(), serverVersion: "v", maxFrameBytes: 1 << 22, maxInFlightBatches: 8)),
-            .assignment(Mesh.Assignment(assignment: TestAssignment(testID: TestID(9), revision: 2, spec: spec), snapshot: true, lastOfSnapshot: true)),
+            .hello(
+                Mesh.Hello(
+                    agentVersion: "1.2.3",
+                    host: HostFacts(hostname: "h", cpuCount: 4, memoryBytes: 8 << 30),
+                    capabilities: [.tcp, .system],
+                    lastAckedBatchID: 77,
+                    spoolDepth: 5
+                )
+            ),
+            .welcome(
+                Mesh.Welcome(
+                    sessionID: "s",
+                    agentName: "a1",
+                    heartbeatInterval: .seconds(10),
+                    serverTime: .now(),
+                    serverVersion: "v",
+                    maxFrameBytes: 1 << 22,
+                    maxInFlightBatches: 8
+                )
+            ),
+            .assignment(
+                Mesh.Assignment(
+                    assignment: TestAssignment(testID: TestID(9), revision: 2, spec: spec),
+                    snapshot: true,
+                    lastOfSnapshot: true
+                )
+            ),
             .cancel(Mesh.Cancel(testID: TestID(9), revision: 2, reason: "gone")),
             .batchAck(Mesh.BatchAck(batchID: 12, storedCount: 3, duplicate: true)),
             .goodbye(Mesh.Goodbye(reason: .drain, message: "bye", reconnectAfter: .seconds(1))),
@@ -38,7 +64,9 @@ import Testing
             #expect(decoded.name == message.name)
             switch (message, decoded) {
             case (.hello(let a), .hello(let b)):
-                #expect(a.host == b.host && a.capabilities == b.capabilities && a.lastAckedBatchID == b.lastAckedBatchID)
+                #expect(
+                    a.host == b.host && a.capabilities == b.capabilities && a.lastAckedBatchID == b.lastAckedBatchID
+                )
             case (.welcome(let a), .welcome(let b)):
                 #expect(a.heartbeatInterval == b.heartbeatInterval && a.agentName == b.agentName)
             case (.assignment(let a), .assignment(let b)):
@@ -57,8 +85,22 @@ import Testing
 
     @Test("a spooled measurement reaches the server typed, with its headline value")
     func measurementRoundTrip() throws {
-        let result = TCPProbeResult(address: "127.0.0.1", port: 80, outcome: .connected, connectTime: .microseconds(250), congestionControl: "cubic")
-        let observation = ProbeObservation(testID: TestID(4), revision: 1, kind: .tcp, startedAt: Timestamp(unixNanos: 1_000), duration: .milliseconds(1), status: .ok, result: .tcp(result))
+        let result = TCPProbeResult(
+            address: "127.0.0.1",
+            port: 80,
+            outcome: .connected,
+            connectTime: .microseconds(250),
+            congestionControl: "cubic"
+        )
+        let observation = ProbeObservation(
+            testID: TestID(4),
+            revision: 1,
+            kind: .tcp,
+            startedAt: Timestamp(unixNanos: 1_000),
+            duration: .milliseconds(1),
+            status: .ok,
+            result: .tcp(result)
+        )
         let encoded = try MeshEncodingFixture.encode(observation, sequence: 42)
         let frame = try MeshCodec.encodeResultBatch(batchID: 7, encodedMeasurements: [encoded], createdAt: .now())
         guard case .resultBatch(let batch) = try MeshCodec.decode(frame) else {

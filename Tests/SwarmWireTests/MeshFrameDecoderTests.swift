@@ -49,13 +49,17 @@ import Testing
 
     @Test("unknown flag bits are an error, not 'uncompressed'", arguments: [UInt8(0x02), 0x80, 0xFE, 0x03])
     func unknownFlags(flags: UInt8) throws {
-        let error = #expect(throws: WireError.self) { try Self.decode(Self.frameBytes(flags: flags, payload: [1]), chunkSize: 64) }
+        let error = #expect(throws: WireError.self) {
+            try Self.decode(Self.frameBytes(flags: flags, payload: [1]), chunkSize: 64)
+        }
         #expect(error?.code == .unknownFlags)
     }
 
     @Test("compressed frames are refused because v1 negotiates no compression")
     func compressed() throws {
-        let error = #expect(throws: WireError.self) { try Self.decode(Self.frameBytes(flags: 1, payload: [1]), chunkSize: 64) }
+        let error = #expect(throws: WireError.self) {
+            try Self.decode(Self.frameBytes(flags: 1, payload: [1]), chunkSize: 64)
+        }
         #expect(error?.code == .compressionUnsupported)
     }
 

@@ -1,9 +1,9 @@
 // why: the public init takes a Logger.
 public import Logging
-import Synchronization
 // why: assignments and spec checks use SwarmCore types.
 public import SwarmCore
 import SwarmProbes
+import Synchronization
 
 /// Runs every assigned test on its schedule and spools what the probes observe.
 ///
@@ -128,7 +128,8 @@ public final class ProbeRunner: Sendable {
                                 startedAt: Timestamp.now() - (late - interval * slot),
                                 duration: .zero,
                                 status: .missed,
-                                reason: "run could not start on time: \(late) late (previous run overran or the host was overloaded)"
+                                reason:
+                                    "run could not start on time: \(late) late (previous run overran or the host was overloaded)"
                             )
                         )
                     }

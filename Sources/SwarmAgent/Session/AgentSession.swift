@@ -1,15 +1,15 @@
 import Foundation
-import NIOSSL
-import SwarmCore
-import SwarmProbes
-import SwarmWire
-import Synchronization
 // why: the public API takes a Logger, TLS material and an event loop group (default: the NIOPosix singleton), and is a ServiceLifecycle Service.
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
+import SwarmCore
 public import SwarmPKI
+import SwarmProbes
+import SwarmWire
+import Synchronization
 
 /// The agent: keeps a mesh session to the server (dial with capped, fully jittered backoff, Hello,
 /// reconcile assignments, heartbeats) and sends spooled measurements in acknowledged batches, while
@@ -58,7 +58,11 @@ public final class AgentSession: Service, Sendable {
     private let doorbell = Doorbell()
 
     /// - Throws: ``PKIError`` for unusable TLS material, ``SpoolError`` when the spool cannot open.
-    public init(configuration: Configuration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(
+        configuration: Configuration,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
@@ -94,7 +98,9 @@ public final class AgentSession: Service, Sendable {
                     $0.lastError = "\(error)"
                     $0.connected = false
                 }
-                logger.warning("mesh session to \(configuration.serverHost):\(configuration.serverPort) failed: \(Self.describe(error))")
+                logger.warning(
+                    "mesh session to \(configuration.serverHost):\(configuration.serverPort) failed: \(Self.describe(error))"
+                )
             }
             // A session that got as far as Welcome proves the path works: start the backoff afresh.
             if stats.withLock({ $0.sessionsOpened }) > opened { backoff.reset() }
@@ -118,18 +124,24 @@ public final class AgentSession: Service, Sendable {
             if error.dnsAError != nil && error.dnsAAAAError != nil && error.connectionErrors.isEmpty {
                 return "cannot resolve \(error.host): check --server"
             }
-            let reasons = Set(error.connectionErrors.map { failure -> String in
-                if let io = failure.error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
-                return "\(failure.error)"
-            })
-            return "cannot connect to \(error.host):\(error.port) (\(reasons.sorted().joined(separator: ", "))): is the server running and reachable?"
+            let reasons = Set(
+                error.connectionErrors.map { failure -> String in
+                    if let io = failure.error as? IOError {
+                        return String(cString: strerror(io.errnoCode)).lowercased()
+                    }
+                    return "\(failure.error)"
+                }
+            )
+            return
+                "cannot connect to \(error.host):\(error.port) (\(reasons.sorted().joined(separator: ", "))): is the server running and reachable?"
         }
         if error is ChannelError { return "connection to the server failed: \(error)" }
         if let error = error as? NIOSSLError {
             return "TLS handshake failed (\(error)): check that --ca is the swarm CA and the certificate is valid"
         }
         if let error = error as? BoringSSLError {
-            return "TLS failed (\(error)): the server may have refused this certificate (revoked, expired or another CA)"
+            return
+                "TLS failed (\(error)): the server may have refused this certificate (revoked, expired or another CA)"
         }
         if let error = error as? AgentError { return error.message }
         return "\(error)"
@@ -179,7 +191,13 @@ public final class AgentSession: Service, Sendable {
             logger[metadataKey: "swarm.session.id"] = "\(welcome.sessionID)"
             logger.info("connected to \(configuration.serverHost):\(configuration.serverPort) as \(welcome.agentName)")
             defer { stats.withLock { $0.connected = false } }
-            let window = max(1, min(configuration.maxInFlightBatches, welcome.maxInFlightBatches > 0 ? welcome.maxInFlightBatches : .max))
+            let window = max(
+                1,
+                min(
+                    configuration.maxInFlightBatches,
+                    welcome.maxInFlightBatches > 0 ? welcome.maxInFlightBatches : .max
+                )
+            )
             let session = LiveSession(
                 owner: self,
                 outbound: outbound,

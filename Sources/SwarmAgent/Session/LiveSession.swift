@@ -1,9 +1,9 @@
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 import SwarmCore
 import SwarmWire
+import Synchronization
 
 /// An established session: reads server frames, sends heartbeats and result batches within the
 /// window the server allows, and drops a batch from the spool only when its ack arrives.
@@ -26,7 +26,10 @@ struct LiveSession {
     }
 
     /// Runs until the connection ends. Returns the wait before reconnecting when the server said.
-    func run(frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator, doorbell: Doorbell) async throws
+    func run(
+        frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator,
+        doorbell: Doorbell
+    ) async throws
         -> Duration?
     {
         let state = State()
@@ -79,7 +82,9 @@ struct LiveSession {
                     // The server will never take this batch; keeping it would replay it forever.
                     let dropped = try await owner.spool.discard(error.batchID)
                     state.values.withLock { _ = $0.inFlight.removeValue(forKey: error.batchID) }
-                    logger.error("server refused batch \(error.batchID) as invalid (\(error.message)); dropped its \(dropped) measurements")
+                    logger.error(
+                        "server refused batch \(error.batchID) as invalid (\(error.message)); dropped its \(dropped) measurements"
+                    )
                     doorbell.ring()
                     continue
                 }
@@ -115,7 +120,9 @@ struct LiveSession {
                 } else {
                     owner.runner.apply(assignment)
                 }
-                try await send(.assignmentAck(.init(testID: assignment.testID, revision: assignment.revision, accepted: true)))
+                try await send(
+                    .assignmentAck(.init(testID: assignment.testID, revision: assignment.revision, accepted: true))
+                )
             }
         }
         if message.snapshot && message.lastOfSnapshot {
@@ -153,7 +160,11 @@ struct LiveSession {
 
     private func send(_ batch: Spool.Batch, state: State) async throws {
         state.values.withLock { $0.inFlight[batch.id] = batch.measurements.count }
-        let frame = try MeshCodec.encodeResultBatch(batchID: batch.id, encodedMeasurements: batch.measurements, createdAt: .now())
+        let frame = try MeshCodec.encodeResultBatch(
+            batchID: batch.id,
+            encodedMeasurements: batch.measurements,
+            createdAt: .now()
+        )
         try await outbound.write(frame)
     }
 

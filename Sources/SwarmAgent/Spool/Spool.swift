@@ -86,7 +86,9 @@ public final class Spool: Sendable {
             )
             for observation in observations {
                 let payload = try MeasurementEncoding.encode(observation, sequence: UInt64(seq))
-                try insert.execute(arguments: [seq, observation.testID.rawValue, observation.startedAt.unixNanos, payload])
+                try insert.execute(arguments: [
+                    seq, observation.testID.rawValue, observation.startedAt.unixNanos, payload,
+                ])
                 seq += 1
             }
             try Self.setCounter(db, "next_seq", seq)

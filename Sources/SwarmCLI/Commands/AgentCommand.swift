@@ -1,9 +1,9 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import SwarmAgent
 import SwarmPKI
+import UnixSignals
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -12,7 +12,9 @@ struct AgentsCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List agents with online state, last heartbeat and host facts.")
+        static let configuration = CommandConfiguration(
+            abstract: "List agents with online state, last heartbeat and host facts."
+        )
         @OptionGroup var store: StoreOptions
         @OptionGroup var logging: LoggingOptions
         @Flag(help: "Print JSON.") var json = false
@@ -50,9 +52,12 @@ struct AgentsCommand: AsyncParsableCommand {
                 print("no agents yet: start one with 'streamswarm agent' (or run 'streamswarm dev')")
                 return
             }
-            var table = TextTable(headers: ["AGENT", "STATE", "LAST SEEN", "VERSION", "HOST", "KERNEL", "CPUS", "SPOOL"])
+            var table = TextTable(headers: [
+                "AGENT", "STATE", "LAST SEEN", "VERSION", "HOST", "KERNEL", "CPUS", "SPOOL",
+            ])
             for agent in agents {
-                var state = agent.online ? "online" : (agent.wentOfflineAt.map { "offline since \($0.iso8601)" } ?? "offline")
+                var state =
+                    agent.online ? "online" : (agent.wentOfflineAt.map { "offline since \($0.iso8601)" } ?? "offline")
                 // A server that crashed cannot mark its agents offline: distrust an old "online".
                 if agent.online, let seen = agent.lastSeen, (Timestamp.now() - seen) > .seconds(120) {
                     state = "unknown (no heartbeat stored for \(ago(seen).replacingOccurrences(of: " ago", with: "")))"

@@ -3,13 +3,13 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
-import UnixSignals
 import SwarmAgent
 import SwarmCore
 import SwarmPKI
 import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
+import UnixSignals
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,7 +77,9 @@ struct DevCommand: AsyncParsableCommand {
 
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: StoreChangePoller(store: store)), .init(service: server), .init(service: agent)],
+                services: [
+                    .init(service: StoreChangePoller(store: store)), .init(service: server), .init(service: agent),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -121,12 +123,20 @@ enum DevelopmentCertificates {
         if !files.fileExists(atPath: "\(directory)/revoked.txt") {
             try write("# revoked certificate serials, one per line\n", to: "\(directory)/revoked.txt", mode: 0o644)
         }
-        logger.info("provisioned development certificates in \(directory): CA, server (localhost, 127.0.0.1, ::1), agent 'local'")
+        logger.info(
+            "provisioned development certificates in \(directory): CA, server (localhost, 127.0.0.1, ::1), agent 'local'"
+        )
         return Material(server: server, agent: agent)
     }
 
     private static func write(_ text: String, to path: String, mode: Int) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path,
+                contents: Data(text.utf8),
+                attributes: [.posixPermissions: mode]
+            )
+        else {
             throw ValidationError("cannot write \(path): check that the data directory is writable")
         }
     }

@@ -5,12 +5,12 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 import SwarmCore
 import SwarmPKI
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmWire
+import Synchronization
 
 /// `streamswarm bench mesh`: N simulated agents over real mutual-TLS connections against a real
 /// server process, reporting ingest against a plain batched SQLite insert of the same rows measured
@@ -31,7 +31,9 @@ struct MeshBenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard agents >= 1, agents <= 20_000 else { throw ValidationError("--agents must be 1...20000") }
-        guard measurementsPerSecond >= agents else { throw ValidationError("--measurements-per-second must be at least --agents") }
+        guard measurementsPerSecond >= agents else {
+            throw ValidationError("--measurements-per-second must be at least --agents")
+        }
         guard (1...600).contains(seconds) else { throw ValidationError("--seconds must be 1...600") }
     }
 
@@ -51,7 +53,10 @@ struct MeshBenchCommand: AsyncParsableCommand {
             guard let name = AgentName("bench-\(index)") else { continue }
             agentCertificates.append((name, try ca.issueAgent(name.rawValue)))
         }
-        for (file, text) in [("ca.pem", ca.certificatePEM), ("server.pem", serverCertificate.certificatePEM), ("server.key", serverCertificate.privateKeyPEM)] {
+        for (file, text) in [
+            ("ca.pem", ca.certificatePEM), ("server.pem", serverCertificate.certificatePEM),
+            ("server.key", serverCertificate.privateKeyPEM),
+        ] {
             try text.write(toFile: "\(work)/\(file)", atomically: true, encoding: .utf8)
         }
 
@@ -81,7 +86,11 @@ struct MeshBenchCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let tlsConfigurations = try agentCertificates.map { _, issued in
             try MeshTLS.makeAgentConfiguration(
-                MeshTLSMaterial(certificate: .pem(issued.certificatePEM), privateKey: .pem(issued.privateKeyPEM), trustRoots: .pem(ca.certificatePEM))
+                MeshTLSMaterial(
+                    certificate: .pem(issued.certificatePEM),
+                    privateKey: .pem(issued.privateKeyPEM),
+                    trustRoots: .pem(ca.certificatePEM)
+                )
             )
         }
         progress("pre-encoding \(measurementsPerSecond * seconds) measurements (\(perAgent) per agent per second)")
@@ -108,7 +117,11 @@ struct MeshBenchCommand: AsyncParsableCommand {
                     measurements.append(try MeasurementEncoding.encode(observation, sequence: nextSequence))
                     nextSequence += 1
                 }
-                let frame = try MeshCodec.encodeResultBatch(batchID: UInt64(agent * seconds + second + 1), encodedMeasurements: measurements, createdAt: .now())
+                let frame = try MeshCodec.encodeResultBatch(
+                    batchID: UInt64(agent * seconds + second + 1),
+                    encodedMeasurements: measurements,
+                    createdAt: .now()
+                )
                 frames.append(Data(frame.payload.readableBytesView))
             }
             batches.append(frames)
@@ -143,7 +156,9 @@ struct MeshBenchCommand: AsyncParsableCommand {
             try? await Task.sleep(for: .seconds(2))
             let rssIdle = Self.rssBytes(pid: server.processIdentifier)
             recorder.setIdle(rss: rssIdle, connected: connected.withLock { $0 })
-            progress("\(connected.withLock { $0 }) agents connected; server RSS \(rssIdle / 1024) KiB; load phase \(seconds) s")
+            progress(
+                "\(connected.withLock { $0 }) agents connected; server RSS \(rssIdle / 1024) KiB; load phase \(seconds) s"
+            )
             start.open()
             for await _ in tasks {}
         }
@@ -152,10 +167,16 @@ struct MeshBenchCommand: AsyncParsableCommand {
         try? await group.shutdownGracefully()
 
         progress("baseline: plain batched SQLite insert of the same rows")
-        let baseline = try Self.plainInsertRate(work: work, batches: batches, agents: agentCertificates.map(\.0), testID: testID)
+        let baseline = try Self.plainInsertRate(
+            work: work,
+            batches: batches,
+            agents: agentCertificates.map(\.0),
+            testID: testID
+        )
 
         let report = recorder.report(offered: measurementsPerSecond * seconds)
-        let perConnection = report.connected > 0 ? Double(Int(report.idleRSS) - Int(rssStart)) / Double(report.connected) : 0
+        let perConnection =
+            report.connected > 0 ? Double(Int(report.idleRSS) - Int(rssStart)) / Double(report.connected) : 0
         print(
             """
 
@@ -193,7 +214,14 @@ struct MeshBenchCommand: AsyncParsableCommand {
         info.sndWscale = 7
         info.rcvWscale = 7
         info.state = 1
-        return TCPProbeResult(address: "127.0.0.1", port: 9, outcome: .connected, connectTime: .microseconds(52), info: info, congestionControl: "cubic")
+        return TCPProbeResult(
+            address: "127.0.0.1",
+            port: 9,
+            outcome: .connected,
+            connectTime: .microseconds(52),
+            info: info,
+            congestionControl: "cubic"
+        )
     }
 
     static func freePort() throws -> Int {
@@ -205,7 +233,9 @@ struct MeshBenchCommand: AsyncParsableCommand {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw ValidationError("could not find a free loopback port") }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -213,9 +243,13 @@ struct MeshBenchCommand: AsyncParsableCommand {
 
     static func startServer(work: String, database: String, port: Int, heartbeat: Duration) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        process.executableURL = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+        )
         process.arguments = [
-            "server", "--db", database, "--listen", "127.0.0.1:\(port)", "--ca", "\(work)/ca.pem", "--cert", "\(work)/server.pem",
+            "server", "--db", database, "--listen", "127.0.0.1:\(port)", "--ca", "\(work)/ca.pem", "--cert",
+            "\(work)/server.pem",
             "--key", "\(work)/server.key", "--revoked", "", "--heartbeat-interval", "\(heartbeat.milliseconds)ms",
             "--log-level", "warning",
         ]
@@ -226,14 +260,18 @@ struct MeshBenchCommand: AsyncParsableCommand {
     static func waitUntilListening(port: Int, process: Process) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw ValidationError("the server process exited early (status \(process.terminationStatus))") }
+            guard process.isRunning else {
+                throw ValidationError("the server process exited early (status \(process.terminationStatus))")
+            }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             address.sin_port = UInt16(port).bigEndian
             let ok = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
             }
             close(fd)
             if ok { return }
@@ -262,19 +300,34 @@ struct MeshBenchCommand: AsyncParsableCommand {
         var rows: [(Int64, Int, Int64, Int64, Data)] = []
         for (agentIndex, frames) in batches.enumerated() {
             for frame in frames {
-                guard case .resultBatch(let batch) = try MeshCodec.decode(MeshFrame(payload: ByteBuffer(bytes: frame))) else { continue }
+                guard case .resultBatch(let batch) = try MeshCodec.decode(MeshFrame(payload: ByteBuffer(bytes: frame)))
+                else { continue }
                 for m in batch.measurements {
-                    rows.append((m.startedAt.unixNanos, agentIndex + 1, Int64(bitPattern: m.sequence), m.duration.nanoseconds, m.payload))
+                    rows.append(
+                        (
+                            m.startedAt.unixNanos, agentIndex + 1, Int64(bitPattern: m.sequence),
+                            m.duration.nanoseconds, m.payload
+                        )
+                    )
                 }
             }
         }
         var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000") }
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000")
+        }
         let pool = try DatabasePool(path: path, configuration: config)
         try pool.write { db in
-            try db.execute(sql: "INSERT INTO tests (id, name, state, revision, created_at, updated_at) VALUES (?, 'bench', 'active', 1, 0, 0)", arguments: [testID.rawValue])
+            try db.execute(
+                sql:
+                    "INSERT INTO tests (id, name, state, revision, created_at, updated_at) VALUES (?, 'bench', 'active', 1, 0, 0)",
+                arguments: [testID.rawValue]
+            )
             for (index, agent) in agents.enumerated() {
-                try db.execute(sql: "INSERT INTO agents (id, name) VALUES (?, ?)", arguments: [index + 1, agent.rawValue])
+                try db.execute(
+                    sql: "INSERT INTO agents (id, name) VALUES (?, ?)",
+                    arguments: [index + 1, agent.rawValue]
+                )
             }
         }
         let clock = ContinuousClock()
@@ -416,7 +469,13 @@ struct SimulatedAgent {
                     }
                 }
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(MeshCodec.encode(.hello(Mesh.Hello(agentVersion: "bench", host: HostFacts(hostname: "bench"), capabilities: [.tcp]))))
+                try await outbound.write(
+                    MeshCodec.encode(
+                        .hello(
+                            Mesh.Hello(agentVersion: "bench", host: HostFacts(hostname: "bench"), capabilities: [.tcp])
+                        )
+                    )
+                )
                 var iterator = inbound.makeAsyncIterator()
                 guard let first = try await iterator.next(), case .welcome = try MeshCodec.decode(first) else { return }
                 onConnected()
@@ -439,7 +498,11 @@ struct SimulatedAgent {
                                 sequence += 1
                                 let seq = sequence
                                 heartbeats.withLock { $0[seq] = .now }
-                                try await outbound.write(MeshCodec.encode(.heartbeat(Mesh.Heartbeat(sequence: seq, sentAt: .now(), load: LoadSnapshot()))))
+                                try await outbound.write(
+                                    MeshCodec.encode(
+                                        .heartbeat(Mesh.Heartbeat(sequence: seq, sentAt: .now(), load: LoadSnapshot()))
+                                    )
+                                )
                                 nextHeartbeat = now + heartbeat
                             }
                         }
@@ -464,7 +527,9 @@ struct SimulatedAgent {
                     }
                     try await tasks.waitForAll()
                 }
-                try await outbound.write(MeshCodec.encode(.goodbye(Mesh.Goodbye(reason: .shutdown, message: "bench done"))))
+                try await outbound.write(
+                    MeshCodec.encode(.goodbye(Mesh.Goodbye(reason: .shutdown, message: "bench done")))
+                )
             }
         } catch {
             FileHandle.standardError.write(Data("bench: simulated agent failed: \(error)\n".utf8))

@@ -54,7 +54,9 @@ struct ResultsCommand: AsyncParsableCommand {
             }
             var agentName: AgentName?
             if let agent {
-                guard let name = AgentName(agent) else { throw ValidationError("--agent \(agent) is not a valid agent name") }
+                guard let name = AgentName(agent) else {
+                    throw ValidationError("--agent \(agent) is not a valid agent name")
+                }
                 agentName = name
             }
             var range = TimeRange.all
@@ -75,7 +77,9 @@ struct ResultsCommand: AsyncParsableCommand {
                             status: $0.status.rawValue,
                             reason: $0.reason,
                             value: $0.value,
-                            result: JSONFragment(json: (try? MeasurementEncoding.resultJSON(kind: $0.kind, payload: $0.payload)) ?? "{}")
+                            result: JSONFragment(
+                                json: (try? MeasurementEncoding.resultJSON(kind: $0.kind, payload: $0.payload)) ?? "{}"
+                            )
                         )
                     }
                 )

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import SwarmPKI
 import SwarmServer
 import SwarmStoreSQLite
+import UnixSignals
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -43,7 +43,10 @@ struct TestsCommand: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
         @OptionGroup var logging: LoggingOptions
         @Option(help: "Test name.") var name: String
-        @Option(name: .customLong("kind"), help: "Probe kind (repeatable): \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            name: .customLong("kind"),
+            help: "Probe kind (repeatable): \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
         var kinds: [String]
         @Option(help: "Target: HOST, HOST:PORT or a URL.") var target: String = ""
         @Option(name: .customLong("agent"), help: "Agent to run it (repeatable).") var agents: [String]
@@ -53,7 +56,10 @@ struct TestsCommand: AsyncParsableCommand {
         @Option(help: "DSCP 0-63 on sent packets.") var dscp: Int = 0
         @Option(help: "tcp: text to send after connecting.") var send: String = ""
         @Option(help: "tcp: text the reply must contain.") var expect: String = ""
-        @Flag(name: .customLong("no-random-start"), help: "Start at once instead of at a random offset within one interval.")
+        @Flag(
+            name: .customLong("no-random-start"),
+            help: "Start at once instead of at a random offset within one interval."
+        )
         var noRandomStart = false
         @Flag(help: "Print JSON.") var json = false
 
@@ -62,13 +68,17 @@ struct TestsCommand: AsyncParsableCommand {
             var probeKinds: [ProbeKind] = []
             for kind in kinds {
                 guard let parsed = ProbeKind(rawValue: kind) else {
-                    throw ValidationError("--kind \(kind) is not a probe kind; use one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "--kind \(kind) is not a probe kind; use one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 probeKinds.append(parsed)
             }
             var names: [AgentName] = []
             for agent in agents {
-                guard let name = AgentName(agent) else { throw ValidationError("--agent \(agent) is not a valid agent name") }
+                guard let name = AgentName(agent) else {
+                    throw ValidationError("--agent \(agent) is not a valid agent name")
+                }
                 names.append(name)
             }
             var targetSpec = TestSpec.Target()
@@ -103,7 +113,9 @@ struct TestsCommand: AsyncParsableCommand {
             if json {
                 try printJSON(Output(record))
             } else {
-                print("created test \(record.id) '\(record.spec.name)' for \(record.agents.map(\.rawValue).joined(separator: ", ")); agents online get it at once")
+                print(
+                    "created test \(record.id) '\(record.spec.name)' for \(record.agents.map(\.rawValue).joined(separator: ", ")); agents online get it at once"
+                )
             }
         }
     }
@@ -123,10 +135,14 @@ struct TestsCommand: AsyncParsableCommand {
                 return
             }
             if tests.isEmpty {
-                print("no tests yet: create one with 'streamswarm tests create --name NAME --kind tcp --target HOST:PORT --agent NAME'")
+                print(
+                    "no tests yet: create one with 'streamswarm tests create --name NAME --kind tcp --target HOST:PORT --agent NAME'"
+                )
                 return
             }
-            var table = TextTable(headers: ["ID", "NAME", "STATE", "REV", "PROBES", "TARGET", "EVERY", "AGENTS", "RESULTS"])
+            var table = TextTable(headers: [
+                "ID", "NAME", "STATE", "REV", "PROBES", "TARGET", "EVERY", "AGENTS", "RESULTS",
+            ])
             for test in tests {
                 let count = try await sqlite.measurementCount(test: test.id)
                 table.rows.append([
@@ -176,7 +192,9 @@ struct TestsCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a test: agents stop it at once; results stay.")
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a test: agents stop it at once; results stay."
+        )
         @OptionGroup var store: StoreOptions
         @OptionGroup var logging: LoggingOptions
         @Argument(help: "Test id.") var id: Int64

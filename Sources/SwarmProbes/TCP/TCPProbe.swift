@@ -74,11 +74,27 @@ public struct TCPProbe: Probe {
             return TCPProbeResult(address: "", port: port, outcome: .unreachable, error: message, dscp: dscp)
         }
         guard let address = addresses.first else {
-            return TCPProbeResult(address: "", port: port, outcome: .unreachable, error: "\(host) has no address", dscp: dscp)
+            return TCPProbeResult(
+                address: "",
+                port: port,
+                outcome: .unreachable,
+                error: "\(host) has no address",
+                dscp: dscp
+            )
         }
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         guard fd >= 0 else {
-            return TCPProbeResult(address: address.text, port: port, outcome: .error, error: "socket(): \(errnoText())", dscp: dscp)
+            return TCPProbeResult(
+                address: address.text,
+                port: port,
+                outcome: .error,
+                error: "socket(): \(errnoText())",
+                dscp: dscp
+            )
         }
         defer { close(fd) }
         if dscp > 0 {
@@ -194,7 +210,9 @@ public struct TCPProbe: Probe {
             if count <= 0 { return false }
             received.append(contentsOf: buffer[0..<count])
             if received.count >= needle.count,
-                received.indices.dropLast(needle.count - 1).contains(where: { received[$0..<$0 + needle.count].elementsEqual(needle) })
+                received.indices.dropLast(needle.count - 1).contains(where: {
+                    received[$0..<$0 + needle.count].elementsEqual(needle)
+                })
             {
                 return true
             }

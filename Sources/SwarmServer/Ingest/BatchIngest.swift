@@ -1,7 +1,7 @@
 import Logging
-import Synchronization
 import SwarmCore
 import SwarmStore
+import Synchronization
 
 /// Group commit for result batches: sessions submit batches and await their commit; one loop writes
 /// whatever has queued up in a single store call, so 1,000 agents cost far fewer transactions than
@@ -47,7 +47,10 @@ final class BatchIngest: Sendable {
                 wake.yield()
             } else {
                 continuation.resume(
-                    throwing: StoreError(code: .unavailable, message: "the server is shutting down; the agent will resend the batch")
+                    throwing: StoreError(
+                        code: .unavailable,
+                        message: "the server is shutting down; the agent will resend the batch"
+                    )
                 )
             }
         }

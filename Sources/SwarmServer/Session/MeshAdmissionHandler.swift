@@ -102,7 +102,9 @@ final class MeshAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         if !decided {
             decided = true
-            promise.fail(PKIError(code: .noPeerCertificate, message: "connection closed before the TLS handshake completed"))
+            promise.fail(
+                PKIError(code: .noPeerCertificate, message: "connection closed before the TLS handshake completed")
+            )
         }
         context.fireChannelInactive()
     }

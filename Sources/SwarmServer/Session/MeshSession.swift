@@ -1,11 +1,11 @@
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import SwarmCore
 import SwarmPKI
 import SwarmStore
 import SwarmWire
+import Synchronization
 
 /// One agent connection, from admission to close: Hello → Welcome → active → draining → closed.
 ///
@@ -75,7 +75,9 @@ struct MeshSession {
         guard case .hello(let hello) = try decode(first, outbound: outbound, logger: logger) else {
             try await send(
                 outbound,
-                .error(.init(code: .unexpectedMessage, message: "the first frame of a session must be Hello", fatal: true))
+                .error(
+                    .init(code: .unexpectedMessage, message: "the first frame of a session must be Hello", fatal: true)
+                )
             )
             logger.notice("agent did not open with Hello; closing")
             return
@@ -87,7 +89,8 @@ struct MeshSession {
                 .error(
                     .init(
                         code: .unsupportedProtocolVersion,
-                        message: "this server speaks mesh protocol \(meshProtocolVersion); agent sent \(hello.protocolVersion): "
+                        message:
+                            "this server speaks mesh protocol \(meshProtocolVersion); agent sent \(hello.protocolVersion): "
                             + "upgrade the agent or the server so they match",
                         fatal: true
                     )
@@ -131,7 +134,10 @@ struct MeshSession {
             )
         } catch {
             logger.error("could not open a session for the agent: \(error)")
-            try? await send(outbound, .error(.init(code: .storeUnavailable, message: "server store unavailable; retry later", fatal: true)))
+            try? await send(
+                outbound,
+                .error(.init(code: .storeUnavailable, message: "server store unavailable; retry later", fatal: true))
+            )
             return
         }
         logger.info(
@@ -144,7 +150,14 @@ struct MeshSession {
             group.addTask { await controlLoop(handle: handle, state: state, outbound: outbound, logger: logger) }
             group.addTask { await watchdog(state: state, logger: logger) }
             handle.send(.reconcile)
-            let end = await readLoop(frames: &frames, peer: peer, state: state, outbound: outbound, group: &group, logger: logger)
+            let end = await readLoop(
+                frames: &frames,
+                peer: peer,
+                state: state,
+                outbound: outbound,
+                group: &group,
+                logger: logger
+            )
             group.cancelAll()
             return end
         }
@@ -152,7 +165,7 @@ struct MeshSession {
         logger.info("agent session ended: \(end)")
         do {
             try await server.store.markOffline(peer.agent, sessionID: sessionID, at: .now())
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             // The server is being torn down hard (not drained); the next session start corrects the state.
             logger.debug("agent not marked offline: the server task was cancelled")
         } catch {
@@ -175,7 +188,9 @@ struct MeshSession {
                 switch try decode(frame, outbound: outbound, logger: logger) {
                 case .heartbeat(let heartbeat):
                     let received = Timestamp.now()
-                    server.statusBoard.record(AgentStatusUpdate(agent: peer.agent, lastSeen: received, load: heartbeat.load))
+                    server.statusBoard.record(
+                        AgentStatusUpdate(agent: peer.agent, lastSeen: received, load: heartbeat.load)
+                    )
                     try await send(
                         outbound,
                         .heartbeatAck(
@@ -198,7 +213,8 @@ struct MeshSession {
                             .error(
                                 .init(
                                     code: .invalidBatch,
-                                    message: "batch \(batch.batchID) refused: \(reason); it will never be stored, drop it",
+                                    message:
+                                        "batch \(batch.batchID) refused: \(reason); it will never be stored, drop it",
                                     fatal: false,
                                     batchID: batch.batchID
                                 )
@@ -218,7 +234,8 @@ struct MeshSession {
                             .error(
                                 .init(
                                     code: .tooManyInFlight,
-                                    message: "more than \(server.configuration.maxInFlightBatches) batches unacknowledged; "
+                                    message:
+                                        "more than \(server.configuration.maxInFlightBatches) batches unacknowledged; "
                                         + "wait for acks before sending more",
                                     fatal: false,
                                     batchID: batch.batchID
@@ -250,7 +267,13 @@ struct MeshSession {
                 case .hello, .welcome, .heartbeatAck, .assignment, .cancel, .batchAck:
                     try await send(
                         outbound,
-                        .error(.init(code: .unexpectedMessage, message: "an agent may not send this message during a session", fatal: true))
+                        .error(
+                            .init(
+                                code: .unexpectedMessage,
+                                message: "an agent may not send this message during a session",
+                                fatal: true
+                            )
+                        )
                     )
                     return "agent sent an unexpected message"
                 }
@@ -284,7 +307,9 @@ struct MeshSession {
             }
             try await send(
                 outbound,
-                .batchAck(Mesh.BatchAck(batchID: batch.batchID, storedCount: result.storedCount, duplicate: result.duplicate))
+                .batchAck(
+                    Mesh.BatchAck(batchID: batch.batchID, storedCount: result.storedCount, duplicate: result.duplicate)
+                )
             )
         } catch {
             logger.error("batch \(batch.batchID) could not be stored: \(error)")
@@ -314,7 +339,7 @@ struct MeshSession {
             case .reconcile:
                 do {
                     try await reconcile(agent: handle.agent, state: state, outbound: outbound, logger: logger)
-                } catch where Task.isCancelled {
+                } catch  where Task.isCancelled {
                     return
                 } catch {
                     logger.warning("could not push assignments: \(error)")
@@ -329,7 +354,11 @@ struct MeshSession {
                     while state.values.withLock({ $0.inFlightBatches }) > 0, ContinuousClock.now < deadline {
                         try? await Task.sleep(for: .milliseconds(10))
                     }
-                    goodbye = Mesh.Goodbye(reason: .drain, message: "server is shutting down", reconnectAfter: .seconds(1))
+                    goodbye = Mesh.Goodbye(
+                        reason: .drain,
+                        message: "server is shutting down",
+                        reconnectAfter: .seconds(1)
+                    )
                 case .revoked:
                     goodbye = Mesh.Goodbye(reason: .shutdown, message: "this agent's certificate was revoked")
                 }
@@ -354,7 +383,13 @@ struct MeshSession {
             if !values.sentSnapshot {
                 for (index, assignment) in assignments.enumerated() {
                     messages.append(
-                        .assignment(.init(assignment: assignment, snapshot: true, lastOfSnapshot: index == assignments.count - 1))
+                        .assignment(
+                            .init(
+                                assignment: assignment,
+                                snapshot: true,
+                                lastOfSnapshot: index == assignments.count - 1
+                            )
+                        )
                     )
                 }
                 if assignments.isEmpty {
@@ -368,7 +403,9 @@ struct MeshSession {
                 messages.append(.assignment(.init(assignment: assignment)))
             }
             for (testID, revision) in values.sent where current[testID] == nil {
-                messages.append(.cancel(.init(testID: testID, revision: revision, reason: "test cancelled or unassigned")))
+                messages.append(
+                    .cancel(.init(testID: testID, revision: revision, reason: "test cancelled or unassigned"))
+                )
             }
             values.sent = current
             return (messages, false)
@@ -405,7 +442,11 @@ struct MeshSession {
         try await outbound.write(MeshCodec.encode(message))
     }
 
-    private func sendError(_ outbound: NIOAsyncChannelOutboundWriter<MeshFrame>, _ error: any Error, logger: Logger) async throws {
+    private func sendError(
+        _ outbound: NIOAsyncChannelOutboundWriter<MeshFrame>,
+        _ error: any Error,
+        logger: Logger
+    ) async throws {
         guard let wire = error as? WireError else { return }
         let code: Mesh.ErrorMessage.Code =
             switch wire.code {

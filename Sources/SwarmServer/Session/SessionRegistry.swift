@@ -1,5 +1,5 @@
-import Synchronization
 import SwarmCore
+import Synchronization
 
 /// A live session as others see it: enough to ask it to reconcile or to close.
 final class SessionHandle: Sendable {
