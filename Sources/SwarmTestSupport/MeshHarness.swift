@@ -160,15 +160,16 @@ public struct RawTLSClient: Sendable {
         return RawTLSClient(channel: channel)
     }
 
-    /// Sends Hello, then `bytes`, and returns every message the server sent until it closed.
-    public func helloThenSend(_ bytes: [UInt8]) async throws -> [MeshMessage] {
+    /// Sends Hello (unless told not to), then `bytes`, and returns every message the server sent
+    /// until it closed.
+    public func helloThenSend(_ bytes: [UInt8], sayHello: Bool = true) async throws -> [MeshMessage] {
         try await channel.executeThenClose { inbound, outbound in
             var hello = ByteBuffer()
             let frame = try MeshCodec.encode(
                 .hello(Mesh.Hello(agentVersion: "raw", host: HostFacts(hostname: "raw"), capabilities: []))
             )
             try MeshFrameEncoder().encode(data: frame, out: &hello)
-            try await outbound.write(hello)
+            if sayHello { try await outbound.write(hello) }
             try await outbound.write(ByteBuffer(bytes: bytes))
             var received = ByteBuffer()
             do {

@@ -153,6 +153,24 @@ import X509
         }
     }
 
+    @Test("a first frame that is not a valid Hello gets an error frame and nothing is recorded")
+    func garbageBeforeHello() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            try await withMeshServer(pki: pki, store: store) { _, port in
+                let raw = try await RawTLSClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("early")))
+                let messages = try await raw.helloThenSend([0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF], sayHello: false)
+                guard case .error(let error) = messages.first else {
+                    Issue.record("expected an error frame, got \(messages.map(\.name))")
+                    return
+                }
+                #expect(error.code == .malformedFrame && error.fatal)
+                #expect(try await store.agents().isEmpty)
+            }
+        }
+    }
+
     @Test("a second session for the same agent replaces the first, which is told Goodbye(replaced)")
     func replacement() async throws {
         try await withTemporaryDirectory { dir in

@@ -203,6 +203,8 @@ public final class AgentSession: Service, Sendable {
                 outbound: outbound,
                 channel: channel.channel,
                 window: window,
+                maxBatchBytes: (welcome.maxFrameBytes > 0 ? welcome.maxFrameBytes : MeshFrame.defaultMaxPayloadBytes)
+                    * 3 / 4,
                 heartbeatInterval: welcome.heartbeatInterval > .zero ? welcome.heartbeatInterval : .seconds(10),
                 logger: logger
             )

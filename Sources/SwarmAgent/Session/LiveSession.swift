@@ -12,6 +12,8 @@ struct LiveSession {
     let outbound: NIOAsyncChannelOutboundWriter<MeshFrame>
     let channel: any Channel
     let window: Int
+    /// Largest batch payload: a margin below the server's frame limit.
+    let maxBatchBytes: Int
     let heartbeatInterval: Duration
     let logger: Logger
 
@@ -143,7 +145,10 @@ struct LiveSession {
         }
         while !Task.isCancelled {
             try await waitForWindow(state: state, doorbell: doorbell)
-            if let batch = try await owner.spool.formBatch(maxMeasurements: owner.configuration.maxBatchMeasurements) {
+            if let batch = try await owner.spool.formBatch(
+                maxMeasurements: owner.configuration.maxBatchMeasurements,
+                maxBytes: maxBatchBytes
+            ) {
                 try await send(batch, state: state)
             } else {
                 await doorbell.wait()

@@ -112,16 +112,25 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Groups up to `maxMeasurements` unbatched measurements into a new numbered batch.
+    /// Groups up to `maxMeasurements` unbatched measurements, at most `maxBytes` of them (but always
+    /// at least one), into a new numbered batch.
     ///
     /// - Returns: nil when nothing is waiting.
-    public func formBatch(maxMeasurements: Int) async throws -> Batch? {
+    public func formBatch(maxMeasurements: Int, maxBytes: Int = .max) async throws -> Batch? {
         try await pool.write { db in
-            let rows = try Row.fetchAll(
+            let candidates = try Row.fetchAll(
                 db,
                 sql: "SELECT seq, payload FROM measurements WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
                 arguments: [maxMeasurements]
             )
+            var rows: [Row] = []
+            var bytes = 0
+            for row in candidates {
+                let size = (row[1] as Data).count + 16
+                if !rows.isEmpty && bytes + size > maxBytes { break }
+                rows.append(row)
+                bytes += size
+            }
             guard let last = rows.last else { return nil }
             let id = try Self.counter(db, "next_batch")
             try Self.setCounter(db, "next_batch", id + 1)

@@ -72,7 +72,14 @@ struct MeshSession {
             try? await sendError(outbound, error, logger: logger)
             throw error
         }
-        guard case .hello(let hello) = try decode(first, outbound: outbound, logger: logger) else {
+        let opening: MeshMessage
+        do {
+            opening = try MeshCodec.decode(first)
+        } catch {
+            try? await sendError(outbound, error, logger: logger)
+            return
+        }
+        guard case .hello(let hello) = opening else {
             try await send(
                 outbound,
                 .error(
@@ -185,7 +192,7 @@ struct MeshSession {
         do {
             while let frame = try await frames.next() {
                 state.values.withLock { $0.lastHeard = .now }
-                switch try decode(frame, outbound: outbound, logger: logger) {
+                switch try MeshCodec.decode(frame) {
                 case .heartbeat(let heartbeat):
                     let received = Timestamp.now()
                     server.statusBoard.record(
@@ -428,14 +435,6 @@ struct MeshSession {
                 return
             }
         }
-    }
-
-    private func decode(
-        _ frame: MeshFrame,
-        outbound: NIOAsyncChannelOutboundWriter<MeshFrame>,
-        logger: Logger
-    ) throws(WireError) -> MeshMessage {
-        try MeshCodec.decode(frame)
     }
 
     private func send(_ outbound: NIOAsyncChannelOutboundWriter<MeshFrame>, _ message: MeshMessage) async throws {
