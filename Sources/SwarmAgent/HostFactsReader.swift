@@ -1,5 +1,6 @@
 import Foundation
 import SwarmCore
+import SwarmProbes
 
 /// Reads the facts an agent reports in Hello and the load it reports in heartbeats (/proc, uname).
 enum HostFactsReader {
@@ -47,24 +48,24 @@ enum HostFactsReader {
         return values
     }
 
-    /// Load average and memory in use, for heartbeats.
-    static func load() -> (load1: Double, memoryUsedBytes: UInt64) {
-        var load1 = 0.0
-        if let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
-            let first = text.split(separator: " ").first, let value = Double(first)
-        {
-            load1 = value
-        }
-        var total: UInt64 = 0
-        var available: UInt64 = 0
-        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard fields.count >= 2, let kib = UInt64(fields[1]) else { continue }
-                if fields[0] == "MemTotal:" { total = kib * 1024 }
-                if fields[0] == "MemAvailable:" { available = kib * 1024 }
-            }
-        }
-        return (load1, total > available ? total - available : 0)
+    /// The host's load for a heartbeat, using the system probe's parsers. CPU % is the busy share
+    /// since `previous` (the last heartbeat's sample); nil on the first heartbeat.
+    ///
+    /// A file that cannot be read leaves its figure at zero: heartbeats carry load as a hint, and
+    /// the system probe reports the host in detail.
+    static func load(previous: inout ProcFS.CPUTimes?) -> (load1: Double, cpuPercent: Double?, memoryUsedBytes: UInt64)
+    {
+        // try?: see above; an unreadable file is reported as "no figure", never as an error.
+        let loadavg = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
+        let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8)
+        let current = stat.flatMap { ProcFS.parseStat($0).total }
+        var cpu: Double?
+        if let before = previous, let now = current { cpu = SystemRates.cpuPercent(from: before, to: now) }
+        previous = current
+        return (
+            loadavg.flatMap(ProcFS.parseLoadAverage)?.load1 ?? 0, cpu,
+            meminfo.flatMap(ProcFS.parseMemInfo)?.usedBytes ?? 0
+        )
     }
 }

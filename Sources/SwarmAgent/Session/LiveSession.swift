@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SwarmCore
+import SwarmProbes
 import SwarmWire
 import Synchronization
 
@@ -174,6 +175,7 @@ struct LiveSession {
     }
 
     private func heartbeats(state: State) async throws {
+        var cpuSample: ProcFS.CPUTimes?
         while true {
             try await Task.sleep(for: heartbeatInterval)
             let silent = ContinuousClock.now - state.values.withLock { $0.lastHeard }
@@ -186,10 +188,11 @@ struct LiveSession {
                 values.heartbeatSequence += 1
                 return values.heartbeatSequence
             }
-            let (load1, memoryUsed) = HostFactsReader.load()
+            let (load1, cpuPercent, memoryUsed) = HostFactsReader.load(previous: &cpuSample)
             let depth = (try? await owner.spool.depth()) ?? 0
             let load = LoadSnapshot(
                 load1: load1,
+                cpuPercent: cpuPercent ?? 0,
                 memoryUsedBytes: memoryUsed,
                 spoolDepth: UInt64(depth),
                 testsRunning: owner.runner.assignments.count,
