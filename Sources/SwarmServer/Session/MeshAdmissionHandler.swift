@@ -19,6 +19,7 @@ final class MeshAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler
     private let promise: EventLoopPromise<PeerIdentity>
     private let logger: Logger
     private var decided = false
+    private var admitted = false
 
     init(revocations: RevocationList, promise: EventLoopPromise<PeerIdentity>, logger: Logger) {
         self.revocations = revocations
@@ -54,6 +55,7 @@ final class MeshAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler
                 )
             }
             decided = true
+            admitted = true
             promise.succeed(identity)
         } catch {
             refuse(context: context, error: error)
@@ -71,23 +73,32 @@ final class MeshAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler
                 "swarm.reason": "\(pkiError?.message ?? "\(error)")",
             ]
         )
-        if let frame = try? MeshCodec.encode(
-            .error(Mesh.ErrorMessage(code: code, message: pkiError?.message ?? "\(error)", fatal: true)),
-            allocator: context.channel.allocator
-        ) {
-            var out = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + MeshFrame.headerBytes)
-            // try?: encoding into a fresh buffer cannot fail for a frame we just built.
-            try? MeshFrameEncoder().encode(data: frame, out: &out)
-            context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
-        }
         promise.fail(error)
-        context.close(promise: nil)
+        let channel = context.channel
+        guard
+            let frame = try? MeshCodec.encode(
+                .error(Mesh.ErrorMessage(code: code, message: pkiError?.message ?? "\(error)", fatal: true)),
+                allocator: channel.allocator
+            )
+        else {
+            context.close(promise: nil)
+            return
+        }
+        var out = channel.allocator.buffer(capacity: frame.payload.readableBytes + MeshFrame.headerBytes)
+        // try?: encoding into a fresh buffer cannot fail for a frame we just built.
+        try? MeshFrameEncoder().encode(data: frame, out: &out)
+        // Close a moment after the error frame is written, so the peer reads why before the
+        // connection goes (closing at once can reset it and lose the frame); a peer that reads it
+        // and hangs up first ends the connection sooner.
+        context.writeAndFlush(Self.wrapOutboundOut(out)).whenComplete { _ in
+            channel.eventLoop.scheduleTask(in: .milliseconds(250)) { channel.close(promise: nil) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Bytes before admission cannot happen (TLS delivers none before the handshake); after a
         // refusal they are dropped.
-        guard decided else { return }
+        guard admitted else { return }
         context.fireChannelRead(data)
     }
 
