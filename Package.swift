@@ -96,6 +96,7 @@ let package = Package(
             name: "SwarmStoreSQLiteTests",
             dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport"]
         ),
+        .testTarget(name: "SwarmServerTests", dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
         .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix]),
         .testTarget(

@@ -23,6 +23,8 @@ public final class SQLiteStore: Store {
     private let feed: InProcessChangeFeed
     private let pool: DatabasePool
     private let logger: Logger
+    /// The tests generation when this store was opened: where the change poller starts.
+    private let openedAtGeneration: Int64
 
     /// Opens (creating when needed) and migrates the database.
     ///
@@ -69,6 +71,11 @@ public final class SQLiteStore: Store {
         }
         feed = InProcessChangeFeed()
         changes = feed
+        // try?: a store that cannot read its settings fails on first use with a clear error.
+        let generation = try? pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'tests.generation'")
+        }
+        openedAtGeneration = generation.flatMap { $0 }.flatMap { Int64($0) } ?? 0
     }
 
     deinit { feed.finish() }
@@ -416,7 +423,9 @@ public final class SQLiteStore: Store {
     /// Every test mutation bumps a generation counter in the same transaction, so one cheap read per
     /// interval is enough.
     public func runChangePoller(interval: Duration = .seconds(1)) async {
-        var seen = (try? await testsGeneration()) ?? 0
+        // Changes since the store was opened count, so a write that lands before the first poll
+        // is not missed.
+        var seen = openedAtGeneration
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
             guard let current = try? await testsGeneration() else { continue }

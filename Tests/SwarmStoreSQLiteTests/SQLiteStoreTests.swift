@@ -185,8 +185,6 @@ import Testing
             let changes = server.changes.subscribe()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await server.runChangePoller(interval: .milliseconds(20)) }
-                // Let the poller read the starting generation before the other process writes.
-                try await Task.sleep(for: .milliseconds(200))
                 _ = try await cli.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
                 var iterator = changes.makeAsyncIterator()
                 let change = await iterator.next()

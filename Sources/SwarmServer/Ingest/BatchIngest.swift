@@ -62,6 +62,18 @@ final class BatchIngest: Sendable {
             await drainQueue()
         }
         await drainQueue()
+        // Nothing commits after this point (finished, or the server task was cancelled): refuse
+        // late arrivals and fail what is still queued, so no session waits for an ack forever.
+        let leftovers = queue.withLock { queue in
+            queue.finished = true
+            defer { queue.jobs.removeAll() }
+            return queue.jobs
+        }
+        for job in leftovers {
+            job.continuation.resume(
+                throwing: StoreError(code: .unavailable, message: "the server is shutting down; the agent will resend the batch")
+            )
+        }
     }
 
     /// Stops accepting batches; `run()` returns after committing those already queued.
