@@ -71,7 +71,10 @@ final class BatchIngest: Sendable {
         }
         for job in leftovers {
             job.continuation.resume(
-                throwing: StoreError(code: .unavailable, message: "the server is shutting down; the agent will resend the batch")
+                throwing: StoreError(
+                    code: .unavailable,
+                    message: "the server is shutting down; the agent will resend the batch"
+                )
             )
         }
     }
