@@ -45,6 +45,10 @@ public enum MeshCodec {
     /// - Throws: ``WireError`` `.malformedPayload` when the bytes are not a `Frame`, `.emptyFrame` when
     ///   it holds no message this version knows, `.invalidField` when a field breaks the contract.
     public static func decode(_ frame: MeshFrame) throws(WireError) -> MeshMessage {
+        // Result batches are nearly all the traffic: take them from the wire bytes directly.
+        if let batch = frame.payload.withUnsafeReadableBytes({ decodeResultBatchFast($0) }) {
+            return .resultBatch(batch)
+        }
         let parsed: Streamswarm_Mesh_V1_Frame
         do {
             var options = BinaryDecodingOptions()
