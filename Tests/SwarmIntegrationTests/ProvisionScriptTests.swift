@@ -45,15 +45,11 @@ import Testing
             #expect(keyMode == 0o600)
 
             let store = try makeTestStore(in: dir)
-            var configuration = MeshServerHarnessConfiguration(
-                server: MeshTLSMaterial(
-                    certificate: .file("\(certs)/server.pem"),
-                    privateKey: .file("\(certs)/server.key"),
-                    trustRoots: .file("\(certs)/ca.pem")
-                ),
-                revoked: "\(certs)/revoked.txt"
+            let serverTLS = MeshTLSMaterial(
+                certificate: .file("\(certs)/server.pem"),
+                privateKey: .file("\(certs)/server.key"),
+                trustRoots: .file("\(certs)/ca.pem")
             )
-            configuration.reload = .milliseconds(50)
             let agentTLS = try MeshTLS.makeAgentConfiguration(
                 MeshTLSMaterial(
                     certificate: .file("\(certs)/agents/edge-1.pem"),
@@ -62,11 +58,11 @@ import Testing
                 )
             )
             try await withMeshServer(
-                material: configuration.server,
+                material: serverTLS,
                 store: store,
                 configure: {
-                    $0.revocationListPath = configuration.revoked
-                    $0.revocationReloadInterval = configuration.reload
+                    $0.revocationListPath = "\(certs)/revoked.txt"
+                    $0.revocationReloadInterval = .milliseconds(50)
                 }
             ) { _, port in
                 guard
@@ -90,10 +86,4 @@ import Testing
             }
         }
     }
-}
-
-struct MeshServerHarnessConfiguration {
-    var server: MeshTLSMaterial
-    var revoked: String
-    var reload: Duration = .seconds(2)
 }
