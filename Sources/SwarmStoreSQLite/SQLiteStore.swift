@@ -4,6 +4,7 @@ import GRDB
 public import Logging
 public import SwarmCore
 public import SwarmStore
+import Synchronization
 
 /// The embedded ``Store``: one SQLite file in WAL mode through GRDB.
 ///
@@ -25,6 +26,9 @@ public final class SQLiteStore: Store {
     private let logger: Logger
     /// The tests generation when this store was opened: where the change poller starts.
     private let openedAtGeneration: Int64
+    /// Generation bumps this process committed and the poller has not accounted for yet: those
+    /// changes were already published in-process, so the poller need not announce them again.
+    private let ownBumps = Mutex<Int64>(0)
 
     /// Opens (creating when needed) and migrates the database.
     ///
@@ -170,6 +174,7 @@ public final class SQLiteStore: Store {
             }
             return id
         }
+        ownBumps.withLock { $0 += 1 }
         feed.publish(.assignmentsChanged(test: TestID(id), agents: names))
         return try await requireTest(TestID(id))
     }
@@ -204,6 +209,7 @@ public final class SQLiteStore: Store {
                 arguments: [specJSON, now.unixNanos, id.rawValue]
             )
         }
+        ownBumps.withLock { $0 += 1 }
         let record = try await requireTest(id)
         feed.publish(.assignmentsChanged(test: id, agents: record.agents))
         return record
@@ -224,7 +230,10 @@ public final class SQLiteStore: Store {
             return changed
         }
         let record = try await requireTest(id)
-        if changed { feed.publish(.assignmentsChanged(test: id, agents: record.agents)) }
+        if changed {
+            ownBumps.withLock { $0 += 1 }
+            feed.publish(.assignmentsChanged(test: id, agents: record.agents))
+        }
         return record
     }
 
@@ -428,11 +437,15 @@ public final class SQLiteStore: Store {
         var seen = openedAtGeneration
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            guard let current = try? await testsGeneration() else { continue }
-            if current != seen {
-                seen = current
-                feed.publish(.testsChanged)
+            // try?: a failed read is retried on the next tick.
+            guard let current = try? await testsGeneration(), current != seen else { continue }
+            // A bump counted here before its generation is visible only causes one extra publish.
+            let own = ownBumps.withLock { bumps in
+                defer { bumps = 0 }
+                return bumps
             }
+            if current - seen > own { feed.publish(.testsChanged) }
+            seen = current
         }
     }
 
