@@ -55,7 +55,7 @@ enum HostFactsReader {
     /// the system probe reports the host in detail.
     static func load(previous: inout ProcFS.CPUTimes?) -> (load1: Double, cpuPercent: Double?, memoryUsedBytes: UInt64)
     {
-        // try?: see above; an unreadable file is reported as "no figure", never as an error.
+        // try?: an unreadable file means "no figure" for a heartbeat hint, never an error.
         let loadavg = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
         let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
         let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8)

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SwarmCore
 import SwarmStoreSQLite
+import Synchronization
 
 /// Options every command that reads or writes the store takes.
 struct StoreOptions: ParsableArguments {
@@ -32,11 +33,16 @@ struct LoggingOptions: ParsableArguments {
 }
 
 enum LoggingBootstrapper {
-    // A process bootstraps logging once; later calls from the same process are ignored.
-    nonisolated(unsafe) private static var done = false
+    private static let done = Mutex(false)
+
+    /// A process bootstraps logging once; later calls from the same process are ignored.
     static func bootstrap(level: Logger.Level) {
-        guard !done else { return }
-        done = true
+        guard
+            done.withLock({ done in
+                defer { done = true }
+                return !done
+            })
+        else { return }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -35,14 +35,15 @@ public protocol MeasurementStore: Sendable {
     /// Several batches may share one database transaction (group commit); a result is returned
     /// for every batch, in order, only after the data is durable.
     func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult]
-    /// Measurements of a test in a time range, oldest first.
+    /// Measurements of a test in a time range, at most `limit`: the oldest first, or with
+    /// `newestFirst` the newest first (so "the latest N" does not read the whole series).
     func measurements(
         test: TestID,
         agent: AgentName?,
         range: TimeRange,
-        limit: Int
-    ) async throws
-        -> [MeasurementRecord]
+        limit: Int,
+        newestFirst: Bool
+    ) async throws -> [MeasurementRecord]
     func measurementCount(test: TestID?) async throws -> Int
 }
 
@@ -61,4 +62,16 @@ public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore {
 public protocol ChangeFeed: Sendable {
     /// A new subscription; it ends when the returned stream is dropped or the feed shuts down.
     func subscribe() -> AsyncStream<StoreChange>
+}
+
+extension MeasurementStore {
+    /// Measurements of a test in a time range, oldest first.
+    public func measurements(
+        test: TestID,
+        agent: AgentName?,
+        range: TimeRange,
+        limit: Int
+    ) async throws -> [MeasurementRecord] {
+        try await measurements(test: test, agent: agent, range: range, limit: limit, newestFirst: false)
+    }
 }

@@ -362,34 +362,21 @@ public final class SQLiteStore: Store {
         test: TestID,
         agent: AgentName?,
         range: TimeRange,
-        limit: Int
-    ) async throws
-        -> [MeasurementRecord]
-    {
-        try await read { db in
-            let rows: [Row]
-            if let agent {
-                rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT m.*, g.name AS agent_name FROM measurements m JOIN agents g ON g.id = m.agent_id
-                        WHERE m.test_id = ? AND g.name = ? AND m.ts >= ? AND m.ts < ?
-                        ORDER BY m.ts, m.seq LIMIT ?
-                        """,
-                    arguments: [test.rawValue, agent.rawValue, range.from.unixNanos, range.to.unixNanos, limit]
-                )
-            } else {
-                rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT m.*, g.name AS agent_name FROM measurements m JOIN agents g ON g.id = m.agent_id
-                        WHERE m.test_id = ? AND m.ts >= ? AND m.ts < ?
-                        ORDER BY m.ts, m.seq LIMIT ?
-                        """,
-                    arguments: [test.rawValue, range.from.unixNanos, range.to.unixNanos, limit]
-                )
-            }
-            return rows.compactMap(Self.measurementRecord)
+        limit: Int,
+        newestFirst: Bool
+    ) async throws -> [MeasurementRecord] {
+        // One of two fixed orders, never input; the (test, agent, ts, seq) clustering serves both.
+        let order = newestFirst ? "m.ts DESC, m.seq DESC" : "m.ts, m.seq"
+        let sql = """
+            SELECT m.*, g.name AS agent_name FROM measurements m JOIN agents g ON g.id = m.agent_id
+            WHERE m.test_id = ? AND (? IS NULL OR g.name = ?) AND m.ts >= ? AND m.ts < ?
+            ORDER BY \(order) LIMIT ?
+            """
+        let arguments: StatementArguments = [
+            test.rawValue, agent?.rawValue, agent?.rawValue, range.from.unixNanos, range.to.unixNanos, limit,
+        ]
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap(Self.measurementRecord)
         }
     }
 

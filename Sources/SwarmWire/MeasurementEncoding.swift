@@ -26,31 +26,6 @@ public enum MeasurementEncoding {
         return try m.serializedData()
     }
 
-    /// The result message of a measurement, serialized on its own (the stored `payload`).
-    static func resultPayload(of m: Streamswarm_Mesh_V1_Measurement, kind: ProbeKind) throws -> Data {
-        guard let result = m.result else { return Data() }
-        let (resultKind, message): (ProbeKind, any SwiftProtobuf.Message) =
-            switch result {
-            case .icmp(let r): (.icmp, r)
-            case .udp(let r): (.udp, r)
-            case .tcp(let r): (.tcp, r)
-            case .dns(let r): (.dns, r)
-            case .http(let r): (.http, r)
-            case .traceroute(let r): (.traceroute, r)
-            case .mtu(let r): (.mtu, r)
-            case .bandwidth(let r): (.bandwidth, r)
-            case .system(let r): (.system, r)
-            case .gnmi(let r): (.gnmi, r)
-            }
-        guard resultKind == kind else {
-            throw WireError(
-                code: .invalidField,
-                message: "measurement \(m.sequence) says kind \(kind) but carries a \(resultKind) result"
-            )
-        }
-        return try message.serializedData()
-    }
-
     /// Puts a stored payload back into a measurement's result oneof.
     static func setResult(_ m: inout Streamswarm_Mesh_V1_Measurement, kind: ProbeKind, payload: Data) throws {
         guard !payload.isEmpty else { return }

@@ -137,29 +137,16 @@ public enum MeshCodec {
         case .testCancel(let m):
             return .cancel(Mesh.Cancel(testID: TestID(m.testID), revision: Int(m.revision), reason: m.reason))
         case .resultBatch(let m):
-            var measurements: [Mesh.Measurement] = []
-            measurements.reserveCapacity(m.measurements.count)
-            do {
-                for item in m.measurements {
-                    measurements.append(try measurement(item))
-                }
-            } catch {
-                return .resultBatch(
-                    Mesh.ResultBatch(
-                        batchID: m.batchID,
-                        measurements: [],
-                        createdAt: Timestamp(unixNanos: m.createdUnixNanos),
-                        invalidReason: error.message
-                    )
-                )
+            // Reached only for unusual encodings (a repeated body field, say): normalise the batch
+            // and decode it on the one path that checks measurements.
+            var normal = Streamswarm_Mesh_V1_Frame()
+            normal.resultBatch = m
+            guard let bytes: [UInt8] = try? normal.serializedBytes(),
+                let batch = bytes.withUnsafeBytes({ decodeResultBatchFast($0) })
+            else {
+                throw WireError(code: .malformedPayload, message: "ResultBatch \(m.batchID) could not be decoded")
             }
-            return .resultBatch(
-                Mesh.ResultBatch(
-                    batchID: m.batchID,
-                    measurements: measurements,
-                    createdAt: Timestamp(unixNanos: m.createdUnixNanos)
-                )
-            )
+            return .resultBatch(batch)
         case .batchAck(let m):
             return .batchAck(Mesh.BatchAck(batchID: m.batchID, storedCount: Int(m.storedCount), duplicate: m.duplicate))
         case .goodbye(let m):
@@ -431,45 +418,6 @@ public enum MeshCodec {
         case .storeUnavailable: .storeUnavailable
         case .unspecified: .unspecified
         }
-    }
-
-    static func measurement(_ m: Streamswarm_Mesh_V1_Measurement) throws(WireError) -> Mesh.Measurement {
-        guard let kind = probeKind(m.kind) else {
-            throw WireError(
-                code: .invalidField,
-                message: "measurement \(m.sequence) has no known probe kind (\(m.kind))"
-            )
-        }
-        guard let status = status(m.status) else {
-            throw WireError(code: .invalidField, message: "measurement \(m.sequence) has no known status")
-        }
-        guard m.testID > 0 else {
-            throw WireError(code: .invalidField, message: "measurement \(m.sequence) has no test id")
-        }
-        let payload: Data
-        do {
-            payload = try MeasurementEncoding.resultPayload(of: m, kind: kind)
-        } catch let error as WireError {
-            throw error
-        } catch {
-            throw WireError(
-                code: .malformedPayload,
-                message: "measurement \(m.sequence) result does not re-encode",
-                cause: error
-            )
-        }
-        return Mesh.Measurement(
-            testID: TestID(m.testID),
-            revision: Int(m.revision),
-            sequence: m.sequence,
-            kind: kind,
-            startedAt: Timestamp(unixNanos: m.startedUnixNanos),
-            duration: .nanoseconds(m.durationNanos),
-            status: status,
-            reason: m.reason,
-            value: MeasurementEncoding.headlineValue(of: m),
-            payload: payload
-        )
     }
 
     static func measurement(_ d: Mesh.Measurement) throws -> Streamswarm_Mesh_V1_Measurement {

@@ -101,6 +101,14 @@ import Testing
             let range = TimeRange(from: Timestamp(unixNanos: 200), to: Timestamp(unixNanos: 500))
             let rows = try await store.measurements(test: test.id, agent: local, range: range, limit: 100)
             #expect(rows.map(\.startedAt.unixNanos) == [200, 300, 400])
+            let newest = try await store.measurements(
+                test: test.id,
+                agent: local,
+                range: .all,
+                limit: 2,
+                newestFirst: true
+            )
+            #expect(newest.map(\.startedAt.unixNanos) == [900, 800])
             let both = try await store.measurements(test: test.id, agent: nil, range: range, limit: 100)
             #expect(both.count == 4)
             #expect(both.first?.payload == Data([1, 2, 3]))

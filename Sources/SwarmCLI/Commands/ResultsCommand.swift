@@ -61,8 +61,16 @@ struct ResultsCommand: AsyncParsableCommand {
             }
             var range = TimeRange.all
             if let since { range.from = Timestamp.now() - (try parseDuration(since, option: "--since")) }
-            let all = try await sqlite.measurements(test: TestID(test), agent: agentName, range: range, limit: Int.max)
-            let rows = all.suffix(max(1, limit))
+            // Only the newest `limit` rows are read, then shown oldest first.
+            let rows = Array(
+                try await sqlite.measurements(
+                    test: TestID(test),
+                    agent: agentName,
+                    range: range,
+                    limit: max(1, limit),
+                    newestFirst: true
+                ).reversed()
+            )
             if json {
                 try printJSON(
                     rows.map {
@@ -97,7 +105,9 @@ struct ResultsCommand: AsyncParsableCommand {
                 ])
             }
             print(table.render())
-            if all.count > rows.count { print("(\(all.count - rows.count) older rows not shown; use --limit)") }
+            if rows.count == max(1, limit) {
+                print("(the newest \(rows.count) rows; older ones may exist: use --limit or --since)")
+            }
         }
 
         static func value(_ row: MeasurementRecord) -> String {
