@@ -15,6 +15,7 @@ let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swi
 let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
 let swiftASN1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -49,8 +50,12 @@ let package = Package(
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
         .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
-        .target(name: "CSwarmProbes"),
-        .target(name: "SwarmProbes", dependencies: ["SwarmCore", "CSwarmProbes", nioCore, nioPosix, logging]),
+        // zlib: the http probe inflates gzip/deflate bodies to report compressed vs decoded size.
+        .target(name: "CSwarmProbes", linkerSettings: [.linkedLibrary("z")]),
+        .target(
+            name: "SwarmProbes",
+            dependencies: ["SwarmCore", "CSwarmProbes", nioCore, nioPosix, nioSSL, nioHTTP1, crypto, logging]
+        ),
         .target(
             name: "SwarmServer",
             dependencies: [
@@ -99,6 +104,10 @@ let package = Package(
         .testTarget(name: "SwarmServerTests", dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
         .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix]),
+        .testTarget(
+            name: "SwarmLabTests",
+            dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix]
+        ),
         .testTarget(
             name: "SwarmIntegrationTests",
             dependencies: [

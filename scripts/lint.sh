@@ -37,7 +37,8 @@ allowed_for() {
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
     SwarmStore) echo "SwarmCore" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;
-    SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix Logging" ;;
+    # Crypto: HMAC authentication of the UDP echo and bandwidth responders.
+    SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix NIOSSL NIOHTTP1 Crypto Logging" ;;
     SwarmServer)
         echo "SwarmCore SwarmWire SwarmPKI SwarmStore NIOCore NIOPosix NIOSSL NIOTLS Logging ServiceLifecycle"
         ;;

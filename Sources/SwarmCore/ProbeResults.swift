@@ -35,7 +35,14 @@ public struct ProbeObservation: Sendable {
 
 /// The typed figures of one probe run; one case per probe kind implemented by the agent.
 public enum ProbeResult: Sendable {
+    case icmp(ICMPProbeResult)
+    case udp(UDPProbeResult)
     case tcp(TCPProbeResult)
+    case dns(DNSProbeResult)
+    case http(HTTPProbeResult)
+    case traceroute(TracerouteProbeResult)
+    case mtu(MTUProbeResult)
+    case bandwidth(BandwidthProbeResult)
     case system(SystemSnapshot)
 }
 

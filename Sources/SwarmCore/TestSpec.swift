@@ -79,6 +79,14 @@ public struct TestSpec: Sendable, Hashable, Codable {
         /// TCP probe: bytes to send after connecting, and a substring expected in the reply.
         public var tcpSend: String
         public var tcpExpect: String
+        /// Options of one probe kind each (see TestSpec+ProbeOptions.swift).
+        public var icmp = ICMPOptions()
+        public var udp = UDPOptions()
+        public var dns = DNSOptions()
+        public var http = HTTPOptions()
+        public var traceroute = TracerouteOptions()
+        public var mtu = MTUOptions()
+        public var bandwidth = BandwidthOptions()
         public init(
             packetSize: Int = 0,
             dscp: Int = 0,

@@ -6,11 +6,14 @@ public struct ProbeContext: Sendable {
     public var testID: TestID
     public var revision: Int
     public var spec: TestSpec
+    /// The swarm's responder key, for probes that measure against a responder (udp, bandwidth).
+    public var responderKey: ResponderKey?
 
-    public init(testID: TestID, revision: Int, spec: TestSpec) {
+    public init(testID: TestID, revision: Int, spec: TestSpec, responderKey: ResponderKey? = nil) {
         self.testID = testID
         self.revision = revision
         self.spec = spec
+        self.responderKey = responderKey
     }
 
     /// An observation for this run with the given outcome; probes fill in `result`.
@@ -48,7 +51,7 @@ public protocol Probe: Sendable {
 
 /// The probe kinds this build can run. Adding a probe is one new type plus one entry here.
 public enum ProbeCatalog {
-    public static let probes: [any Probe.Type] = [TCPProbe.self, SystemProbe.self]
+    public static let probes: [any Probe.Type] = [ICMPProbe.self, TCPProbe.self, SystemProbe.self]
 
     public static var kinds: [ProbeKind] { probes.map { $0.kind } }
 

@@ -9,6 +9,17 @@ import SwiftProtobuf
 public enum MeasurementEncoding {
     /// Serializes an observation with the spool's sequence number.
     public static func encode(_ observation: ProbeObservation, sequence: UInt64) throws -> Data {
+        try message(observation, sequence: sequence).serializedData()
+    }
+
+    /// An observation as proto3 JSON of the whole `Measurement` (what `streamswarm probe --json` prints).
+    public static func observationJSON(_ observation: ProbeObservation) throws -> String {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = false
+        return try message(observation, sequence: 0).jsonString(options: options)
+    }
+
+    static func message(_ observation: ProbeObservation, sequence: UInt64) -> Streamswarm_Mesh_V1_Measurement {
         var m = Streamswarm_Mesh_V1_Measurement()
         m.testID = observation.testID.rawValue
         m.revision = UInt32(clamping: observation.revision)
@@ -21,9 +32,16 @@ public enum MeasurementEncoding {
         switch observation.result {
         case .tcp(let r): m.tcp = tcp(r)
         case .system(let s): m.system = system(s)
+        case .icmp(let r): m.icmp = icmp(r)
+        case .udp(let r): m.udp = udp(r)
+        case .dns(let r): m.dns = dns(r)
+        case .http(let r): m.http = http(r)
+        case .traceroute(let r): m.traceroute = traceroute(r)
+        case .mtu(let r): m.mtu = mtu(r)
+        case .bandwidth(let r): m.bandwidth = bandwidth(r)
         case nil: break
         }
-        return try m.serializedData()
+        return m
     }
 
     /// Puts a stored payload back into a measurement's result oneof.

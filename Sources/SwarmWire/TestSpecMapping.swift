@@ -10,12 +10,7 @@ enum TestSpecMapping {
         m.probes = spec.probes.map { kind in
             var probe = Streamswarm_Mesh_V1_Probe()
             probe.kind = MeshCodec.probeKind(kind)
-            if kind == .tcp, !spec.options.tcpSend.isEmpty || !spec.options.tcpExpect.isEmpty {
-                var tcp = Streamswarm_Mesh_V1_TcpOptions()
-                tcp.send = Data(spec.options.tcpSend.utf8)
-                tcp.expect = Data(spec.options.tcpExpect.utf8)
-                probe.tcp = tcp
-            }
+            setProbeOptions(&probe, kind: kind, from: spec.options)
             return probe
         }
         var target = Streamswarm_Mesh_V1_Target()
@@ -62,12 +57,7 @@ enum TestSpecMapping {
             sourceAddress: m.options.sourceAddress,
             interface: m.options.interface
         )
-        for probe in m.probes {
-            if case .tcp(let tcp) = probe.options {
-                options.tcpSend = String(decoding: tcp.send, as: UTF8.self)
-                options.tcpExpect = String(decoding: tcp.expect, as: UTF8.self)
-            }
-        }
+        for probe in m.probes { readProbeOptions(probe, into: &options) }
         let family: TestSpec.AddressFamily =
             switch m.target.family {
             case .ipv4: .ipv4

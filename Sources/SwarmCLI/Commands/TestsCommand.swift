@@ -51,11 +51,7 @@ struct TestsCommand: AsyncParsableCommand {
         @Option(help: "Target: HOST, HOST:PORT or a URL.") var target: String = ""
         @Option(name: .customLong("agent"), help: "Agent to run it (repeatable).") var agents: [String]
         @Option(help: "Time between runs (0 = once).") var interval: String = "60s"
-        @Option(help: "Packets or attempts per run.") var count: Int = 1
-        @Option(help: "Limit for one run.") var timeout: String = "5s"
-        @Option(help: "DSCP 0-63 on sent packets.") var dscp: Int = 0
-        @Option(help: "tcp: text to send after connecting.") var send: String = ""
-        @Option(help: "tcp: text the reply must contain.") var expect: String = ""
+        @OptionGroup(title: "Probe options") var probe: ProbeSpecOptions
         @Flag(
             name: .customLong("no-random-start"),
             help: "Start at once instead of at a random offset within one interval."
@@ -65,15 +61,7 @@ struct TestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.cli")
-            var probeKinds: [ProbeKind] = []
-            for kind in kinds {
-                guard let parsed = ProbeKind(rawValue: kind) else {
-                    throw ValidationError(
-                        "--kind \(kind) is not a probe kind; use one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                probeKinds.append(parsed)
-            }
+            let probeKinds = try kinds.map(ProbeSpecOptions.kind)
             var names: [AgentName] = []
             for agent in agents {
                 guard let name = AgentName(agent) else {
@@ -81,34 +69,13 @@ struct TestsCommand: AsyncParsableCommand {
                 }
                 names.append(name)
             }
-            var targetSpec = TestSpec.Target()
-            if target.contains("://") {
-                targetSpec.url = target
-            } else if !target.isEmpty {
-                if target.contains(":"), let (host, port) = try? parseHostPort(target, option: "--target") {
-                    targetSpec.host = host
-                    targetSpec.port = port
-                } else {
-                    targetSpec.host = target
-                }
-            }
-            let spec = TestSpec(
+            let spec = try probe.spec(
                 name: name,
-                probes: probeKinds,
-                target: targetSpec,
-                schedule: .init(
-                    interval: try parseDuration(interval, option: "--interval"),
-                    count: count,
-                    timeout: try parseDuration(timeout, option: "--timeout"),
-                    randomStartOffset: !noRandomStart
-                ),
-                options: .init(dscp: dscp, tcpSend: send, tcpExpect: expect)
+                kinds: probeKinds,
+                target: target,
+                interval: try parseDuration(interval, option: "--interval"),
+                randomStart: !noRandomStart
             )
-            do {
-                try spec.validate()
-            } catch {
-                throw ValidationError(error.description)
-            }
             let record = try await store.open(logger: logger).createTest(spec, agents: names)
             if json {
                 try printJSON(Output(record))

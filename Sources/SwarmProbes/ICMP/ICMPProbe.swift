@@ -1,0 +1,116 @@
+import Foundation
+import NIOPosix
+// why: the probe speaks SwarmCore types (ProbeKind, ProbeObservation).
+public import SwarmCore
+
+/// Echo requests like `ping`, measured with kernel receive timestamps (SO_TIMESTAMPNS) against the
+/// send time: `count` requests `packetInterval` apart, each waiting up to the test's timeout.
+///
+/// Unprivileged ICMP datagram sockets come first (`net.ipv4.ping_group_range`), a raw socket second;
+/// when neither is allowed the run is `not_permitted` with the fix in the reason.
+public struct ICMPProbe: Probe {
+    public static let kind: ProbeKind = .icmp
+
+    public init() {}
+
+    public func run(_ context: ProbeContext) async -> ProbeObservation {
+        let startedAt = Timestamp.now()
+        let clock = ContinuousClock()
+        let began = clock.now
+        let spec = context.spec
+        func finish(_ status: MeasurementStatus, _ reason: String, _ result: ICMPProbeResult? = nil) -> ProbeObservation {
+            context.observation(
+                kind: .icmp,
+                startedAt: startedAt,
+                duration: clock.now - began,
+                status: status,
+                reason: reason,
+                result: result.map { .icmp($0) }
+            )
+        }
+
+        let host = spec.target.host
+        let resolution = await Resolver.resolve(host: host, family: spec.target.family)
+        let address: SocketAddressBytes
+        switch resolution {
+        case .success(let resolved): address = resolved
+        case .failure(let problem): return finish(.failed, "icmp: \(problem.message)")
+        }
+        let key = ICMPEngine.Key(
+            family: address.family,
+            dscp: spec.options.dscp,
+            source: spec.options.sourceAddress,
+            interface: spec.options.interface
+        )
+        let engine: ICMPEngine
+        switch ICMPEngine.engine(for: key) {
+        case .success(let opened): engine = opened
+        case .failure(let problem): return finish(problem.status, problem.reason)
+        }
+
+        let count = spec.schedule.count
+        let run = ICMPRun(count: count)
+        let payloadSize = spec.options.packetSize > 0 ? spec.options.packetSize : 56
+        var sendError: Int32 = 0
+        for index in 0..<count {
+            let rc = engine.send(run, index: index, to: address, payloadSize: payloadSize)
+            if rc != 0 {
+                sendError = rc
+                run.noteSendFailed()
+            }
+            if index < count - 1 { try? await Task.sleep(for: spec.options.icmp.packetInterval) }
+        }
+        await run.waitForReplies(timeout: spec.schedule.timeout)
+        engine.finish(run)
+
+        let replies = run.snapshot
+        var result = ICMPProbeResult()
+        result.address = address.text
+        result.tally.sent = count
+        result.tally.received = replies.received
+        result.tally.duplicates = replies.duplicates
+        result.tally.reordered = replies.reordered
+        result.rtts = replies.rtts
+        result.rtt = RTTSummary(rtts: replies.rtts.compactMap { $0 })
+        result.replyTTL = replies.ttl
+        result.socketMode = engine.socket.mode.rawValue
+        result.dscp = spec.options.dscp
+        if replies.received > 0 { return finish(.ok, "", result) }
+        if sendError != 0 {
+            return finish(.failed, "icmp: cannot send to \(address.text): \(Datagram.errnoText(sendError))", result)
+        }
+        return finish(
+            .timeout,
+            "icmp: no reply from \(address.text) to \(count) echo request(s) within \(spec.schedule.timeout)",
+            result
+        )
+    }
+}
+
+/// Name resolution off the cooperative pool (getaddrinfo blocks).
+enum Resolver {
+    static func resolve(host: String, family: TestSpec.AddressFamily, port: Int = 0) async -> Result<
+        SocketAddressBytes, ResolveError
+    > {
+        let resolution: SocketAddressBytes.Resolution
+        do {
+            resolution = try await NIOThreadPool.singleton.runIfActive {
+                SocketAddressBytes.resolve(host: host, port: port, family: family, type: SOCK_DGRAM)
+            }
+        } catch {
+            return .failure(ResolveError(message: "cannot resolve \(host): the agent is shutting down"))
+        }
+        switch resolution {
+        case .success(let addresses):
+            guard let first = addresses.first else { return .failure(ResolveError(message: "\(host) has no address")) }
+            return .success(first)
+        case .failure(let message):
+            return .failure(ResolveError(message: message))
+        }
+    }
+
+    struct ResolveError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}

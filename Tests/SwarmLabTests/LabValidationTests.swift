@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct LabValidationTests {
+    @Test func placeholder() {}
+}
