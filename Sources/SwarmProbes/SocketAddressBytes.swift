@@ -1,3 +1,4 @@
+import CSwarmProbes
 import Foundation
 import SwarmCore
 

@@ -13,6 +13,8 @@ struct ReceivedDatagram: Sendable {
     /// The TOS / traffic-class byte: DSCP in the upper six bits, ECN in the lower two.
     var tos: Int?
     var error: ExtendedError?
+    /// The raw source address, for replying.
+    var sourceAddress: sockaddr_storage?
 
     /// An IP_RECVERR entry: an ICMP error about a datagram this socket sent, or a local error.
     struct ExtendedError: Sendable {
@@ -45,7 +47,8 @@ enum Datagram {
             source: numericHost(from),
             kernelTime: meta.rx_sec == 0 ? nil : meta.rx_sec * 1_000_000_000 + meta.rx_nsec,
             ttl: meta.ttl >= 0 ? Int(meta.ttl) : nil,
-            tos: meta.tos >= 0 ? Int(meta.tos) : nil
+            tos: meta.tos >= 0 ? Int(meta.tos) : nil,
+            sourceAddress: from.ss_family == 0 ? nil : from
         )
         if meta.has_error != 0 {
             datagram.error = .init(
