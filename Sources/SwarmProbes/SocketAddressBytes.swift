@@ -53,3 +53,15 @@ struct SocketAddressBytes: Sendable {
         }
     }
 }
+
+extension SocketAddressBytes {
+    /// The same address with another port (IPv4 and IPv6 keep the port at byte 2, big-endian).
+    func withPort(_ port: Int) -> SocketAddressBytes {
+        var copy = self
+        if copy.storage.count >= 4 {
+            copy.storage[2] = UInt8(truncatingIfNeeded: port >> 8)
+            copy.storage[3] = UInt8(truncatingIfNeeded: port)
+        }
+        return copy
+    }
+}
