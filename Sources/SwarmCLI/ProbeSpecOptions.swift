@@ -40,9 +40,14 @@ struct ProbeSpecOptions: ParsableArguments {
     @Option(help: "bandwidth: parallel TCP streams.") var streams: Int = 1
 
     /// A spec for `kinds` against `target` (HOST, ADDRESS, HOST:PORT, [V6]:PORT or a URL).
-    func spec(name: String, kinds: [ProbeKind], target: String, interval: Duration, randomStart: Bool) throws
-        -> TestSpec
-    {
+    func spec(
+        name: String,
+        kinds: [ProbeKind],
+        target: String,
+        interval: Duration,
+        randomStart: Bool,
+        meshPeer: String = ""
+    ) throws -> TestSpec {
         var options = TestSpec.Options(
             packetSize: size,
             dscp: dscp,
@@ -87,6 +92,7 @@ struct ProbeSpecOptions: ParsableArguments {
         if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
         var targetSpec = try Self.target(target)
         targetSpec.family = ipv4 ? .ipv4 : (ipv6 ? .ipv6 : .any)
+        targetSpec.agentName = meshPeer
         let spec = TestSpec(
             name: name,
             probes: kinds,

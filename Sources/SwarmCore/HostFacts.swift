@@ -8,6 +8,8 @@ public struct HostFacts: Sendable, Hashable, Codable {
     public var cpuCount: Int
     public var memoryBytes: UInt64
     public var bootTime: Timestamp?
+    /// Where the agent's responders listen, for mesh tests from other agents.
+    public var responder: ResponderEndpoint?
 
     public init(
         hostname: String = "",
@@ -17,8 +19,10 @@ public struct HostFacts: Sendable, Hashable, Codable {
         arch: String = "",
         cpuCount: Int = 0,
         memoryBytes: UInt64 = 0,
-        bootTime: Timestamp? = nil
+        bootTime: Timestamp? = nil,
+        responder: ResponderEndpoint? = nil
     ) {
+        self.responder = responder
         self.hostname = hostname
         self.osName = osName
         self.osVersion = osVersion
@@ -53,5 +57,17 @@ public struct LoadSnapshot: Sendable, Hashable, Codable {
         self.spoolDepth = spoolDepth
         self.testsRunning = testsRunning
         self.batchesInFlight = batchesInFlight
+    }
+}
+
+/// An agent's UDP echo and bandwidth responders (port 0: that responder is off).
+public struct ResponderEndpoint: Sendable, Hashable, Codable {
+    public var address: String
+    public var udpPort: Int
+    public var bandwidthPort: Int
+    public init(address: String, udpPort: Int, bandwidthPort: Int) {
+        self.address = address
+        self.udpPort = udpPort
+        self.bandwidthPort = bandwidthPort
     }
 }

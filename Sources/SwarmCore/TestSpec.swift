@@ -32,7 +32,17 @@ public struct TestSpec: Sendable, Hashable, Codable {
         public var port: Int
         public var family: AddressFamily
         public var url: String
-        public init(host: String = "", port: Int = 0, family: AddressFamily = .any, url: String = "") {
+        /// Mesh tests: the peer agent whose responder is the target. The server fills `host` and
+        /// `port` from the address that agent advertises when it hands out the assignment.
+        public var agentName: String
+        public init(
+            host: String = "",
+            port: Int = 0,
+            family: AddressFamily = .any,
+            url: String = "",
+            agentName: String = ""
+        ) {
+            self.agentName = agentName
             self.host = host
             self.port = port
             self.family = family
@@ -139,7 +149,7 @@ public struct TestSpec: Sendable, Hashable, Codable {
                     throw SpecError("a tcp probe needs a target host and port (e.g. --target 192.0.2.10:443)")
                 }
             case .icmp, .udp, .dns, .traceroute, .mtu, .bandwidth:
-                if target.host.isEmpty { throw SpecError("a \(probe) probe needs a target host (--target HOST)") }
+                if target.host.isEmpty && target.agentName.isEmpty { throw SpecError("a \(probe) probe needs a target host (--target HOST)") }
             case .http:
                 if target.url.isEmpty && target.host.isEmpty {
                     throw SpecError("an http probe needs a URL (--target https://host/path)")

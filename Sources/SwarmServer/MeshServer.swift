@@ -5,7 +5,8 @@ public import NIOCore
 public import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
-import SwarmCore
+// why: the configuration holds the responder key as a SwarmCore type.
+public import SwarmCore
 public import SwarmPKI
 public import SwarmStore
 import SwarmWire
@@ -43,6 +44,9 @@ public final class MeshServer: Service, Sendable {
         public var drainTimeout: Duration = .seconds(5)
         /// Version string sent in Welcome.
         public var serverVersion: String = "0.1.0"
+        /// The swarm's responder key, handed to every agent in Welcome; nil leaves agents without one
+        /// (their udp and bandwidth probes then say so).
+        public var responderKey: ResponderKey?
 
         public init(tls: MeshTLSMaterial) { self.tls = tls }
     }

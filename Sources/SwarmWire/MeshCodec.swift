@@ -94,7 +94,8 @@ public enum MeshCodec {
                     serverVersion: m.serverVersion,
                     maxFrameBytes: Int(m.maxFrameBytes),
                     maxInFlightBatches: Int(m.maxInFlightBatches),
-                    protocolVersion: m.protocolVersion
+                    protocolVersion: m.protocolVersion,
+                    responderKey: ResponderKey(bytes: Array(m.responderKey))
                 )
             )
         case .heartbeat(let m):
@@ -194,6 +195,7 @@ public enum MeshCodec {
             m.maxFrameBytes = UInt32(clamping: w.maxFrameBytes)
             m.maxInFlightBatches = UInt32(clamping: w.maxInFlightBatches)
             m.protocolVersion = w.protocolVersion
+            if let key = w.responderKey { m.responderKey = Data(key.bytes) }
             frame.welcome = m
         case .heartbeat(let h):
             var m = Streamswarm_Mesh_V1_Heartbeat()
@@ -271,7 +273,14 @@ public enum MeshCodec {
             arch: m.arch,
             cpuCount: Int(m.cpuCount),
             memoryBytes: m.memoryBytes,
-            bootTime: m.bootTimeUnixNanos == 0 ? nil : Timestamp(unixNanos: m.bootTimeUnixNanos)
+            bootTime: m.bootTimeUnixNanos == 0 ? nil : Timestamp(unixNanos: m.bootTimeUnixNanos),
+            responder: m.responderAddress.isEmpty
+                ? nil
+                : ResponderEndpoint(
+                    address: m.responderAddress,
+                    udpPort: Int(m.responderUdpPort),
+                    bandwidthPort: Int(m.responderBandwidthPort)
+                )
         )
     }
 
@@ -285,6 +294,11 @@ public enum MeshCodec {
         m.cpuCount = UInt32(clamping: h.cpuCount)
         m.memoryBytes = h.memoryBytes
         m.bootTimeUnixNanos = h.bootTime?.unixNanos ?? 0
+        if let responder = h.responder {
+            m.responderAddress = responder.address
+            m.responderUdpPort = UInt32(clamping: responder.udpPort)
+            m.responderBandwidthPort = UInt32(clamping: responder.bandwidthPort)
+        }
         return m
     }
 

@@ -86,6 +86,8 @@ public enum Mesh {
         public var maxFrameBytes: Int
         public var maxInFlightBatches: Int
         public var protocolVersion: UInt32
+        /// The swarm's responder key; nil from a server that has none configured.
+        public var responderKey: ResponderKey?
         public init(
             sessionID: String,
             agentName: String,
@@ -94,8 +96,10 @@ public enum Mesh {
             serverVersion: String,
             maxFrameBytes: Int,
             maxInFlightBatches: Int,
-            protocolVersion: UInt32 = meshProtocolVersion
+            protocolVersion: UInt32 = meshProtocolVersion,
+            responderKey: ResponderKey? = nil
         ) {
+            self.responderKey = responderKey
             self.sessionID = sessionID
             self.agentName = agentName
             self.heartbeatInterval = heartbeatInterval

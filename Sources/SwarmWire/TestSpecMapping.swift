@@ -17,6 +17,7 @@ enum TestSpecMapping {
         target.host = spec.target.host
         target.port = UInt32(clamping: spec.target.port)
         target.url = spec.target.url
+        target.agentName = spec.target.agentName
         target.family =
             switch spec.target.family {
             case .any: .any
@@ -73,7 +74,13 @@ enum TestSpecMapping {
         return TestSpec(
             name: m.name,
             probes: m.probes.compactMap { MeshCodec.probeKind($0.kind) },
-            target: TestSpec.Target(host: m.target.host, port: Int(m.target.port), family: family, url: m.target.url),
+            target: TestSpec.Target(
+                host: m.target.host,
+                port: Int(m.target.port),
+                family: family,
+                url: m.target.url,
+                agentName: m.target.agentName
+            ),
             schedule: TestSpec.Schedule(
                 interval: .milliseconds(Int64(m.schedule.intervalMs)),
                 count: Int(max(1, m.schedule.count)),

@@ -2,7 +2,8 @@
 public import Logging
 // why: assignments and spec checks use SwarmCore types.
 public import SwarmCore
-import SwarmProbes
+// why: the runner shares a ResponderKeyring with the agent's responders.
+public import SwarmProbes
 import Synchronization
 
 /// Runs every assigned test on its schedule and spools what the probes observe.
@@ -30,7 +31,16 @@ public final class ProbeRunner: Sendable {
     private let maxMissedRecords = 10
 
     /// - Parameter onAppended: Called after observations were spooled (wakes the batch sender).
-    public init(spool: Spool, logger: Logger, onAppended: @escaping @Sendable () -> Void = {}) {
+    /// The swarm's responder key as the server last sent it; udp and bandwidth probes read it per run.
+    public let keyring: ResponderKeyring
+
+    public init(
+        spool: Spool,
+        logger: Logger,
+        keyring: ResponderKeyring = ResponderKeyring(),
+        onAppended: @escaping @Sendable () -> Void = {}
+    ) {
+        self.keyring = keyring
         self.spool = spool
         self.logger = logger
         self.onAppended = onAppended
@@ -136,8 +146,23 @@ public final class ProbeRunner: Sendable {
                 }
                 next = next + interval * slots
             }
+            var runContext = context
+            runContext.responderKey = keyring.current
             for probe in probes {
-                observations.append(await probe.run(context))
+                if !spec.target.agentName.isEmpty && spec.target.host.isEmpty {
+                    observations.append(
+                        context.observation(
+                            kind: type(of: probe).kind,
+                            startedAt: .now(),
+                            duration: .zero,
+                            status: .failed,
+                            reason: "mesh peer \(spec.target.agentName) has not advertised a responder address: "
+                                + "it has not connected yet, or runs with responders off"
+                        )
+                    )
+                    continue
+                }
+                observations.append(await probe.run(runContext))
             }
             do {
                 try await spool.append(observations)

@@ -5,9 +5,10 @@ public import NIOCore
 public import NIOPosix
 import NIOSSL
 public import ServiceLifecycle
-import SwarmCore
+// why: the configuration names a ResponderEndpoint and a ResponderKeyring (SwarmCore, SwarmProbes).
+public import SwarmCore
 public import SwarmPKI
-import SwarmProbes
+public import SwarmProbes
 import SwarmWire
 import Synchronization
 
@@ -35,6 +36,11 @@ public final class AgentSession: Service, Sendable {
         /// Time to wait for Welcome (and TLS). Defaults to 10 s.
         public var handshakeTimeout: Duration = .seconds(10)
         public var agentVersion: String = "0.1.0"
+        /// Receives the responder key from each Welcome; share it with this agent's responders.
+        public var keyring = ResponderKeyring()
+        /// Where this agent's responders listen. An empty address is replaced by the local address of
+        /// the mesh connection (the address the server, and likely the other agents, reach us on).
+        public var responder: ResponderEndpoint?
         public init(tls: MeshTLSMaterial) { self.tls = tls }
     }
 
@@ -69,7 +75,12 @@ public final class AgentSession: Service, Sendable {
         self.sslContext = try NIOSSLContext(configuration: MeshTLS.makeAgentConfiguration(configuration.tls))
         self.spool = try Spool(path: configuration.spoolPath)
         let doorbell = self.doorbell
-        self.runner = ProbeRunner(spool: spool, logger: logger, onAppended: { doorbell.ring() })
+        self.runner = ProbeRunner(
+            spool: spool,
+            logger: logger,
+            keyring: configuration.keyring,
+            onAppended: { doorbell.ring() }
+        )
     }
 
     public var statistics: Statistics { stats.withLock { $0 } }
@@ -172,9 +183,14 @@ public final class AgentSession: Service, Sendable {
             }
         return try await channel.executeThenClose { inbound, outbound in
             var frames = inbound.makeAsyncIterator()
+            var host = HostFactsReader.read()
+            if var responder = configuration.responder {
+                if responder.address.isEmpty { responder.address = channel.channel.localAddress?.ipAddress ?? "" }
+                host.responder = responder.address.isEmpty ? nil : responder
+            }
             let hello = Mesh.Hello(
                 agentVersion: configuration.agentVersion,
-                host: HostFactsReader.read(),
+                host: host,
                 capabilities: ProbeCatalog.kinds,
                 lastAckedBatchID: try await spool.lastAcknowledgedBatchID(),
                 spoolDepth: UInt64(try await spool.depth()),
@@ -182,6 +198,7 @@ public final class AgentSession: Service, Sendable {
             )
             try await outbound.write(MeshCodec.encode(.hello(hello)))
             let welcome = try await self.awaitWelcome(&frames, channel: channel.channel)
+            if let key = welcome.responderKey { configuration.keyring.update(key) }
             stats.withLock {
                 $0.sessionsOpened += 1
                 $0.connected = true

@@ -25,6 +25,12 @@ struct AgentCommand: AsyncParsableCommand {
     var key: String
     @Option(help: "Spool file: measurements wait here until the server acknowledges them.")
     var spool: String = "data/agent-spool.sqlite"
+    @OptionGroup(title: "Responders") var responders: ResponderOptions
+    @Option(
+        name: .customLong("responder-advertise"),
+        help: "Address other agents use to reach this agent's responders (default: the address this agent reaches the server from)."
+    )
+    var responderAdvertise: String = ""
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.agent")
@@ -37,11 +43,13 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.serverName = serverName
         configuration.spoolPath = spool
         configuration.agentVersion = StreamSwarm.version
+        configuration.responder = responders.endpoint(advertise: responderAdvertise)
+        let responderService = try responders.service(keyring: configuration.keyring, logger: logger)
         let agent = try AgentSession(configuration: configuration, logger: logger)
         logger.info("starting agent", metadata: ["swarm.server": "\(server)", "swarm.spool": "\(spool)"])
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: agent)],
+                services: [.init(service: agent)] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

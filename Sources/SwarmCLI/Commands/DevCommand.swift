@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SwarmAgent
 import SwarmCore
 import SwarmPKI
+import SwarmProbes
 import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
@@ -18,6 +19,7 @@ struct DevCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Responders") var responders: ResponderOptions
 
     @Option(help: "Data directory (database, spool, development certificates).")
     var data: String = "data"
@@ -45,6 +47,10 @@ struct DevCommand: AsyncParsableCommand {
         serverConfiguration.revocationListPath = "\(data)/certs/revoked.txt"
         serverConfiguration.heartbeatInterval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
         serverConfiguration.serverVersion = StreamSwarm.version
+        let responderKey = try await SwarmResponderKey.load(from: store, logger: logger)
+        serverConfiguration.responderKey = responderKey
+        // why: one host, so only the server's responders run; the local agent measures them at 127.0.0.1.
+        let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let db = "\(data)/streamswarm.sqlite"
         let server = try MeshServer(configuration: serverConfiguration, store: store, logger: logger) { address in
             let port = address.port ?? 0
@@ -53,6 +59,7 @@ struct DevCommand: AsyncParsableCommand {
 
                 StreamSwarm dev mode is running.
                   mesh server   127.0.0.1:\(port) (mutual TLS, certificates in \(data)/certs)
+                  responders    udp echo :\(responders.udpPort), bandwidth :\(responders.bandwidthPort) (swarm key only; 0 = off)
                   database      \(db)
                   local agent   "local", spool \(data)/agent-local-spool.sqlite
                   web UI        not built yet: the HTTP gateway and UI arrive with issue #4
@@ -79,7 +86,7 @@ struct DevCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: StoreChangePoller(store: store)), .init(service: server), .init(service: agent),
-                ],
+                ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import SwarmPKI
+import SwarmProbes
 import SwarmServer
 import SwarmStoreSQLite
 import UnixSignals
@@ -31,6 +32,7 @@ struct ServerCommand: AsyncParsableCommand {
     var maxFrameBytes: Int = 4 << 20
     @Option(name: .customLong("max-in-flight-batches"), help: "Unacknowledged batches allowed per agent.")
     var maxInFlightBatches: Int = 8
+    @OptionGroup(title: "Responders") var responders: ResponderOptions
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.server")
@@ -47,6 +49,9 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxInFlightBatches = max(1, maxInFlightBatches)
         configuration.serverVersion = StreamSwarm.version
         let sqlite = try store.open(logger: logger)
+        let responderKey = try await SwarmResponderKey.load(from: sqlite, logger: logger)
+        configuration.responderKey = responderKey
+        let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let server = try MeshServer(configuration: configuration, store: sqlite, logger: logger)
         logger.info(
             "starting mesh server",
@@ -57,7 +62,8 @@ struct ServerCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: StoreChangePoller(store: sqlite)), .init(service: server)],
+                services: [.init(service: StoreChangePoller(store: sqlite)), .init(service: server)]
+                    + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

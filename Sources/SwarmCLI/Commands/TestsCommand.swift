@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import SwarmCore
 import SwarmStore
 import SwarmStoreSQLite
@@ -51,6 +52,10 @@ struct TestsCommand: AsyncParsableCommand {
         @Option(help: "Target: HOST, HOST:PORT or a URL.") var target: String = ""
         @Option(name: .customLong("agent"), help: "Agent to run it (repeatable).") var agents: [String]
         @Option(help: "Time between runs (0 = once).") var interval: String = "60s"
+        @Flag(help: "Mesh test: every --agent measures every other --agent's responder (udp, icmp, bandwidth...).")
+        var mesh = false
+        @Option(name: .customLong("pair"), help: "Mesh test pair FROM:TO: agent FROM measures agent TO (repeatable).")
+        var pairs: [String] = []
         @OptionGroup(title: "Probe options") var probe: ProbeSpecOptions
         @Flag(
             name: .customLong("no-random-start"),
@@ -69,11 +74,16 @@ struct TestsCommand: AsyncParsableCommand {
                 }
                 names.append(name)
             }
+            let every = try parseDuration(interval, option: "--interval")
+            if mesh || !pairs.isEmpty {
+                try await createMesh(kinds: probeKinds, agents: names, interval: every, logger: logger)
+                return
+            }
             let spec = try probe.spec(
                 name: name,
                 kinds: probeKinds,
                 target: target,
-                interval: try parseDuration(interval, option: "--interval"),
+                interval: every,
                 randomStart: !noRandomStart
             )
             let record = try await store.open(logger: logger).createTest(spec, agents: names)
@@ -83,6 +93,41 @@ struct TestsCommand: AsyncParsableCommand {
                 print(
                     "created test \(record.id) '\(record.spec.name)' for \(record.agents.map(\.rawValue).joined(separator: ", ")); agents online get it at once"
                 )
+            }
+        }
+
+        /// One test per ordered pair, named "NAME FROM→TO", run by FROM against TO's responder.
+        func createMesh(kinds: [ProbeKind], agents: [AgentName], interval: Duration, logger: Logger) async throws {
+            guard target.isEmpty else { throw ValidationError("a mesh test takes its targets from the agents; drop --target") }
+            var ordered: [(AgentName, AgentName)] = []
+            if mesh {
+                guard agents.count >= 2 else { throw ValidationError("--mesh needs at least two --agent") }
+                for from in agents { for to in agents where to != from { ordered.append((from, to)) } }
+            }
+            for pair in pairs {
+                let parts = pair.split(separator: ":").map(String.init)
+                guard parts.count == 2, let from = AgentName(parts[0]), let to = AgentName(parts[1]), from != to else {
+                    throw ValidationError("--pair \(pair) is not FROM:TO with two different agent names")
+                }
+                ordered.append((from, to))
+            }
+            let sqlite = try store.open(logger: logger)
+            var records: [TestRecord] = []
+            for (from, to) in ordered {
+                let spec = try probe.spec(
+                    name: "\(name) \(from.rawValue)→\(to.rawValue)",
+                    kinds: kinds,
+                    target: "",
+                    interval: interval,
+                    randomStart: !noRandomStart,
+                    meshPeer: to.rawValue
+                )
+                records.append(try await sqlite.createTest(spec, agents: [from]))
+            }
+            if json {
+                try printJSON(records.map(Output.init))
+            } else {
+                print("created \(records.count) mesh tests '\(name) FROM→TO' (ids \(records.map { "\($0.id)" }.joined(separator: ", ")))")
             }
         }
     }

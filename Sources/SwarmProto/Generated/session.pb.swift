@@ -11,6 +11,11 @@
 /// Mesh protocol v1: the frame envelope and the session messages.
 /// See Proto/README.md for framing, session order, ack and replay rules.
 
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
 public import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -166,48 +171,73 @@ public nonisolated struct Streamswarm_Mesh_V1_HostFacts: Sendable {
 
   public var bootTimeUnixNanos: Int64 = 0
 
+  /// Where this agent's responders listen, for mesh tests from other agents (empty/0: none).
+  public var responderAddress: String = String()
+
+  public var responderUdpPort: UInt32 = 0
+
+  public var responderBandwidthPort: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// Agent -> server, first frame of a session.
-public nonisolated struct Streamswarm_Mesh_V1_Hello: Sendable {
+public nonisolated struct Streamswarm_Mesh_V1_Hello: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// 1 for this file
-  public var protocolVersion: UInt32 = 0
+  public var protocolVersion: UInt32 {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
-  public var agentVersion: String = String()
+  public var agentVersion: String {
+    get {_storage._agentVersion}
+    set {_uniqueStorage()._agentVersion = newValue}
+  }
 
   public var host: Streamswarm_Mesh_V1_HostFacts {
-    get {_host ?? Streamswarm_Mesh_V1_HostFacts()}
-    set {_host = newValue}
+    get {_storage._host ?? Streamswarm_Mesh_V1_HostFacts()}
+    set {_uniqueStorage()._host = newValue}
   }
   /// Returns true if `host` has been explicitly set.
-  public var hasHost: Bool {self._host != nil}
+  public var hasHost: Bool {_storage._host != nil}
   /// Clears the value of `host`. Subsequent reads from it will return its default value.
-  public mutating func clearHost() {self._host = nil}
+  public mutating func clearHost() {_uniqueStorage()._host = nil}
 
   /// probe kinds this agent can run
-  public var capabilities: [Streamswarm_Mesh_V1_ProbeKind] = []
+  public var capabilities: [Streamswarm_Mesh_V1_ProbeKind] {
+    get {_storage._capabilities}
+    set {_uniqueStorage()._capabilities = newValue}
+  }
 
   /// highest batch id the agent believes acked
-  public var lastAckedBatchID: UInt64 = 0
+  public var lastAckedBatchID: UInt64 {
+    get {_storage._lastAckedBatchID}
+    set {_uniqueStorage()._lastAckedBatchID = newValue}
+  }
 
   /// measurements waiting in the agent's spool
-  public var spoolDepth: UInt64 = 0
+  public var spoolDepth: UInt64 {
+    get {_storage._spoolDepth}
+    set {_uniqueStorage()._spoolDepth = newValue}
+  }
 
   /// what the agent is running now
-  public var running: [Streamswarm_Mesh_V1_AssignmentRef] = []
+  public var running: [Streamswarm_Mesh_V1_AssignmentRef] {
+    get {_storage._running}
+    set {_uniqueStorage()._running = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _host: Streamswarm_Mesh_V1_HostFacts? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_AssignmentRef: Sendable {
@@ -246,6 +276,10 @@ public nonisolated struct Streamswarm_Mesh_V1_Welcome: Sendable {
   public var maxInFlightBatches: UInt32 = 0
 
   public var protocolVersion: UInt32 = 0
+
+  /// The swarm's responder key (HMAC-SHA256): agents tag responder traffic with it and accept
+  /// only traffic tagged with it. Sent only over the authenticated mesh session.
+  public var responderKey: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -821,7 +855,7 @@ nonisolated extension Streamswarm_Mesh_V1_Frame: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Streamswarm_Mesh_V1_HostFacts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HostFacts"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hostname\0\u{3}os_name\0\u{3}os_version\0\u{1}kernel\0\u{1}arch\0\u{3}cpu_count\0\u{3}memory_bytes\0\u{3}boot_time_unix_nanos\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hostname\0\u{3}os_name\0\u{3}os_version\0\u{1}kernel\0\u{1}arch\0\u{3}cpu_count\0\u{3}memory_bytes\0\u{3}boot_time_unix_nanos\0\u{3}responder_address\0\u{3}responder_udp_port\0\u{3}responder_bandwidth_port\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -837,6 +871,9 @@ nonisolated extension Streamswarm_Mesh_V1_HostFacts: SwiftProtobuf.Message, Swif
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.cpuCount) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.bootTimeUnixNanos) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.responderAddress) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.responderUdpPort) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.responderBandwidthPort) }()
       default: break
       }
     }
@@ -867,6 +904,15 @@ nonisolated extension Streamswarm_Mesh_V1_HostFacts: SwiftProtobuf.Message, Swif
     if self.bootTimeUnixNanos != 0 {
       try visitor.visitSingularInt64Field(value: self.bootTimeUnixNanos, fieldNumber: 8)
     }
+    if !self.responderAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.responderAddress, fieldNumber: 9)
+    }
+    if self.responderUdpPort != 0 {
+      try visitor.visitSingularUInt32Field(value: self.responderUdpPort, fieldNumber: 10)
+    }
+    if self.responderBandwidthPort != 0 {
+      try visitor.visitSingularUInt32Field(value: self.responderBandwidthPort, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -879,6 +925,9 @@ nonisolated extension Streamswarm_Mesh_V1_HostFacts: SwiftProtobuf.Message, Swif
     if lhs.cpuCount != rhs.cpuCount {return false}
     if lhs.memoryBytes != rhs.memoryBytes {return false}
     if lhs.bootTimeUnixNanos != rhs.bootTimeUnixNanos {return false}
+    if lhs.responderAddress != rhs.responderAddress {return false}
+    if lhs.responderUdpPort != rhs.responderUdpPort {return false}
+    if lhs.responderBandwidthPort != rhs.responderBandwidthPort {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -888,61 +937,109 @@ nonisolated extension Streamswarm_Mesh_V1_Hello: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".Hello"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}agent_version\0\u{1}host\0\u{1}capabilities\0\u{3}last_acked_batch_id\0\u{3}spool_depth\0\u{1}running\0")
 
+  fileprivate class _StorageClass {
+    var _protocolVersion: UInt32 = 0
+    var _agentVersion: String = String()
+    var _host: Streamswarm_Mesh_V1_HostFacts? = nil
+    var _capabilities: [Streamswarm_Mesh_V1_ProbeKind] = []
+    var _lastAckedBatchID: UInt64 = 0
+    var _spoolDepth: UInt64 = 0
+    var _running: [Streamswarm_Mesh_V1_AssignmentRef] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _protocolVersion = source._protocolVersion
+      _agentVersion = source._agentVersion
+      _host = source._host
+      _capabilities = source._capabilities
+      _lastAckedBatchID = source._lastAckedBatchID
+      _spoolDepth = source._spoolDepth
+      _running = source._running
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._host) }()
-      case 4: try { try decoder.decodeRepeatedEnumField(value: &self.capabilities) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.lastAckedBatchID) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.spoolDepth) }()
-      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.running) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._agentVersion) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._host) }()
+        case 4: try { try decoder.decodeRepeatedEnumField(value: &_storage._capabilities) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._lastAckedBatchID) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._spoolDepth) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._running) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.protocolVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
-    }
-    if !self.agentVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.agentVersion, fieldNumber: 2)
-    }
-    try { if let v = self._host {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.capabilities.isEmpty {
-      try visitor.visitPackedEnumField(value: self.capabilities, fieldNumber: 4)
-    }
-    if self.lastAckedBatchID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.lastAckedBatchID, fieldNumber: 5)
-    }
-    if self.spoolDepth != 0 {
-      try visitor.visitSingularUInt64Field(value: self.spoolDepth, fieldNumber: 6)
-    }
-    if !self.running.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.running, fieldNumber: 7)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._protocolVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      }
+      if !_storage._agentVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agentVersion, fieldNumber: 2)
+      }
+      try { if let v = _storage._host {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._capabilities.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._capabilities, fieldNumber: 4)
+      }
+      if _storage._lastAckedBatchID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._lastAckedBatchID, fieldNumber: 5)
+      }
+      if _storage._spoolDepth != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._spoolDepth, fieldNumber: 6)
+      }
+      if !_storage._running.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._running, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_Hello, rhs: Streamswarm_Mesh_V1_Hello) -> Bool {
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs.agentVersion != rhs.agentVersion {return false}
-    if lhs._host != rhs._host {return false}
-    if lhs.capabilities != rhs.capabilities {return false}
-    if lhs.lastAckedBatchID != rhs.lastAckedBatchID {return false}
-    if lhs.spoolDepth != rhs.spoolDepth {return false}
-    if lhs.running != rhs.running {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._agentVersion != rhs_storage._agentVersion {return false}
+        if _storage._host != rhs_storage._host {return false}
+        if _storage._capabilities != rhs_storage._capabilities {return false}
+        if _storage._lastAckedBatchID != rhs_storage._lastAckedBatchID {return false}
+        if _storage._spoolDepth != rhs_storage._spoolDepth {return false}
+        if _storage._running != rhs_storage._running {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -985,7 +1082,7 @@ nonisolated extension Streamswarm_Mesh_V1_AssignmentRef: SwiftProtobuf.Message, 
 
 nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}agent_name\0\u{3}heartbeat_interval_ms\0\u{3}server_time_unix_nanos\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_in_flight_batches\0\u{3}protocol_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}agent_name\0\u{3}heartbeat_interval_ms\0\u{3}server_time_unix_nanos\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_in_flight_batches\0\u{3}protocol_version\0\u{3}responder_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1001,6 +1098,7 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxFrameBytes) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maxInFlightBatches) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.responderKey) }()
       default: break
       }
     }
@@ -1031,6 +1129,9 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
     if self.protocolVersion != 0 {
       try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 8)
     }
+    if !self.responderKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.responderKey, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1043,6 +1144,7 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
     if lhs.maxFrameBytes != rhs.maxFrameBytes {return false}
     if lhs.maxInFlightBatches != rhs.maxInFlightBatches {return false}
     if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.responderKey != rhs.responderKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -135,7 +135,8 @@ struct MeshSession {
                         serverTime: .now(),
                         serverVersion: server.configuration.serverVersion,
                         maxFrameBytes: server.configuration.maxFrameBytes,
-                        maxInFlightBatches: server.configuration.maxInFlightBatches
+                        maxInFlightBatches: server.configuration.maxInFlightBatches,
+                        responderKey: server.configuration.responderKey
                     )
                 )
             )
@@ -383,7 +384,10 @@ struct MeshSession {
         outbound: NIOAsyncChannelOutboundWriter<MeshFrame>,
         logger: Logger
     ) async throws {
-        let assignments = try await server.store.activeAssignments(for: agent)
+        let assignments = try await MeshTargets.resolve(
+            try await server.store.activeAssignments(for: agent),
+            store: server.store
+        )
         let (messages, snapshot) = state.values.withLock { values -> ([MeshMessage], Bool) in
             var messages: [MeshMessage] = []
             let current = Dictionary(uniqueKeysWithValues: assignments.map { ($0.testID, $0.revision) })
