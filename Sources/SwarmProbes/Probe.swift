@@ -51,7 +51,10 @@ public protocol Probe: Sendable {
 
 /// The probe kinds this build can run. Adding a probe is one new type plus one entry here.
 public enum ProbeCatalog {
-    public static let probes: [any Probe.Type] = [ICMPProbe.self, UDPProbe.self, TCPProbe.self, BandwidthProbe.self, TracerouteProbe.self, MTUProbe.self, SystemProbe.self]
+    public static let probes: [any Probe.Type] = [
+        ICMPProbe.self, UDPProbe.self, TCPProbe.self, DNSProbe.self, HTTPProbe.self, TracerouteProbe.self, MTUProbe.self,
+        BandwidthProbe.self, SystemProbe.self,
+    ]
 
     public static var kinds: [ProbeKind] { probes.map { $0.kind } }
 

@@ -28,14 +28,20 @@ import Testing
         }
     }
 
+    /// A port that is free now, chosen below the kernel's ephemeral range (32768+) so that other tests
+    /// binding port 0 in parallel cannot be handed the same port before this test binds it again.
     func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
-            host: "127.0.0.1",
-            port: 0
-        ).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<30_000)
+            if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+                host: "127.0.0.1",
+                port: candidate
+            ).get() {
+                try await channel.close()
+                return candidate
+            }
+        }
+        throw CancellationError()
     }
 
     func makeServer(_ pki: TestPKI, _ store: SQLiteStore, port: Int) throws -> MeshServer {

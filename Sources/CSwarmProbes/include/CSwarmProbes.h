@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "CSwarmInflate.h"
+
 /// The fields of Linux `struct tcp_info` (linux/tcp.h) that the tcp probe reports, copied by name.
 /// glibc's netinet/tcp.h stops at tcpi_total_retrans, so the kernel's own header is read in C.
 typedef struct {

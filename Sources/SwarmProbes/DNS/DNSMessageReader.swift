@@ -76,7 +76,11 @@ struct DNSMessageReader {
         return (DNSRecord(name: name, type: type, classCode: classCode, ttl: reportedTTL, data: data), ttl)
     }
 
-    private mutating func readData(type: DNSRecordType, owner: DNSName, end: Int) throws(DNSMessageError) -> DNSRecordData {
+    private mutating func readData(
+        type: DNSRecordType,
+        owner: DNSName,
+        end: Int
+    ) throws(DNSMessageError) -> DNSRecordData {
         let what = "the \(type) data of \(owner)"
         switch type {
         case .a, .aaaa:
@@ -164,7 +168,9 @@ struct DNSMessageReader {
                 labels.append(Array(bytes[position + 1..<position + 1 + length]))
                 position += 1 + length
             case 3:
-                guard position + 1 < bytes.count else { throw truncated("a compression pointer", needed: 2, at: position) }
+                guard position + 1 < bytes.count else {
+                    throw truncated("a compression pointer", needed: 2, at: position)
+                }
                 let target = (length & 0x3F) << 8 | Int(bytes[position + 1])
                 guard target < runStart else {
                     throw DNSMessageError(

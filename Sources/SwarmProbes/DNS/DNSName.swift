@@ -81,7 +81,9 @@ struct DNSName: Hashable, Sendable, CustomStringConvertible {
     static func reverseLookupName(for address: String) -> DNSName? {
         guard let bytes = IPAddressText.parse(address) else { return nil }
         if bytes.count == 4 {
-            return DNSName(labels: bytes.reversed().map { Array(String($0).utf8) } + [Array("in-addr".utf8), Array("arpa".utf8)])
+            return DNSName(
+                labels: bytes.reversed().map { Array(String($0).utf8) } + [Array("in-addr".utf8), Array("arpa".utf8)]
+            )
         }
         let hex = Array("0123456789abcdef".utf8)
         var labels: [[UInt8]] = []

@@ -1,3 +1,4 @@
+import CSwarmProbes
 import Foundation
 import Glibc
 import NIOPosix
@@ -65,7 +66,11 @@ public struct DNSProbe: Probe {
         result.recordType = options.recordType.uppercased()
         func fail(_ status: MeasurementStatus, _ why: String) -> Outcome {
             let server = result.server.isEmpty ? "" : " @\(result.server)"
-            return Outcome(status: status, reason: "dns \(result.query) \(result.recordType)\(server): \(why)", result: result)
+            return Outcome(
+                status: status,
+                reason: "dns \(result.query) \(result.recordType)\(server): \(why)",
+                result: result
+            )
         }
 
         guard let type = DNSRecordType(text: options.recordType), type != .opt else {
@@ -78,8 +83,11 @@ public struct DNSProbe: Probe {
         result.recordType = type.description
         let name: DNSName
         do {
-            name = try type == .ptr ? DNSName.reverseLookupName(for: spec.target.host) ?? DNSName(parsing: spec.target.host)
-                : DNSName(parsing: spec.target.host)
+            if type == .ptr, let reverse = DNSName.reverseLookupName(for: spec.target.host) {
+                name = reverse
+            } else {
+                name = try DNSName(parsing: spec.target.host)
+            }
         } catch {
             return fail(.failed, "the target is not a valid query name: \(error)")
         }
@@ -100,7 +108,12 @@ public struct DNSProbe: Probe {
         }
         result.server = server.description
         let address: SocketAddressBytes
-        switch SocketAddressBytes.resolve(host: server.host, port: server.port, family: spec.target.family, type: SOCK_DGRAM) {
+        switch SocketAddressBytes.resolve(
+            host: server.host,
+            port: server.port,
+            family: spec.target.family,
+            type: SOCK_DGRAM
+        ) {
         case .success(let addresses):
             guard let first = addresses.first else { return fail(.failed, "server \(server.host) has no address") }
             address = first

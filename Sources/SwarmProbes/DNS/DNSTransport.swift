@@ -31,7 +31,11 @@ enum DNSTransport {
         do { wire = try DNSMessageWriter.encode(query) } catch {
             return .failure(Failure(isTimeout: false, message: "cannot encode the query: \(error)"))
         }
-        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family,
+            Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         guard fd >= 0 else { return .failure(Failure(isTimeout: false, message: "socket(): \(errnoText())")) }
         defer { close(fd) }
         if dscp > 0 { _ = cswarm_set_tos(fd, address.family, Int32(dscp), 0) }
@@ -57,7 +61,8 @@ enum DNSTransport {
         var buffer = [UInt8](repeating: 0, count: 65_535)
         while true {
             guard waitReadable(fd, until: deadline) else {
-                let note = ignored == 0 ? "" : " (ignored \(ignored) datagram(s) that did not answer it: \(lastProblem))"
+                let note =
+                    ignored == 0 ? "" : " (ignored \(ignored) datagram(s) that did not answer it: \(lastProblem))"
                 return .failure(Failure(isTimeout: true, message: "no reply within the timeout\(note)"))
             }
             var meta = cswarm_recv_meta()
@@ -110,7 +115,11 @@ enum DNSTransport {
         do { wire = try DNSMessageWriter.encode(query) } catch {
             return .failure(Failure(isTimeout: false, message: "cannot encode the query: \(error)"))
         }
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         guard fd >= 0 else { return .failure(Failure(isTimeout: false, message: "socket(): \(errnoText())")) }
         defer { close(fd) }
         if dscp > 0 { _ = cswarm_set_tos(fd, address.family, Int32(dscp), 0) }
@@ -187,14 +196,19 @@ enum DNSTransport {
         while received.count < count {
             guard waitReadable(fd, until: deadline) else {
                 return .failure(
-                    Failure(isTimeout: true, message: "the TCP reply did not arrive within the timeout (\(received.count) of \(count) bytes)")
+                    Failure(
+                        isTimeout: true,
+                        message: "the TCP reply did not arrive within the timeout (\(received.count) of \(count) bytes)"
+                    )
                 )
             }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count - received.count, 0) }
             if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             guard n > 0 else {
                 let why = n == 0 ? "the server closed the connection" : "recv(): \(errnoText())"
-                return .failure(Failure(isTimeout: false, message: "\(why) after \(received.count) of \(count) reply bytes"))
+                return .failure(
+                    Failure(isTimeout: false, message: "\(why) after \(received.count) of \(count) reply bytes")
+                )
             }
             received += buffer[0..<n]
         }

@@ -63,10 +63,11 @@ struct CertificateNames: Hashable, Sendable {
         default: text = nil
         }
         guard knownType, let text else {
-            return "#" + value.encoded.map { byte in
-                let hex = String(byte, radix: 16)
-                return byte < 16 ? "0" + hex : hex
-            }.joined()
+            return "#"
+                + value.encoded.map { byte in
+                    let hex = String(byte, radix: 16)
+                    return byte < 16 ? "0" + hex : hex
+                }.joined()
         }
         var escaped = ""
         for (index, character) in text.enumerated() {

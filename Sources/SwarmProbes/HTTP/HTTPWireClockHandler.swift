@@ -61,7 +61,7 @@ final class HTTPWireClockHandler: ChannelDuplexHandler {
         if handshakeJustDone, let callback = recorder.onHandshakeDone {
             recorder.onHandshakeDone = nil
             // Not from inside NIOSSL's call stack: it must not be re-entered.
-            context.eventLoop.execute { callback() }
+            context.eventLoop.assumeIsolated().execute { callback() }
         }
     }
 }

@@ -1,3 +1,4 @@
+import CSwarmProbes
 import Foundation
 import NIOPosix
 // why: the probe speaks SwarmCore types (ProbeKind, ProbeObservation).
