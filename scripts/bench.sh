@@ -3,7 +3,10 @@
 # in the same run; copy the report into README.md "Benchmarks" with the command that produced it.
 #   scripts/bench.sh          # mesh ingest, 1,000 simulated agents: at 60,000/s (latency at the target
 #                             # load) and at 150,000/s (more than one server takes: capacity vs. ceiling)
+#                             # then icmp: one agent, 1,000 targets at 1 probe/s each, on one core, in a
+#                             # netlab namespace (5 ms each way): fixed-target median RTT loaded vs alone
 #   AGENTS=200 RATES="20000" SECONDS_=5 scripts/bench.sh
+#   BENCH=icmp ICMP_SECONDS=30 scripts/bench.sh      # only the icmp benchmark (BENCH=mesh: only mesh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -13,6 +16,8 @@ echo "== $(date -u +%H:%M:%S) building release binary (a cold build takes ~8 min
 swift build -c release --product streamswarm
 # Many simulated agents need many descriptors (two per connection in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench=${BENCH:-all}
+if [[ $bench == all || $bench == mesh ]]; then
 for rate in ${RATES:-60000 150000}; do
   echo "== $(date -u +%H:%M:%S) bench mesh at $rate measurements/s"
   .build/release/streamswarm bench mesh \
@@ -20,3 +25,17 @@ for rate in ${RATES:-60000 150000}; do
     --measurements-per-second "$rate" \
     --seconds "${SECONDS_:-10}"
 done
+fi
+
+if [[ $bench == all || $bench == icmp ]]; then
+  lab="swbench$$"
+  if scripts/netlab.sh check > /dev/null 2>&1; then
+    trap 'scripts/netlab.sh down --name "$lab" > /dev/null 2>&1 || true' EXIT
+    echo "== $(date -u +%H:%M:%S) bench icmp: lab $lab, 5 ms each way, 1,000 targets, agent pinned to CPU 1"
+    scripts/netlab.sh up --name "$lab" --delay-ms 5 --targets 1000
+    scripts/netlab.sh exec --name "$lab" a -- taskset -c 1 .build/release/streamswarm bench icmp \
+      --fixed 10.71.3.2 --first-target 10.72.0.1 --targets 1000 --seconds "${ICMP_SECONDS:-30}"
+  else
+    echo "== bench icmp skipped: $(scripts/netlab.sh check 2>&1 | tail -1)"
+  fi
+fi
