@@ -76,7 +76,8 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix, nioSSL,
+                "SwarmServer", "SwarmAgent", argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
+                nioSSL,
                 grdb,
             ]
         ),
@@ -92,7 +93,10 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
-        .testTarget(name: "SwarmWireTests", dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", nioCore, swiftProtobuf]),
+        .testTarget(
+            name: "SwarmWireTests",
+            dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", nioCore, swiftProtobuf]
+        ),
         .testTarget(
             name: "SwarmPKITests",
             dependencies: ["SwarmPKI", "SwarmTestSupport", "SwarmCore", nioCore, nioPosix, nioSSL, x509]
@@ -101,9 +105,12 @@ let package = Package(
             name: "SwarmStoreSQLiteTests",
             dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport"]
         ),
-        .testTarget(name: "SwarmServerTests", dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]),
+        .testTarget(
+            name: "SwarmServerTests",
+            dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]
+        ),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
-        .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix]),
+        .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix, logging]),
         .testTarget(
             name: "SwarmLabTests",
             dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix]
@@ -112,7 +119,8 @@ let package = Package(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle, x509,
+                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                x509,
                 grdb,
             ]
         ),

@@ -80,3 +80,52 @@ import Testing
         try TestSpec(name: "t", probes: [.tcp], target: .init(host: "192.0.2.1", port: 443)).validate()
     }
 }
+
+@Suite struct ProbeFigureTests {
+    @Test("RTT summary: ping's mdev, interpolated percentiles, RFC 3550 jitter in send order")
+    func rttSummary() {
+        let summary = RTTSummary(rtts: [10, 12, 11, 15].map { Duration.milliseconds($0) })
+        #expect(summary.min == .milliseconds(10) && summary.max == .milliseconds(15))
+        #expect(abs(summary.avg!.microseconds - 12_000) < 0.001)
+        // Population standard deviation, as iputils ping reports mdev.
+        #expect(abs(summary.mdev!.microseconds - 1870.828) < 0.01)
+        #expect(abs(summary.p50!.microseconds - 11_500) < 0.001)
+        // |12-10| + |11-12| + |15-11| = 7 over 3 differences.
+        #expect(abs(summary.jitter!.microseconds - 7000.0 / 3) < 0.01)
+        #expect(RTTSummary(rtts: []).avg == nil)
+    }
+
+    @Test("E-model: a clean G.711 call is R 93.2 / MOS 4.41; loss and long delay lower it")
+    func eModel() {
+        let clean = EModel.quality(oneWayDelay: .milliseconds(10), jitter: .zero, lossPercent: 0)
+        #expect(abs(clean.rFactor - 93.2) < 0.001)
+        #expect(abs(clean.mos - 4.41) < 0.01)
+        let lossy = EModel.quality(oneWayDelay: .milliseconds(10), jitter: .zero, lossPercent: 5)
+        #expect(lossy.rFactor < 80 && lossy.mos < clean.mos)
+        let far = EModel.quality(oneWayDelay: .milliseconds(300), jitter: .zero, lossPercent: 0)
+        #expect(far.rFactor < 80)
+        #expect(EModel.mos(rFactor: 0) == 1 && EModel.mos(rFactor: 100) == 4.5)
+    }
+
+    @Test("path fingerprints are stable and change with the path")
+    func fingerprint() {
+        var one = TracerouteHop(ttl: 1)
+        one.address = "10.0.0.1"
+        var two = TracerouteHop(ttl: 2)
+        two.address = "10.0.0.2"
+        let silent = TracerouteHop(ttl: 2)
+        let a = TracerouteProbeResult.fingerprint(of: [one, two])
+        #expect(a == TracerouteProbeResult.fingerprint(of: [one, two]))
+        #expect(a.count == 16)
+        #expect(a != TracerouteProbeResult.fingerprint(of: [one, silent]))
+    }
+
+    @Test("responder keys read from hex and refuse short or malformed keys")
+    func responderKey() {
+        let key = ResponderKey.random()
+        #expect(ResponderKey(hex: key.hex) == key)
+        #expect(ResponderKey(hex: "  " + key.hex + "\n") == key)
+        #expect(ResponderKey(hex: "abcd") == nil)
+        #expect(ResponderKey(hex: String(repeating: "zz", count: 32)) == nil)
+    }
+}

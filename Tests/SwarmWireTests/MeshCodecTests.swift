@@ -17,6 +17,89 @@ import Testing
         #expect(Array(frame.payload.readableBytesView) == [0x1A, 0x04, 0x08, 0x01, 0x1A, 0x00])
     }
 
+    @Test("every probe kind's options, mesh peers and the responder key survive encode and decode")
+    func probeOptionsRoundTrip() throws {
+        var options = TestSpec.Options(packetSize: 120, dscp: 34, sourceAddress: "192.0.2.9", interface: "eth1")
+        options.icmp = .init(packetInterval: .milliseconds(200))
+        options.udp = .init(packetsPerSecond: 75, duration: .seconds(3), voice: true, ecn: 1)
+        options.dns = .init(server: "192.0.2.53:5353", recordType: "AAAA", tcp: true, recursionDesired: false)
+        options.http = .init(
+            method: "HEAD",
+            followRedirects: true,
+            maxRedirects: 3,
+            expectSubstring: "ok",
+            headers: ["X-A": "1"],
+            insecureSkipVerify: true
+        )
+        options.traceroute = .init(mode: .icmp, maxHops: 12, probesPerHop: 2, resolveNames: true)
+        options.mtu = .init(minBytes: 1280, maxBytes: 9000)
+        options.bandwidth = .init(direction: .both, streams: 4, duration: .seconds(7))
+        let spec = TestSpec(
+            name: "all",
+            probes: [.icmp, .udp, .dns, .http, .traceroute, .mtu, .bandwidth],
+            target: .init(host: "", agentName: "peer-1"),
+            options: options
+        )
+        let assignment = TestAssignment(testID: TestID(3), revision: 1, spec: spec)
+        let decoded = try MeshCodec.decode(MeshCodec.encode(.assignment(.init(assignment: assignment))))
+        guard case .assignment(let message) = decoded else {
+            Issue.record("decoded \(decoded)")
+            return
+        }
+        #expect(message.assignment == assignment)
+
+        let key = ResponderKey.random()
+        let welcome = try MeshCodec.decode(
+            MeshCodec.encode(
+                .welcome(
+                    Mesh.Welcome(
+                        sessionID: "s",
+                        agentName: "a",
+                        heartbeatInterval: .seconds(1),
+                        serverTime: .now(),
+                        serverVersion: "v",
+                        maxFrameBytes: 1024,
+                        maxInFlightBatches: 1,
+                        responderKey: key
+                    )
+                )
+            )
+        )
+        guard case .welcome(let w) = welcome else {
+            Issue.record("decoded \(welcome)")
+            return
+        }
+        #expect(w.responderKey == key)
+    }
+
+    @Test("an icmp observation encodes every figure, and a lost reply as -1 in the series")
+    func icmpResultJSON() throws {
+        var result = ICMPProbeResult()
+        result.address = "192.0.2.1"
+        result.tally.sent = 3
+        result.tally.received = 2
+        result.rtts = [.milliseconds(10), nil, .milliseconds(12)]
+        result.rtt = RTTSummary(rtts: [.milliseconds(10), .milliseconds(12)])
+        result.replyTTL = 60
+        result.socketMode = "datagram"
+        let observation = ProbeObservation(
+            testID: TestID(1),
+            revision: 1,
+            kind: .icmp,
+            startedAt: .now(),
+            duration: .seconds(1),
+            status: .ok,
+            result: .icmp(result)
+        )
+        let json = try MeasurementEncoding.observationJSON(observation)
+        #expect(
+            json.contains("\"rttsUs\":[10000.0,-1.0,12000.0]") || json.contains("\"rttsUs\":[10000,-1,12000]"),
+            "\(json)"
+        )
+        #expect(json.contains("\"replyTtl\":60"))
+        #expect(json.contains("\"lossPercent\":33.3"))
+    }
+
     @Test("every message survives encode and decode")
     func roundTrip() throws {
         let spec = TestSpec(
