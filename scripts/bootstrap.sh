@@ -16,6 +16,18 @@ readonly packages=(
     iproute2          # ip, ss, tc: probes and network-namespace tests
     procps            # ps, sysctl
     ca-certificates
+    gcc               # compiles the netlab delay line (scripts/netlab/delayline.c)
+    libc6-dev
+    util-linux        # taskset: bench icmp pins the agent to one core
+    nftables          # netlab: loss (numgen) and DSCP remarking
+    iputils-ping      # reference tools the probe tests compare against
+    iputils-tracepath
+    iperf3
+    dnsutils          # dig
+    curl
+    dnsmasq-base      # DNS server for the dns probe tests
+    busybox           # httpd for the http probe tests
+    tcpdump           # netlab validation: DSCP seen on the wire
 )
 
 installed() {

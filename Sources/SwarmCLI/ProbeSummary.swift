@@ -111,6 +111,7 @@ enum ProbeSummary {
         let address = h.address.isEmpty ? "*" : h.address + (h.name.isEmpty ? "" : " (\(h.name))")
         let rtts = h.rtts.map(ms).joined(separator: "  ")
         return String(format: "%2d  ", h.ttl) + "\(address)  \(rtts)"
-            + (h.mtu.map { "  mtu \($0)" } ?? "") + (h.lossPercent > 0 ? String(format: "  %.0f%% loss", h.lossPercent) : "")
+            + (h.mtu.map { "  mtu \($0)" } ?? "")
+            + (h.lossPercent > 0 ? String(format: "  %.0f%% loss", h.lossPercent) : "")
     }
 }

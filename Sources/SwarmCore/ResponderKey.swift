@@ -26,8 +26,10 @@ public struct ResponderKey: Sendable, Hashable {
 
     public static func random() -> ResponderKey {
         var generator = SystemRandomNumberGenerator()
-        return ResponderKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })!
+        return ResponderKey(uncheckedBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
+
+    private init(uncheckedBytes: [UInt8]) { self.bytes = uncheckedBytes }
 
     public var hex: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 }

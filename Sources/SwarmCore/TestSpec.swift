@@ -149,7 +149,9 @@ public struct TestSpec: Sendable, Hashable, Codable {
                     throw SpecError("a tcp probe needs a target host and port (e.g. --target 192.0.2.10:443)")
                 }
             case .icmp, .udp, .dns, .traceroute, .mtu, .bandwidth:
-                if target.host.isEmpty && target.agentName.isEmpty { throw SpecError("a \(probe) probe needs a target host (--target HOST)") }
+                if target.host.isEmpty && target.agentName.isEmpty {
+                    throw SpecError("a \(probe) probe needs a target host (--target HOST)")
+                }
             case .http:
                 if target.url.isEmpty && target.host.isEmpty {
                     throw SpecError("an http probe needs a URL (--target https://host/path)")

@@ -52,7 +52,8 @@ public protocol Probe: Sendable {
 /// The probe kinds this build can run. Adding a probe is one new type plus one entry here.
 public enum ProbeCatalog {
     public static let probes: [any Probe.Type] = [
-        ICMPProbe.self, UDPProbe.self, TCPProbe.self, DNSProbe.self, HTTPProbe.self, TracerouteProbe.self, MTUProbe.self,
+        ICMPProbe.self, UDPProbe.self, TCPProbe.self, DNSProbe.self, HTTPProbe.self, TracerouteProbe.self,
+        MTUProbe.self,
         BandwidthProbe.self, SystemProbe.self,
     ]
 

@@ -28,7 +28,8 @@ struct AgentCommand: AsyncParsableCommand {
     @OptionGroup(title: "Responders") var responders: ResponderOptions
     @Option(
         name: .customLong("responder-advertise"),
-        help: "Address other agents use to reach this agent's responders (default: the address this agent reaches the server from)."
+        help:
+            "Address other agents use to reach this agent's responders (default: the address this agent reaches the server from)."
     )
     var responderAdvertise: String = ""
 
@@ -49,7 +50,8 @@ struct AgentCommand: AsyncParsableCommand {
         logger.info("starting agent", metadata: ["swarm.server": "\(server)", "swarm.spool": "\(spool)"])
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: agent)] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
+                services: [.init(service: agent)]
+                    + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

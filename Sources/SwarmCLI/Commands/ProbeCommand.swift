@@ -24,13 +24,21 @@ struct ProbeCommand: AsyncParsableCommand {
     @Argument(help: "Target: HOST, ADDRESS, HOST:PORT, [V6]:PORT or a URL (none for system).")
     var target: String = ""
     @OptionGroup(title: "Probe options") var probe: ProbeSpecOptions
-    @Option(help: "udp, bandwidth: file holding the swarm's responder key (or set STREAMSWARM_RESPONDER_KEY to its hex).")
+    @Option(
+        help: "udp, bandwidth: file holding the swarm's responder key (or set STREAMSWARM_RESPONDER_KEY to its hex)."
+    )
     var keyFile: String?
     @Flag(help: "Print the measurement as proto3 JSON.") var json = false
 
     func run() async throws {
         let probeKind = try ProbeSpecOptions.kind(kind)
-        let spec = try probe.spec(name: "probe", kinds: [probeKind], target: target, interval: .zero, randomStart: false)
+        let spec = try probe.spec(
+            name: "probe",
+            kinds: [probeKind],
+            target: target,
+            interval: .zero,
+            randomStart: false
+        )
         guard let instance = ProbeCatalog.make(probeKind) else {
             throw ValidationError("this build cannot run \(probeKind) probes yet")
         }

@@ -98,7 +98,9 @@ struct TestsCommand: AsyncParsableCommand {
 
         /// One test per ordered pair, named "NAME FROM→TO", run by FROM against TO's responder.
         func createMesh(kinds: [ProbeKind], agents: [AgentName], interval: Duration, logger: Logger) async throws {
-            guard target.isEmpty else { throw ValidationError("a mesh test takes its targets from the agents; drop --target") }
+            guard target.isEmpty else {
+                throw ValidationError("a mesh test takes its targets from the agents; drop --target")
+            }
             var ordered: [(AgentName, AgentName)] = []
             if mesh {
                 guard agents.count >= 2 else { throw ValidationError("--mesh needs at least two --agent") }
@@ -127,7 +129,9 @@ struct TestsCommand: AsyncParsableCommand {
             if json {
                 try printJSON(records.map(Output.init))
             } else {
-                print("created \(records.count) mesh tests '\(name) FROM→TO' (ids \(records.map { "\($0.id)" }.joined(separator: ", ")))")
+                print(
+                    "created \(records.count) mesh tests '\(name) FROM→TO' (ids \(records.map { "\($0.id)" }.joined(separator: ", ")))"
+                )
             }
         }
     }

@@ -18,7 +18,11 @@ public struct BandwidthProbe: Probe {
         let clock = ContinuousClock()
         let began = clock.now
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: BandwidthProbeResult? = nil)
+        func finish(
+            _ status: MeasurementStatus,
+            _ reason: String,
+            _ result: BandwidthProbeResult? = nil
+        )
             -> ProbeObservation
         {
             context.observation(
@@ -66,7 +70,8 @@ public struct BandwidthProbe: Probe {
                 clientSends: clientSends,
                 streams: streams,
                 duration: duration,
-                dscp: spec.options.dscp
+                dscp: spec.options.dscp,
+                binding: (spec.options.sourceAddress, spec.options.interface)
             )
             switch outcome {
             case .failure(let problem):
@@ -107,16 +112,24 @@ enum BandwidthRun {
         key: ResponderKey,
         clientSends: Bool,
         streams: Int,
-        duration: Duration
-        ,
-        dscp: Int
+        duration: Duration,
+        dscp: Int,
+        binding: (source: String, interface: String) = ("", "")
     ) async -> Result<Outcome, Failure> {
         let series = SecondBins(start: .now)
         let results = await withTaskGroup(of: Result<StreamTotals, Failure>.self) { group in
             for _ in 0..<streams {
                 group.addTask {
                     await DedicatedThread.run(name: "bandwidth-stream") {
-                        stream(address, key: key, clientSends: clientSends, duration: duration, dscp: dscp, series: series)
+                        stream(
+                            address,
+                            key: key,
+                            clientSends: clientSends,
+                            duration: duration,
+                            dscp: dscp,
+                            binding: binding,
+                            series: series
+                        )
                     }
                 }
             }
@@ -162,16 +175,27 @@ enum BandwidthRun {
         clientSends: Bool,
         duration: Duration,
         dscp: Int,
+        binding: (source: String, interface: String),
         series: SecondBins
     ) -> Result<StreamTotals, Failure> {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(Failure(message: "socket(): \(Datagram.errnoText())")) }
         defer { close(fd) }
+        if let problem = SocketBinding.apply(
+            fd,
+            family: address.family,
+            source: binding.source,
+            interface: binding.interface
+        ) {
+            return .failure(Failure(message: problem))
+        }
         if dscp > 0 { _ = cswarm_set_tos(fd, address.family, Int32(dscp), 0) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         if address.withSockaddr({ connect(fd, $0, $1) }) != 0 {
-            return .failure(Failure(message: "connect: \(Datagram.errnoText()) — is a bandwidth responder running there?"))
+            return .failure(
+                Failure(message: "connect: \(Datagram.errnoText()) — is a bandwidth responder running there?")
+            )
         }
         var nonce = [UInt8](repeating: 0, count: 16)
         for i in nonce.indices { nonce[i] = .random(in: 0...255) }

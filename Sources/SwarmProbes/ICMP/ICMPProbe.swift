@@ -19,7 +19,8 @@ public struct ICMPProbe: Probe {
         let clock = ContinuousClock()
         let began = clock.now
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: ICMPProbeResult? = nil) -> ProbeObservation {
+        func finish(_ status: MeasurementStatus, _ reason: String, _ result: ICMPProbeResult? = nil) -> ProbeObservation
+        {
             context.observation(
                 kind: .icmp,
                 startedAt: startedAt,
@@ -90,7 +91,11 @@ public struct ICMPProbe: Probe {
 
 /// Name resolution off the cooperative pool (getaddrinfo blocks).
 enum Resolver {
-    static func resolve(host: String, family: TestSpec.AddressFamily, port: Int = 0) async -> Result<
+    static func resolve(
+        host: String,
+        family: TestSpec.AddressFamily,
+        port: Int = 0
+    ) async -> Result<
         SocketAddressBytes, ResolveError
     > {
         let resolution: SocketAddressBytes.Resolution

@@ -64,24 +64,8 @@ struct ICMPSocket: Sendable {
         if dscp > 0, cswarm_set_tos(fd, family, Int32(dscp), 0) != 0 {
             return "icmp: cannot set DSCP \(dscp): \(Datagram.errnoText())"
         }
-        if !interface.isEmpty {
-            let rc = interface.withCString {
-                setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0, socklen_t(strlen($0) + 1))
-            }
-            if rc != 0 { return "icmp: cannot bind to interface \(interface): \(Datagram.errnoText())" }
-        }
-        if !source.isEmpty {
-            guard case .success(let addresses) = SocketAddressBytes.resolve(
-                host: source,
-                port: 0,
-                family: family == AF_INET6 ? .ipv6 : .ipv4,
-                type: SOCK_DGRAM
-            ),
-                let address = addresses.first
-            else { return "icmp: source address \(source) is not an address of this family" }
-            if address.withSockaddr({ bind(fd, $0, $1) }) != 0 {
-                return "icmp: cannot bind source address \(source): \(Datagram.errnoText())"
-            }
+        if let problem = SocketBinding.apply(fd, family: family, source: source, interface: interface) {
+            return "icmp: \(problem)"
         }
         return nil
     }
@@ -89,7 +73,13 @@ struct ICMPSocket: Sendable {
 
 /// ICMP echo wire format (RFC 792 / RFC 4443).
 enum ICMPEcho {
-    static func request(family: Int32, identifier: UInt16, sequence: UInt16, token: UInt64, payloadSize: Int)
+    static func request(
+        family: Int32,
+        identifier: UInt16,
+        sequence: UInt16,
+        token: UInt64,
+        payloadSize: Int
+    )
         -> [UInt8]
     {
         var packet: [UInt8] = [family == AF_INET6 ? 128 : 8, 0, 0, 0]

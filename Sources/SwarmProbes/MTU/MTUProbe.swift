@@ -21,7 +21,8 @@ public struct MTUProbe: Probe {
         let clock = ContinuousClock()
         let began = clock.now
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: MTUProbeResult? = nil) -> ProbeObservation {
+        func finish(_ status: MeasurementStatus, _ reason: String, _ result: MTUProbeResult? = nil) -> ProbeObservation
+        {
             context.observation(
                 kind: .mtu,
                 startedAt: startedAt,
@@ -42,7 +43,9 @@ public struct MTUProbe: Probe {
             maxBytes: options.maxBytes > 0 ? options.maxBytes : 65535,
             maxHops: max(1, min(64, spec.options.traceroute.maxHops)),
             wait: min(spec.schedule.timeout, .seconds(2)),
-            dscp: spec.options.dscp
+            dscp: spec.options.dscp,
+            source: spec.options.sourceAddress,
+            interface: spec.options.interface
         )
         let outcome = await DedicatedThread.run(name: "mtu") { PathMTU.discover(to: address, plan: plan) }
         switch outcome {
@@ -50,7 +53,11 @@ public struct MTUProbe: Probe {
             return finish(problem.status, "mtu: \(problem.reason)")
         case .success(let result):
             if result.pathMTU != nil { return finish(.ok, "", result) }
-            return finish(.failed, "mtu: \(address.text) did not answer at any size from \(plan.minBytes) bytes", result)
+            return finish(
+                .failed,
+                "mtu: \(address.text) did not answer at any size from \(plan.minBytes) bytes",
+                result
+            )
         }
     }
 }
@@ -61,12 +68,21 @@ struct MTUPlan: Sendable {
     var maxHops: Int
     var wait: Duration
     var dscp: Int
+    var source: String
+    var interface: String
 }
 
 enum PathMTU {
-    static func discover(to address: SocketAddressBytes, plan: MTUPlan) -> Result<MTUProbeResult, TraceSocket.OpenError> {
+    static func discover(to address: SocketAddressBytes, plan: MTUPlan) -> Result<MTUProbeResult, TraceSocket.OpenError>
+    {
         let socket: TraceSocket
-        switch TraceSocket.open(kind: .udp, destination: address, dscp: plan.dscp) {
+        switch TraceSocket.open(
+            kind: .udp,
+            destination: address,
+            dscp: plan.dscp,
+            source: plan.source,
+            interface: plan.interface
+        ) {
         case .success(let opened): socket = opened
         case .failure(let problem): return .failure(problem)
         }
@@ -163,7 +179,8 @@ enum PathMTU {
         while low <= high {
             let size = (low + high) / 2
             index = (index + 1) % 256
-            if let reply = probe(ttl: 64, size: size, index: index), reply.fromDestination || reply.from == address.text {
+            if let reply = probe(ttl: 64, size: size, index: index), reply.fromDestination || reply.from == address.text
+            {
                 best = size
                 low = size + 1
             } else {

@@ -14,7 +14,8 @@ struct BoundSocket: Sendable {
     }
 
     static func open(host: String, port: Int, type: __socket_type) throws(BindError) -> BoundSocket {
-        guard case .success(let addresses) = SocketAddressBytes.resolve(host: host, port: port, family: .any, type: type),
+        guard
+            case .success(let addresses) = SocketAddressBytes.resolve(host: host, port: port, family: .any, type: type),
             let address = addresses.first
         else { throw BindError(description: "cannot resolve bind address \(host)") }
         let fd = socket(address.family, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

@@ -85,7 +85,8 @@ public final class BandwidthResponder: Sendable {
         let start = ContinuousClock.now
         let trailer: BandwidthWire.Trailer
         if hello.clientSends {
-            guard let received = StreamIO.receiveFrames(fd, deadline: start + duration + .seconds(30), progress: { _ in })
+            guard
+                let received = StreamIO.receiveFrames(fd, deadline: start + duration + .seconds(30), progress: { _ in })
             else { return }
             let elapsed = ContinuousClock.now - start
             trailer = .init(bytes: received.bytes, elapsedNanos: UInt64(elapsed.nanoseconds), retransmits: 0)

@@ -82,7 +82,9 @@ enum StreamIO {
         while filled < count {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero, Datagram.waitReadable(fd, timeout: remaining) else { return nil }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, count - filled, 0) }
+            let n = buffer.withUnsafeMutableBytes { raw in
+                raw.baseAddress.map { recv(fd, $0 + filled, count - filled, 0) } ?? -1
+            }
             if n <= 0 { return nil }
             filled += n
         }
@@ -91,9 +93,10 @@ enum StreamIO {
 
     /// Writes all of `bytes`; false on error.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
         var sent = 0
         while sent < bytes.count {
-            let n = send(fd, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            let n = send(fd, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
             if n < 0 {
                 if errno == EINTR { continue }
                 return false
@@ -125,7 +128,11 @@ enum StreamIO {
     /// Reads frames until the end frame. Calls `progress` with each chunk of payload as it arrives.
     /// Returns the payload bytes received and any bytes read past the end frame (the start of the
     /// trailer), or nil on error or deadline.
-    static func receiveFrames(_ fd: Int32, deadline: ContinuousClock.Instant, progress: (Int) -> Void) -> (
+    static func receiveFrames(
+        _ fd: Int32,
+        deadline: ContinuousClock.Instant,
+        progress: (Int) -> Void
+    ) -> (
         bytes: UInt64, leftover: [UInt8]
     )? {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
@@ -135,7 +142,7 @@ enum StreamIO {
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero, Datagram.waitReadable(fd, timeout: remaining) else { return nil }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            let n = buffer.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, raw.count, 0) }
             if n <= 0 { return nil }
             var offset = 0
             while offset < n {

@@ -51,7 +51,9 @@ struct UDPEchoPacket: Equatable {
         )
     }
 
-    static func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+    }
 
     static func readBigEndian(_ bytes: [UInt8], at offset: Int, count: Int) -> UInt64 {
         var value: UInt64 = 0

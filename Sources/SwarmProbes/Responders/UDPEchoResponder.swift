@@ -64,7 +64,8 @@ public final class UDPEchoResponder: Sendable {
     }
 
     private func answer(_ datagram: ReceivedDatagram, from: sockaddr_storage) {
-        guard datagram.bytes.count >= UDPEchoPacket.minimumLength, Array(datagram.bytes.prefix(4)) == UDPEchoPacket.magic
+        guard datagram.bytes.count >= UDPEchoPacket.minimumLength,
+            Array(datagram.bytes.prefix(4)) == UDPEchoPacket.magic
         else {
             tally.withLock { $0.refusedMalformed += 1 }
             return
@@ -89,7 +90,8 @@ public final class UDPEchoResponder: Sendable {
         packet.tosSeen = datagram.tos.map { UInt8(truncatingIfNeeded: $0) }
         let reply = packet.encode(length: datagram.bytes.count, key: key)
         var address = from
-        let length = Int32(address.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+        let length =
+            Int32(address.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
         _ = reply.withUnsafeBytes { raw in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -28,7 +28,9 @@ public struct TCPProbe: Probe {
                     timeout: spec.schedule.timeout,
                     dscp: spec.options.dscp,
                     send: spec.options.tcpSend,
-                    expect: spec.options.tcpExpect
+                    expect: spec.options.tcpExpect,
+                    source: spec.options.sourceAddress,
+                    interface: spec.options.interface
                 )
             }
             let status: MeasurementStatus =
@@ -64,7 +66,9 @@ public struct TCPProbe: Probe {
         timeout: Duration,
         dscp: Int,
         send: String,
-        expect: String
+        expect: String,
+        source: String = "",
+        interface: String = ""
     ) -> TCPProbeResult {
         let deadline = ContinuousClock.now + timeout
         let addresses: [SocketAddressBytes]
@@ -97,6 +101,9 @@ public struct TCPProbe: Probe {
             )
         }
         defer { close(fd) }
+        if let problem = SocketBinding.apply(fd, family: address.family, source: source, interface: interface) {
+            return TCPProbeResult(address: address.text, port: port, outcome: .error, error: problem, dscp: dscp)
+        }
         if dscp > 0 {
             var tos = Int32(dscp << 2)
             if address.family == AF_INET6 {

@@ -26,7 +26,13 @@ struct TraceSocket {
         var reason: String
     }
 
-    static func open(kind: Kind, destination: SocketAddressBytes, dscp: Int) -> Result<TraceSocket, OpenError> {
+    static func open(
+        kind: Kind,
+        destination: SocketAddressBytes,
+        dscp: Int,
+        source: String = "",
+        interface: String = ""
+    ) -> Result<TraceSocket, OpenError> {
         let fd: Int32
         var icmpMode: ICMPSocket.Mode?
         var identifier = 0
@@ -34,8 +40,12 @@ struct TraceSocket {
         case .udp:
             fd = socket(destination.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { return .failure(.init(status: .failed, reason: "socket(): \(Datagram.errnoText())")) }
+            if let problem = SocketBinding.apply(fd, family: destination.family, source: source, interface: interface) {
+                Glibc.close(fd)
+                return .failure(.init(status: .failed, reason: problem))
+            }
         case .icmp:
-            switch ICMPSocket.open(family: destination.family, dscp: dscp, source: "", interface: "") {
+            switch ICMPSocket.open(family: destination.family, dscp: dscp, source: source, interface: interface) {
             case .failure(let problem): return .failure(.init(status: problem.status, reason: problem.reason))
             case .success(let socket):
                 fd = socket.fd
@@ -57,7 +67,14 @@ struct TraceSocket {
         }
         let flow = kind == .udp ? localPort(fd) : identifier
         return .success(
-            TraceSocket(fd: fd, kind: kind, family: destination.family, destination: target, icmpMode: icmpMode, flowID: flow)
+            TraceSocket(
+                fd: fd,
+                kind: kind,
+                family: destination.family,
+                destination: target,
+                icmpMode: icmpMode,
+                flowID: flow
+            )
         )
     }
 
@@ -74,7 +91,13 @@ struct TraceSocket {
             packet = payload
         case .icmp:
             let sequence = UInt16(ttl << 8 | index)
-            var echo = ICMPEcho.request(family: family, identifier: UInt16(flowID), sequence: sequence, token: 0, payloadSize: 8)
+            var echo = ICMPEcho.request(
+                family: family,
+                identifier: UInt16(flowID),
+                sequence: sequence,
+                token: 0,
+                payloadSize: 8
+            )
             echo.removeLast(8)
             echo += payload
             let sum = ICMPEcho.checksum(echo.enumerated().map { $0.offset == 2 || $0.offset == 3 ? 0 : $0.element })
@@ -116,7 +139,8 @@ struct TraceSocket {
             guard let error = datagram.error, let (ttl, index) = Self.locate(datagram.bytes) else { continue }
             let unreachableType: UInt8 = family == AF_INET6 ? 1 : 3
             let portUnreachable: UInt8 = family == AF_INET6 ? 4 : 3
-            let tooBig = (family == AF_INET && error.type == 3 && error.code == 4) || (family == AF_INET6 && error.type == 2)
+            let tooBig =
+                (family == AF_INET && error.type == 3 && error.code == 4) || (family == AF_INET6 && error.type == 2)
             replies.append(
                 Reply(
                     ttl: ttl,
@@ -175,9 +199,13 @@ struct TraceSocket {
         let family = Int32(storage.ss_family)
         return withUnsafePointer(to: &storage) { pointer in
             if family == AF_INET6 {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
             }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                Int(UInt16(bigEndian: $0.pointee.sin_port))
+            }
         }
     }
 }

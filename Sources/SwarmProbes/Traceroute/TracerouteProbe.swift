@@ -16,7 +16,11 @@ public struct TracerouteProbe: Probe {
         let clock = ContinuousClock()
         let began = clock.now
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: TracerouteProbeResult? = nil)
+        func finish(
+            _ status: MeasurementStatus,
+            _ reason: String,
+            _ result: TracerouteProbeResult? = nil
+        )
             -> ProbeObservation
         {
             context.observation(
@@ -49,9 +53,13 @@ public struct TracerouteProbe: Probe {
             probesPerHop: max(1, min(10, options.probesPerHop)),
             hopWait: min(spec.schedule.timeout, .seconds(2)),
             dscp: spec.options.dscp,
-            resolveNames: options.resolveNames
+            resolveNames: options.resolveNames,
+            source: spec.options.sourceAddress,
+            interface: spec.options.interface
         )
-        let outcome = await DedicatedThread.run(name: "traceroute") { Tracer.trace(to: address, kind: kind, plan: plan) }
+        let outcome = await DedicatedThread.run(name: "traceroute") {
+            Tracer.trace(to: address, kind: kind, plan: plan)
+        }
         switch outcome {
         case .failure(let problem):
             return finish(problem.status, "traceroute: \(problem.reason)")
@@ -74,17 +82,29 @@ struct TracePlan: Sendable {
     var hopWait: Duration
     var dscp: Int
     var resolveNames: Bool
+    var source: String
+    var interface: String
     /// A path silent this many hops in a row ends the trace (nothing further is likely to answer).
     var silentHopsLimit = 8
 }
 
 enum Tracer {
     /// TTL by TTL: all probes of one TTL go out together, then their answers are awaited.
-    static func trace(to address: SocketAddressBytes, kind: TraceSocket.Kind, plan: TracePlan) -> Result<
+    static func trace(
+        to address: SocketAddressBytes,
+        kind: TraceSocket.Kind,
+        plan: TracePlan
+    ) -> Result<
         TracerouteProbeResult, TraceSocket.OpenError
     > {
         let socket: TraceSocket
-        switch TraceSocket.open(kind: kind, destination: address, dscp: plan.dscp) {
+        switch TraceSocket.open(
+            kind: kind,
+            destination: address,
+            dscp: plan.dscp,
+            source: plan.source,
+            interface: plan.interface
+        ) {
         case .success(let opened): socket = opened
         case .failure(let problem): return .failure(problem)
         }
@@ -131,7 +151,13 @@ enum Tracer {
 
     /// PTR lookup through the system resolver; empty when the address has no name.
     static func reverseName(_ address: String) -> String {
-        guard case .success(let resolved) = SocketAddressBytes.resolve(host: address, port: 0, family: .any, type: SOCK_DGRAM),
+        guard
+            case .success(let resolved) = SocketAddressBytes.resolve(
+                host: address,
+                port: 0,
+                family: .any,
+                type: SOCK_DGRAM
+            ),
             let first = resolved.first
         else { return "" }
         var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))

@@ -18,7 +18,8 @@ public struct UDPProbe: Probe {
         let clock = ContinuousClock()
         let began = clock.now
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: UDPProbeResult? = nil) -> ProbeObservation {
+        func finish(_ status: MeasurementStatus, _ reason: String, _ result: UDPProbeResult? = nil) -> ProbeObservation
+        {
             context.observation(
                 kind: .udp,
                 startedAt: startedAt,
@@ -72,6 +73,8 @@ struct UDPStreamPlan: Sendable {
     var ecn: Int
     var voice: Bool
     var replyWait: Duration
+    var source: String
+    var interface: String
 
     init(spec: TestSpec) {
         let o = spec.options.udp
@@ -84,6 +87,8 @@ struct UDPStreamPlan: Sendable {
         dscp = spec.options.dscp
         ecn = o.ecn
         replyWait = min(spec.schedule.timeout, .seconds(2))
+        source = spec.options.sourceAddress
+        interface = spec.options.interface
     }
 }
 
@@ -93,13 +98,21 @@ enum UDPStream {
     }
 
     /// Sends the paced stream and collects replies on this (dedicated) thread.
-    static func measure(to address: SocketAddressBytes, plan: UDPStreamPlan, key: ResponderKey) -> Result<
+    static func measure(
+        to address: SocketAddressBytes,
+        plan: UDPStreamPlan,
+        key: ResponderKey
+    ) -> Result<
         UDPProbeResult, Failure
     > {
         let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(Failure(message: "socket(): \(Datagram.errnoText())")) }
         defer { close(fd) }
         _ = cswarm_enable_receive_info(fd, address.family, 0)
+        if let problem = SocketBinding.apply(fd, family: address.family, source: plan.source, interface: plan.interface)
+        {
+            return .failure(Failure(message: problem))
+        }
         if plan.dscp > 0 || plan.ecn > 0, cswarm_set_tos(fd, address.family, Int32(plan.dscp), Int32(plan.ecn)) != 0 {
             return .failure(Failure(message: "cannot set DSCP \(plan.dscp) / ECN \(plan.ecn): \(Datagram.errnoText())"))
         }
