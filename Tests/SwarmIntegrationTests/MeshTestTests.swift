@@ -83,7 +83,8 @@ import Testing
                     try await store.agent(AgentName.fixture("b"))?.host?.responder?.address == "127.0.0.1"
                 }
                 #expect(advertised)
-                #expect(bKeyring.current == key, "agent b's responder got the swarm key from Welcome")
+                let keyed = await eventually { bKeyring.current == key }
+                #expect(keyed, "agent b's responder got the swarm key from Welcome")
 
                 var spec = TestSpec(name: "mesh a→b", probes: [.udp], target: .init(agentName: "b"))
                 spec.schedule = .init(interval: .milliseconds(300), timeout: .seconds(1), randomStartOffset: false)
