@@ -53,6 +53,7 @@ enum LoggingBootstrapper {
 
 /// Parses durations such as `500ms`, `30s`, `5m`, `1h`, `2d`.
 func parseDuration(_ text: String, option: String) throws -> Duration {
+    if text == "0" { return .zero }
     let units: [(String, Int64)] = [
         ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
         ("d", 86_400_000_000_000),

@@ -130,7 +130,7 @@ struct ResultsCommand: AsyncParsableCommand {
                 if !tcp.congestionControl.isEmpty { parts.append(tcp.congestionControl) }
                 return parts.joined(separator: " ")
             }
-            return ""
+            return MeasurementEncoding.summary(kind: row.kind, payload: row.payload)
         }
     }
 }
