@@ -65,3 +65,10 @@ extension SocketAddressBytes {
         return copy
     }
 }
+
+extension SocketAddressBytes {
+    /// "HOST:PORT", with brackets around an IPv6 address ("[2001:db8::1]:7447").
+    func hostPort(_ port: Int) -> String {
+        family == AF_INET6 ? "[\(text)]:\(port)" : "\(text):\(port)"
+    }
+}

@@ -55,7 +55,7 @@ public struct BandwidthProbe: Probe {
         defer { BandwidthLane.shared.release() }
 
         var result = BandwidthProbeResult()
-        result.peer = "\(address.text):\(port)"
+        result.peer = address.hostPort(port)
         result.streams = streams
         let directions: [Bool] =
             switch options.direction {

@@ -91,9 +91,10 @@ enum PathMTU {
             return .failure(.init(status: .failed, reason: "cannot set IP_PMTUDISC_PROBE: \(Datagram.errnoText())"))
         }
         let overhead = socket.family == AF_INET6 ? 48 : 28
-        // why: start at the first link's MTU (the route's), the largest a DF packet can leave with.
-        let routeMTU = Int(cswarm_path_mtu(socket.fd, socket.family))
-        var estimate = min(plan.maxBytes, routeMTU > 0 ? routeMTU : 1500)
+        // why: start at the first link's MTU, the largest a DF packet can leave with. Not IP_MTU: that
+        // is the route's cached path MTU, which would hide the hop where the path narrows.
+        let linkMTU = FirstLink.mtu(of: socket.fd) ?? Int(cswarm_path_mtu(socket.fd, socket.family))
+        var estimate = min(plan.maxBytes, linkMTU > 0 ? linkMTU : 1500)
         var result = MTUProbeResult()
         result.destination = address.text
         result.method = "IP_PMTUDISC_PROBE walk with rising TTL, ICMP via IP_RECVERR"
@@ -189,5 +190,42 @@ enum PathMTU {
         }
         result.pathMTU = best
         return .success(result)
+    }
+}
+
+/// The MTU of the interface a connected socket sends through: the interface holding its local
+/// address (getifaddrs), read from /sys/class/net/NAME/mtu.
+enum FirstLink {
+    static func mtu(of fd: Int32) -> Int? {
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        let address = Datagram.numericHost(local)
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        defer { freeifaddrs(list) }
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let socketAddress = entry.pointee.ifa_addr else { continue }
+            let family = Int32(socketAddress.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var storage = sockaddr_storage()
+            let size = family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+            withUnsafeMutableBytes(of: &storage) { raw in
+                raw.copyMemory(from: UnsafeRawBufferPointer(start: socketAddress, count: size))
+            }
+            // why: link-local IPv6 addresses print with a %zone suffix; compare the address part.
+            let text = Datagram.numericHost(storage).split(separator: "%").first.map(String.init) ?? ""
+            guard text == address else { continue }
+            let name = String(cString: entry.pointee.ifa_name)
+            let path = "/sys/class/net/\(name)/mtu"
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            return Int(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return nil
     }
 }

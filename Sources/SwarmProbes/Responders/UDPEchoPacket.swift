@@ -5,10 +5,14 @@ import SwarmCore
 ///     0  "SWU1"           4  kind (1 request, 2 reply)   5  TOS byte the responder saw
 ///     6  flags (bit 0: TOS seen)                         8  session (8)
 ///     16 sequence (4)     20 sender's send time, ns since the epoch (8)
-///     28 padding …        last 16: HMAC-SHA256 tag of everything before it
+///     28 responder turnaround, ns from its kernel receive time to its send (4; replies only)
+///     32 padding …        last 16: HMAC-SHA256 tag of everything before it
+///
+/// The turnaround lets the sender subtract the responder's processing from the RTT, as TWAMP
+/// reflectors report their receive and send times (RFC 5357).
 struct UDPEchoPacket: Equatable {
     static let magic: [UInt8] = Array("SWU1".utf8)
-    static let headerLength = 28
+    static let headerLength = 32
     static let minimumLength = headerLength + ResponderAuth.tagLength
 
     enum Kind: UInt8 {
@@ -22,6 +26,8 @@ struct UDPEchoPacket: Equatable {
     var sentAtNanos: Int64
     /// The TOS / traffic-class byte the responder saw on the request (replies only).
     var tosSeen: UInt8?
+    /// Replies: ns the responder held the request.
+    var turnaroundNanos: UInt32 = 0
 
     func encode(length: Int, key: ResponderKey) -> [UInt8] {
         var bytes = Self.magic
@@ -31,6 +37,7 @@ struct UDPEchoPacket: Equatable {
         bytes += Self.bigEndian(session)
         bytes += Self.bigEndian(UInt64(sequence)).suffix(4)
         bytes += Self.bigEndian(UInt64(bitPattern: sentAtNanos))
+        bytes += Self.bigEndian(UInt64(turnaroundNanos)).suffix(4)
         let padding = max(Self.minimumLength, length) - ResponderAuth.tagLength - bytes.count
         bytes += [UInt8](repeating: 0, count: padding)
         bytes += ResponderAuth.tag(bytes, key: key)
@@ -47,7 +54,8 @@ struct UDPEchoPacket: Equatable {
             session: readBigEndian(bytes, at: 8, count: 8),
             sequence: UInt32(readBigEndian(bytes, at: 16, count: 4)),
             sentAtNanos: Int64(bitPattern: readBigEndian(bytes, at: 20, count: 8)),
-            tosSeen: bytes[7] & 1 == 1 ? bytes[5] : nil
+            tosSeen: bytes[7] & 1 == 1 ? bytes[5] : nil,
+            turnaroundNanos: UInt32(readBigEndian(bytes, at: 28, count: 4))
         )
     }
 

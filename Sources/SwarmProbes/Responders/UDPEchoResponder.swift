@@ -88,6 +88,15 @@ public final class UDPEchoResponder: Sendable {
         }
         packet.kind = .reply
         packet.tosSeen = datagram.tos.map { UInt8(truncatingIfNeeded: $0) }
+        // why: the tag covers the turnaround, so it is estimated to include the encode that follows:
+        // the time so far plus one more encode, measured on a throwaway.
+        let before = Datagram.realtimeNanos()
+        _ = packet.encode(length: datagram.bytes.count, key: key)
+        let encodeCost = Datagram.realtimeNanos() - before
+        if let received = datagram.kernelTime {
+            let held = Datagram.realtimeNanos() - received + encodeCost
+            packet.turnaroundNanos = UInt32(clamping: max(0, held))
+        }
         let reply = packet.encode(length: datagram.bytes.count, key: key)
         var address = from
         let length =

@@ -50,7 +50,7 @@ public struct UDPProbe: Probe {
         case .failure(let problem):
             return finish(.failed, "udp \(address.text):\(port): \(problem.message)")
         case .success(var result):
-            result.address = "\(address.text):\(port)"
+            result.address = address.hostPort(port)
             if result.tally.received == 0 {
                 return finish(
                     .timeout,
@@ -121,6 +121,7 @@ enum UDPStream {
         }
         let session = UInt64.random(in: 1...UInt64.max)
         var rtts = [Duration?](repeating: nil, count: plan.packets)
+        var sendTimes = [Int64](repeating: 0, count: plan.packets)
         var tally = SequenceTally()
         var highest = -1
         var tosSeen: UInt8?
@@ -138,7 +139,10 @@ enum UDPStream {
                     tally.duplicates += 1
                     continue
                 }
-                rtts[index] = .nanoseconds(max(0, receivedAt - reply.sentAtNanos))
+                // why: our own send time (taken just before send()) minus the responder's turnaround,
+                // so neither side's HMAC work counts as network time.
+                let sentAt = sendTimes[index] != 0 ? sendTimes[index] : reply.sentAtNanos
+                rtts[index] = .nanoseconds(max(0, receivedAt - sentAt - Int64(reply.turnaroundNanos)))
                 tally.received += 1
                 if index < highest { tally.reordered += 1 }
                 highest = max(highest, index)
@@ -164,6 +168,7 @@ enum UDPStream {
                 tosSeen: nil
             )
             let bytes = packet.encode(length: plan.size, key: key)
+            sendTimes[index] = Datagram.realtimeNanos()
             if bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) < 0 {
                 // why: ECONNREFUSED here is the ICMP port-unreachable of an earlier packet: nobody listens.
                 sendError = errno
