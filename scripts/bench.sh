@@ -33,8 +33,15 @@ if [[ $bench == all || $bench == icmp ]]; then
     trap 'scripts/netlab.sh down --name "$lab" > /dev/null 2>&1 || true' EXIT
     echo "== $(date -u +%H:%M:%S) bench icmp: lab $lab, 5 ms each way, 1,000 targets, agent pinned to CPU 1"
     scripts/netlab.sh up --name "$lab" --delay-ms 5 --targets 1000
+    # Background traffic B -> A (200 packets/s) through both phases: an idle delay line wakes late
+    # from deep CPU idle (up to ~0.5 ms on this VM), which would make the 1-target phase the noisy
+    # one. With the lab equally busy in both phases, the difference is the prober's alone.
+    seconds=${ICMP_SECONDS:-30}
+    scripts/netlab.sh exec --name "$lab" b -- timeout $((2 * seconds + 15)) ping -q -i 0.005 10.71.1.2 \
+      > /dev/null 2>&1 &
+    disown
     scripts/netlab.sh exec --name "$lab" a -- taskset -c 1 .build/release/streamswarm bench icmp \
-      --fixed 10.71.3.2 --first-target 10.72.0.1 --targets 1000 --seconds "${ICMP_SECONDS:-30}"
+      --fixed 10.71.3.2 --first-target 10.72.0.1 --targets 1000 --seconds "$seconds"
   else
     echo "== bench icmp skipped: $(scripts/netlab.sh check 2>&1 | tail -1)"
   fi
