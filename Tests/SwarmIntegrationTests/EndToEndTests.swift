@@ -22,7 +22,15 @@ import Testing
         _ body: () async throws -> T
     ) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service() }
+            group.addTask {
+                // why: a service that fails early would otherwise only show up as timeouts in the body.
+                do {
+                    try await service()
+                } catch is CancellationError {
+                } catch {
+                    Issue.record("service stopped with an error: \(error)")
+                }
+            }
             defer { group.cancelAll() }
             return try await body()
         }

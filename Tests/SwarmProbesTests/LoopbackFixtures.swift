@@ -152,6 +152,11 @@ enum LoopbackFixtures {
 struct ChildProcess {
     let pid: pid_t
 
+    static let closeInheritedDescriptors = """
+        for fd in /proc/self/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done
+        exec "$@"
+        """
+
     static func spawn(
         _ executable: String,
         _ arguments: [String],
@@ -159,8 +164,12 @@ struct ChildProcess {
         standardOutput: Int32? = nil
     ) throws -> ChildProcess {
         // `env -C` changes directory in the child (posix_spawn has no portable chdir action).
-        let argv =
+        let command =
             directory.map { ["/usr/bin/env", "-C", $0.path, executable] + arguments } ?? [executable] + arguments
+        // why: close every inherited descriptor above stderr before exec. Other tests run Foundation
+        // `Process`es at the same time, and Foundation sees a child exit only when every copy of that
+        // child's socket is closed: a long-lived server holding one would hang those tests.
+        let argv = ["/bin/bash", "-c", Self.closeInheritedDescriptors, "close-fds"] + command
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

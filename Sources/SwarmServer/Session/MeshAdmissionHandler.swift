@@ -87,11 +87,11 @@ final class MeshAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler
         var out = channel.allocator.buffer(capacity: frame.payload.readableBytes + MeshFrame.headerBytes)
         // try?: encoding into a fresh buffer cannot fail for a frame we just built.
         try? MeshFrameEncoder().encode(data: frame, out: &out)
-        // Close a moment after the error frame is written, so the peer reads why before the
-        // connection goes (closing at once can reset it and lose the frame); a peer that reads it
-        // and hangs up first ends the connection sooner.
+        // Close a while after the error frame is written, so the peer reads why before the
+        // connection goes (closing at once can reset it and lose the frame; 250 ms proved too short
+        // on a loaded 2-core host); a peer that reads it and hangs up first ends the connection sooner.
         context.writeAndFlush(Self.wrapOutboundOut(out)).whenComplete { _ in
-            channel.eventLoop.scheduleTask(in: .milliseconds(250)) { channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
     }
 
