@@ -190,7 +190,7 @@ struct TraceSocket {
         return nil
     }
 
-    private static func localPort(_ fd: Int32) -> Int {
+    static func localPort(_ fd: Int32) -> Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &storage) {

@@ -33,15 +33,11 @@ public struct TracerouteProbe: Probe {
             )
         }
         let options = spec.options.traceroute
-        let kind: TraceSocket.Kind
+        let kind: TraceSocket.Kind?
         switch options.mode {
         case .udp: kind = .udp
         case .icmp: kind = .icmp
-        case .tcpSYN:
-            return finish(
-                .unsupported,
-                "traceroute: tcp-syn mode is not in this build yet; use --mode udp (unprivileged) or icmp"
-            )
+        case .tcpSYN: kind = nil
         }
         let address: SocketAddressBytes
         switch await Resolver.resolve(host: spec.target.host, family: spec.target.family) {
@@ -57,8 +53,11 @@ public struct TracerouteProbe: Probe {
             source: spec.options.sourceAddress,
             interface: spec.options.interface
         )
+        // why: tcp-syn mode aims at a service port (default 80), where SYNs pass firewalls that drop UDP.
+        let synPort = spec.target.port > 0 ? spec.target.port : 80
         let outcome = await DedicatedThread.run(name: "traceroute") {
-            Tracer.trace(to: address, kind: kind, plan: plan)
+            if let kind { return Tracer.trace(to: address, kind: kind, plan: plan) }
+            return TCPSYNTracer.trace(to: address, port: synPort, plan: plan)
         }
         switch outcome {
         case .failure(let problem):
