@@ -38,6 +38,38 @@ public struct ProbeContext: Sendable {
     }
 }
 
+/// One probe run in progress: its start time and clock, so every exit path reports the same start
+/// and the duration up to that exit.
+public struct ProbeRunClock: Sendable {
+    let context: ProbeContext
+    let kind: ProbeKind
+    let startedAt = Timestamp.now()
+    let began = ContinuousClock.now
+
+    /// The observation for this run, ending now.
+    func finish(_ status: MeasurementStatus, _ reason: String = "", _ result: ProbeResult? = nil) -> ProbeObservation {
+        context.observation(
+            kind: kind,
+            startedAt: startedAt,
+            duration: ContinuousClock.now - began,
+            status: status,
+            reason: reason,
+            result: result
+        )
+    }
+}
+
+extension ProbeContext {
+    /// Starts timing a run of `kind`.
+    func start(_ kind: ProbeKind) -> ProbeRunClock { ProbeRunClock(context: self, kind: kind) }
+
+    /// Why a responder probe cannot run without the swarm's key, and where the key comes from.
+    static func missingResponderKey(_ kind: ProbeKind) -> String {
+        "\(kind): no responder key — agents receive it from the server; for `streamswarm probe` pass "
+            + "--key-file or set STREAMSWARM_RESPONDER_KEY"
+    }
+}
+
 /// One kind of measurement. An instance lives as long as the test that uses it, so a probe may keep
 /// state between runs (the system probe keeps its previous counters to compute rates).
 ///

@@ -14,38 +14,16 @@ public struct BandwidthProbe: Probe {
     public init() {}
 
     public func run(_ context: ProbeContext) async -> ProbeObservation {
-        let startedAt = Timestamp.now()
-        let clock = ContinuousClock()
-        let began = clock.now
+        let run = context.start(.bandwidth)
         let spec = context.spec
-        func finish(
-            _ status: MeasurementStatus,
-            _ reason: String,
-            _ result: BandwidthProbeResult? = nil
-        )
-            -> ProbeObservation
-        {
-            context.observation(
-                kind: .bandwidth,
-                startedAt: startedAt,
-                duration: clock.now - began,
-                status: status,
-                reason: reason,
-                result: result.map { .bandwidth($0) }
-            )
-        }
         guard let key = context.responderKey else {
-            return finish(
-                .failed,
-                "bandwidth: no responder key — agents receive it from the server; for `streamswarm probe` pass "
-                    + "--key-file or set STREAMSWARM_RESPONDER_KEY"
-            )
+            return run.finish(.failed, ProbeContext.missingResponderKey(.bandwidth))
         }
         let port = spec.target.port > 0 ? spec.target.port : BandwidthResponder.defaultPort
         let address: SocketAddressBytes
         switch await Resolver.resolve(host: spec.target.host, family: spec.target.family, port: port) {
         case .success(let resolved): address = resolved
-        case .failure(let problem): return finish(.failed, "bandwidth: \(problem.message)")
+        case .failure(let problem): return run.finish(.failed, "bandwidth: \(problem.message)")
         }
         let options = spec.options.bandwidth
         let streams = max(1, min(16, options.streams))
@@ -75,7 +53,7 @@ public struct BandwidthProbe: Probe {
             )
             switch outcome {
             case .failure(let problem):
-                return finish(.failed, "bandwidth \(result.peer): \(problem.message)", result)
+                return run.finish(.failed, "bandwidth \(result.peer): \(problem.message)", .bandwidth(result))
             case .success(let run):
                 if clientSends {
                     result.uploadMbps = run.mbps
@@ -89,7 +67,7 @@ public struct BandwidthProbe: Probe {
                 result.perSecondMbps += run.perSecondMbps
             }
         }
-        return finish(.ok, "", result)
+        return run.finish(.ok, "", .bandwidth(result))
     }
 }
 

@@ -15,28 +15,15 @@ public struct ICMPProbe: Probe {
     public init() {}
 
     public func run(_ context: ProbeContext) async -> ProbeObservation {
-        let startedAt = Timestamp.now()
-        let clock = ContinuousClock()
-        let began = clock.now
+        let run = context.start(.icmp)
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: ICMPProbeResult? = nil) -> ProbeObservation
-        {
-            context.observation(
-                kind: .icmp,
-                startedAt: startedAt,
-                duration: clock.now - began,
-                status: status,
-                reason: reason,
-                result: result.map { .icmp($0) }
-            )
-        }
 
         let host = spec.target.host
         let resolution = await Resolver.resolve(host: host, family: spec.target.family)
         let address: SocketAddressBytes
         switch resolution {
         case .success(let resolved): address = resolved
-        case .failure(let problem): return finish(.failed, "icmp: \(problem.message)")
+        case .failure(let problem): return run.finish(.failed, "icmp: \(problem.message)")
         }
         let key = ICMPEngine.Key(
             family: address.family,
@@ -47,44 +34,48 @@ public struct ICMPProbe: Probe {
         let engine: ICMPEngine
         switch ICMPEngine.engine(for: key) {
         case .success(let opened): engine = opened
-        case .failure(let problem): return finish(problem.status, problem.reason)
+        case .failure(let problem): return run.finish(problem.status, problem.reason)
         }
 
         let count = spec.schedule.count
-        let run = ICMPRun(count: count)
+        let replies = ICMPRun(count: count)
         let payloadSize = spec.options.packetSize > 0 ? spec.options.packetSize : 56
         var sendError: Int32 = 0
         for index in 0..<count {
-            let rc = engine.send(run, index: index, to: address, payloadSize: payloadSize)
+            let rc = engine.send(replies, index: index, to: address, payloadSize: payloadSize)
             if rc != 0 {
                 sendError = rc
-                run.noteSendFailed()
+                replies.noteSendFailed()
             }
             if index < count - 1 { try? await Task.sleep(for: spec.options.icmp.packetInterval) }
         }
-        await run.waitForReplies(timeout: spec.schedule.timeout)
-        engine.finish(run)
+        await replies.waitForReplies(timeout: spec.schedule.timeout)
+        engine.finish(replies)
 
-        let replies = run.snapshot
+        let answered = replies.snapshot
         var result = ICMPProbeResult()
         result.address = address.text
         result.tally.sent = count
-        result.tally.received = replies.received
-        result.tally.duplicates = replies.duplicates
-        result.tally.reordered = replies.reordered
-        result.rtts = replies.rtts
-        result.rtt = RTTSummary(rtts: replies.rtts.compactMap { $0 })
-        result.replyTTL = replies.ttl
+        result.tally.received = answered.received
+        result.tally.duplicates = answered.duplicates
+        result.tally.reordered = answered.reordered
+        result.rtts = answered.rtts
+        result.rtt = RTTSummary(rtts: answered.rtts.compactMap { $0 })
+        result.replyTTL = answered.ttl
         result.socketMode = engine.socket.mode.rawValue
         result.dscp = spec.options.dscp
-        if replies.received > 0 { return finish(.ok, "", result) }
+        if answered.received > 0 { return run.finish(.ok, "", .icmp(result)) }
         if sendError != 0 {
-            return finish(.failed, "icmp: cannot send to \(address.text): \(Datagram.errnoText(sendError))", result)
+            return run.finish(
+                .failed,
+                "icmp: cannot send to \(address.text): \(Datagram.errnoText(sendError))",
+                .icmp(result)
+            )
         }
-        return finish(
+        return run.finish(
             .timeout,
             "icmp: no reply from \(address.text) to \(count) echo request(s) within \(spec.schedule.timeout)",
-            result
+            .icmp(result)
         )
     }
 }

@@ -17,25 +17,12 @@ public struct MTUProbe: Probe {
     public init() {}
 
     public func run(_ context: ProbeContext) async -> ProbeObservation {
-        let startedAt = Timestamp.now()
-        let clock = ContinuousClock()
-        let began = clock.now
+        let run = context.start(.mtu)
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: MTUProbeResult? = nil) -> ProbeObservation
-        {
-            context.observation(
-                kind: .mtu,
-                startedAt: startedAt,
-                duration: clock.now - began,
-                status: status,
-                reason: reason,
-                result: result.map { .mtu($0) }
-            )
-        }
         let address: SocketAddressBytes
         switch await Resolver.resolve(host: spec.target.host, family: spec.target.family) {
         case .success(let resolved): address = resolved
-        case .failure(let problem): return finish(.failed, "mtu: \(problem.message)")
+        case .failure(let problem): return run.finish(.failed, "mtu: \(problem.message)")
         }
         let options = spec.options.mtu
         let plan = MTUPlan(
@@ -50,13 +37,13 @@ public struct MTUProbe: Probe {
         let outcome = await DedicatedThread.run(name: "mtu") { PathMTU.discover(to: address, plan: plan) }
         switch outcome {
         case .failure(let problem):
-            return finish(problem.status, "mtu: \(problem.reason)")
+            return run.finish(problem.status, "mtu: \(problem.reason)")
         case .success(let result):
-            if result.pathMTU != nil { return finish(.ok, "", result) }
-            return finish(
+            if result.pathMTU != nil { return run.finish(.ok, "", .mtu(result)) }
+            return run.finish(
                 .failed,
                 "mtu: \(address.text) did not answer at any size from \(plan.minBytes) bytes",
-                result
+                .mtu(result)
             )
         }
     }

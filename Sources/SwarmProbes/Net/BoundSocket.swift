@@ -36,22 +36,6 @@ struct BoundSocket: Sendable {
             close(fd)
             throw BindError(description: "cannot listen on \(host):\(port): \(text)")
         }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        let boundPort: Int =
-            withUnsafePointer(to: &storage) { pointer in
-                if address.family == AF_INET6 {
-                    return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                        Int(UInt16(bigEndian: $0.pointee.sin6_port))
-                    }
-                }
-                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    Int(UInt16(bigEndian: $0.pointee.sin_port))
-                }
-            }
-        return BoundSocket(fd: fd, family: address.family, port: boundPort)
+        return BoundSocket(fd: fd, family: address.family, port: SocketBinding.localPort(of: fd))
     }
 }

@@ -2,7 +2,8 @@ import CSwarmProbes
 import Foundation
 import SwarmCore
 
-/// The common "source interface or address" options (shared/METRICS.md), applied to a new socket.
+/// The common "source interface or address" options (shared/METRICS.md), applied to a new socket, and
+/// the local port a socket ended up with.
 enum SocketBinding {
     /// Binds `fd` to `interface` (SO_BINDTODEVICE) and/or `source`; returns a reason on failure.
     static func apply(_ fd: Int32, family: Int32, source: String, interface: String) -> String? {
@@ -26,5 +27,25 @@ enum SocketBinding {
             return "cannot bind source address \(source): \(Datagram.errnoText())"
         }
         return nil
+    }
+
+    /// The local port a socket is bound to (getsockname), 0 when unknown.
+    static func localPort(of fd: Int32) -> Int {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let family = Int32(storage.ss_family)
+        return withUnsafePointer(to: &storage) { pointer in
+            if family == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                Int(UInt16(bigEndian: $0.pointee.sin_port))
+            }
+        }
     }
 }

@@ -110,7 +110,7 @@ enum TCPSYNTracer {
         let sentAt = Datagram.realtimeNanos()
         let rc = target.withSockaddr { connect(fd, $0, $1) }
         if rc != 0 && errno != EINPROGRESS { return nil }
-        if localPort == 0 { localPort = TraceSocket.localPort(fd) }
+        if localPort == 0 { localPort = SocketBinding.localPort(of: fd) }
         let deadline = ContinuousClock.now + plan.hopWait
         while ContinuousClock.now < deadline {
             var fds = [

@@ -65,7 +65,7 @@ struct TraceSocket {
             Glibc.close(fd)
             return .failure(.init(status: .failed, reason: "connect(): \(text)"))
         }
-        let flow = kind == .udp ? localPort(fd) : identifier
+        let flow = kind == .udp ? SocketBinding.localPort(of: fd) : identifier
         return .success(
             TraceSocket(
                 fd: fd,
@@ -188,24 +188,5 @@ struct TraceSocket {
             if Array(bytes[start..<(start + 4)]) == magic { return (Int(bytes[start + 4]), Int(bytes[start + 5])) }
         }
         return nil
-    }
-
-    static func localPort(_ fd: Int32) -> Int {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        let family = Int32(storage.ss_family)
-        return withUnsafePointer(to: &storage) { pointer in
-            if family == AF_INET6 {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
-                }
-            }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                Int(UInt16(bigEndian: $0.pointee.sin_port))
-            }
-        }
     }
 }

@@ -12,26 +12,8 @@ public struct TracerouteProbe: Probe {
     public init() {}
 
     public func run(_ context: ProbeContext) async -> ProbeObservation {
-        let startedAt = Timestamp.now()
-        let clock = ContinuousClock()
-        let began = clock.now
+        let run = context.start(.traceroute)
         let spec = context.spec
-        func finish(
-            _ status: MeasurementStatus,
-            _ reason: String,
-            _ result: TracerouteProbeResult? = nil
-        )
-            -> ProbeObservation
-        {
-            context.observation(
-                kind: .traceroute,
-                startedAt: startedAt,
-                duration: clock.now - began,
-                status: status,
-                reason: reason,
-                result: result.map { .traceroute($0) }
-            )
-        }
         let options = spec.options.traceroute
         let kind: TraceSocket.Kind?
         switch options.mode {
@@ -42,7 +24,7 @@ public struct TracerouteProbe: Probe {
         let address: SocketAddressBytes
         switch await Resolver.resolve(host: spec.target.host, family: spec.target.family) {
         case .success(let resolved): address = resolved
-        case .failure(let problem): return finish(.failed, "traceroute: \(problem.message)")
+        case .failure(let problem): return run.finish(.failed, "traceroute: \(problem.message)")
         }
         let plan = TracePlan(
             maxHops: max(1, min(64, options.maxHops)),
@@ -61,15 +43,15 @@ public struct TracerouteProbe: Probe {
         }
         switch outcome {
         case .failure(let problem):
-            return finish(problem.status, "traceroute: \(problem.reason)")
+            return run.finish(problem.status, "traceroute: \(problem.reason)")
         case .success(var result):
             result.mode = options.mode.rawValue
-            if result.reached { return finish(.ok, "", result) }
-            return finish(
+            if result.reached { return run.finish(.ok, "", .traceroute(result)) }
+            return run.finish(
                 .failed,
                 "traceroute: \(address.text) not reached within \(plan.maxHops) hops "
                     + "(last answer from \(result.hops.last { !$0.address.isEmpty }?.address ?? "nobody"))",
-                result
+                .traceroute(result)
             )
         }
     }

@@ -14,33 +14,16 @@ public struct UDPProbe: Probe {
     public init() {}
 
     public func run(_ context: ProbeContext) async -> ProbeObservation {
-        let startedAt = Timestamp.now()
-        let clock = ContinuousClock()
-        let began = clock.now
+        let run = context.start(.udp)
         let spec = context.spec
-        func finish(_ status: MeasurementStatus, _ reason: String, _ result: UDPProbeResult? = nil) -> ProbeObservation
-        {
-            context.observation(
-                kind: .udp,
-                startedAt: startedAt,
-                duration: clock.now - began,
-                status: status,
-                reason: reason,
-                result: result.map { .udp($0) }
-            )
-        }
         guard let key = context.responderKey else {
-            return finish(
-                .failed,
-                "udp: no responder key — agents receive it from the server; for `streamswarm probe` pass --key-file "
-                    + "or set STREAMSWARM_RESPONDER_KEY"
-            )
+            return run.finish(.failed, ProbeContext.missingResponderKey(.udp))
         }
         let port = spec.target.port > 0 ? spec.target.port : UDPEchoResponder.defaultPort
         let address: SocketAddressBytes
         switch await Resolver.resolve(host: spec.target.host, family: spec.target.family, port: port) {
         case .success(let resolved): address = resolved
-        case .failure(let problem): return finish(.failed, "udp: \(problem.message)")
+        case .failure(let problem): return run.finish(.failed, "udp: \(problem.message)")
         }
         let plan = UDPStreamPlan(spec: spec)
         let outcome = await DedicatedThread.run(name: "udp-probe") {
@@ -48,18 +31,18 @@ public struct UDPProbe: Probe {
         }
         switch outcome {
         case .failure(let problem):
-            return finish(.failed, "udp \(address.text):\(port): \(problem.message)")
+            return run.finish(.failed, "udp \(address.text):\(port): \(problem.message)")
         case .success(var result):
             result.address = address.hostPort(port)
             if result.tally.received == 0 {
-                return finish(
+                return run.finish(
                     .timeout,
                     "udp: no reply from the responder at \(address.text):\(port) to \(result.tally.sent) packets — "
                         + "is a responder running there, reachable, and using this swarm's key?",
-                    result
+                    .udp(result)
                 )
             }
-            return finish(.ok, "", result)
+            return run.finish(.ok, "", .udp(result))
         }
     }
 }
