@@ -18,6 +18,9 @@ public struct MeasurementRecord: Sendable, Hashable {
     public var status: MeasurementStatus
     public var reason: String
     public var value: Double?
+    /// Secondary chart figures (loss, jitter, min–max spread), stored as columns so long ranges
+    /// downsample in SQL without decoding payloads.
+    public var figures: MeasurementFigures
     public var payload: Data
 
     public init(
@@ -31,6 +34,7 @@ public struct MeasurementRecord: Sendable, Hashable {
         status: MeasurementStatus,
         reason: String = "",
         value: Double? = nil,
+        figures: MeasurementFigures = MeasurementFigures(),
         payload: Data = Data()
     ) {
         self.testID = testID
@@ -43,7 +47,25 @@ public struct MeasurementRecord: Sendable, Hashable {
         self.status = status
         self.reason = reason
         self.value = value
+        self.figures = figures
         self.payload = payload
+    }
+}
+
+/// The figures charts need beside the headline value, read from the typed result at ingest.
+public struct MeasurementFigures: Sendable, Hashable {
+    /// Packet loss in percent (icmp, udp, traceroute's last hop).
+    public var lossPercent: Double?
+    /// RFC 3550 jitter in microseconds (icmp, udp).
+    public var jitterMicros: Double?
+    /// The lowest and highest sample inside the run (min/max RTT): the "smoke" spread.
+    public var low: Double?
+    public var high: Double?
+    public init(lossPercent: Double? = nil, jitterMicros: Double? = nil, low: Double? = nil, high: Double? = nil) {
+        self.lossPercent = lossPercent
+        self.jitterMicros = jitterMicros
+        self.low = low
+        self.high = high
     }
 }
 

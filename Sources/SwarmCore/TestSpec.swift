@@ -140,6 +140,7 @@ public struct TestSpec: Sendable, Hashable, Codable {
         if schedule.timeout <= .zero || schedule.timeout > .seconds(3600) {
             throw SpecError("timeout \(schedule.timeout) is out of range: use 1ms...3600s")
         }
+        try validateRecurrence()
         if !(0...63).contains(options.dscp) { throw SpecError("dscp \(options.dscp) is out of range: use 0...63") }
         if !(0...65535).contains(target.port) { throw SpecError("port \(target.port) is out of range: use 1...65535") }
         for probe in probes {
@@ -164,6 +165,31 @@ public struct TestSpec: Sendable, Hashable, Codable {
 }
 
 /// A test spec was rejected; the message says which field and what is accepted.
+extension TestSpec {
+    fileprivate func validateRecurrence() throws(SpecError) {
+        if let start = schedule.start, let end = schedule.end, end <= start {
+            throw SpecError("the end time must be after the start time")
+        }
+        guard recurrence.mode != .none else { return }
+        if recurrence.interval < .seconds(1) {
+            throw SpecError("a recurring test needs a recurrence interval of at least 1 s")
+        }
+        if let end = schedule.end {
+            guard let start = schedule.start else {
+                throw SpecError(
+                    "a recurring test with an end time needs a start time too (the first occurrence's window)"
+                )
+            }
+            if end - start > recurrence.interval {
+                throw SpecError(
+                    "the occurrence window (\(end - start)) is longer than the recurrence interval "
+                        + "(\(recurrence.interval)): occurrences would overlap"
+                )
+            }
+        }
+    }
+}
+
 public struct SpecError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }

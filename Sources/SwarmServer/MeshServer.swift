@@ -204,6 +204,14 @@ public final class MeshServer: Service, Sendable {
                 for agent in agents { registry.session(for: agent)?.send(.reconcile) }
             case .testsChanged:
                 for session in registry.all() { session.send(.reconcile) }
+            case .agentChanged(let agent):
+                guard let session = registry.session(for: agent) else { continue }
+                if let record = try? await store.agent(agent), record.revokedAt != nil {
+                    logger.notice("agent \(agent) was revoked; closing its session")
+                    session.send(.close(reason: .revoked))
+                }
+            case .measurementsStored:
+                continue
             }
         }
     }

@@ -14,6 +14,8 @@ public struct AgentRecord: Sendable, Hashable {
     public var load: LoadSnapshot?
     public var lastAckedBatchID: UInt64
     public var sessionID: String
+    /// Set when an admin revoked the agent: the mesh refuses its certificate from then on.
+    public var revokedAt: Timestamp?
 
     public init(
         name: AgentName,
@@ -25,7 +27,8 @@ public struct AgentRecord: Sendable, Hashable {
         host: HostFacts? = nil,
         load: LoadSnapshot? = nil,
         lastAckedBatchID: UInt64 = 0,
-        sessionID: String = ""
+        sessionID: String = "",
+        revokedAt: Timestamp? = nil
     ) {
         self.name = name
         self.firstSeen = firstSeen
@@ -37,6 +40,7 @@ public struct AgentRecord: Sendable, Hashable {
         self.load = load
         self.lastAckedBatchID = lastAckedBatchID
         self.sessionID = sessionID
+        self.revokedAt = revokedAt
     }
 }
 
@@ -82,6 +86,10 @@ public struct TestRecord: Sendable, Hashable {
     public var agents: [AgentName]
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// For a "new"-mode recurring test: the test this occurrence was made from.
+    public var parentID: TestID?
+    /// 0 for a test created by a person; n for the n-th child of a "new"-mode parent.
+    public var occurrence: Int
 
     public init(
         id: TestID,
@@ -90,7 +98,9 @@ public struct TestRecord: Sendable, Hashable {
         state: TestState,
         agents: [AgentName],
         createdAt: Timestamp,
-        updatedAt: Timestamp
+        updatedAt: Timestamp,
+        parentID: TestID? = nil,
+        occurrence: Int = 0
     ) {
         self.id = id
         self.revision = revision
@@ -99,6 +109,8 @@ public struct TestRecord: Sendable, Hashable {
         self.agents = agents
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.parentID = parentID
+        self.occurrence = occurrence
     }
 }
 
@@ -117,9 +129,111 @@ public struct TimeRange: Sendable, Hashable {
 
 /// Something in the store changed that other parts (the mesh server, the gateway) may act on.
 public enum StoreChange: Sendable, Hashable {
-    /// A test was created, revised or cancelled; the listed agents' assignments may differ now.
+    /// A test was created, revised, cancelled or deleted; the listed agents' assignments may differ now.
     case assignmentsChanged(test: TestID, agents: [AgentName])
     /// Tests changed in a way this process did not see (another process wrote the database);
     /// every live session should reconcile.
     case testsChanged
+    /// An agent came online, went offline, was revoked or deleted.
+    case agentChanged(AgentName)
+    /// New measurements were stored for (test, agent).
+    case measurementsStored(test: TestID, agent: AgentName, count: Int)
+}
+
+/// A page of tests for lists with search.
+public struct TestQuery: Sendable, Hashable {
+    /// Matches the name or target (host or URL), case-insensitive; empty matches all.
+    public var text: String
+    public var state: TestState?
+    public var parent: TestID?
+    public var limit: Int
+    public var offset: Int
+    public init(text: String = "", state: TestState? = nil, parent: TestID? = nil, limit: Int = 50, offset: Int = 0) {
+        self.text = text
+        self.state = state
+        self.parent = parent
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+public struct TestPage: Sendable, Hashable {
+    public var tests: [TestRecord]
+    /// All tests the query matches, not only this page.
+    public var total: Int
+    public init(tests: [TestRecord], total: Int) {
+        self.tests = tests
+        self.total = total
+    }
+}
+
+/// How far a test has got: what it has stored so far.
+public struct TestProgress: Sendable, Hashable {
+    public var results: Int
+    public var lastResultAt: Timestamp?
+    public init(results: Int, lastResultAt: Timestamp?) {
+        self.results = results
+        self.lastResultAt = lastResultAt
+    }
+}
+
+/// One downsampled time bucket of a series: aggregates of the headline value and figures.
+public struct SeriesBucket: Sendable, Hashable {
+    public var agent: AgentName
+    public var kind: ProbeKind
+    public var start: Timestamp
+    public var count: Int
+    public var okCount: Int
+    public var min: Double?
+    public var avg: Double?
+    public var max: Double?
+    /// Lowest in-run low and highest in-run high: the "smoke" spread.
+    public var low: Double?
+    public var high: Double?
+    public var lossPercent: Double?
+    public var jitterMicros: Double?
+    public init(
+        agent: AgentName,
+        kind: ProbeKind,
+        start: Timestamp,
+        count: Int,
+        okCount: Int,
+        min: Double? = nil,
+        avg: Double? = nil,
+        max: Double? = nil,
+        low: Double? = nil,
+        high: Double? = nil,
+        lossPercent: Double? = nil,
+        jitterMicros: Double? = nil
+    ) {
+        self.agent = agent
+        self.kind = kind
+        self.start = start
+        self.count = count
+        self.okCount = okCount
+        self.min = min
+        self.avg = avg
+        self.max = max
+        self.low = low
+        self.high = high
+        self.lossPercent = lossPercent
+        self.jitterMicros = jitterMicros
+    }
+}
+
+/// What to downsample: one test (optionally one agent and kind) in a range, cut into buckets.
+public struct SeriesQuery: Sendable, Hashable {
+    public var test: TestID?
+    public var agent: AgentName?
+    /// Restricts to these kinds; empty means all.
+    public var kinds: [ProbeKind]
+    public var range: TimeRange
+    public var bucket: Duration
+    public init(test: TestID?, agent: AgentName? = nil, kinds: [ProbeKind] = [], range: TimeRange, bucket: Duration) {
+        self.test = test
+        self.agent = agent
+        self.kinds = kinds
+        self.range = range
+        self.bucket = bucket
+    }
 }

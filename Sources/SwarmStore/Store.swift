@@ -11,6 +11,11 @@ public protocol AgentStore: Sendable {
     func markOffline(_ agent: AgentName, sessionID: String, at: Timestamp) async throws
     func agents() async throws -> [AgentRecord]
     func agent(_ name: AgentName) async throws -> AgentRecord?
+    /// Forgets an offline agent (its results and assignments go with it).
+    /// - Throws: ``StoreError`` `.conflict` while it is online, `.notFound` when unknown.
+    func deleteAgent(_ name: AgentName) async throws
+    /// Marks an agent revoked: the mesh refuses it and closes its session.
+    func revokeAgent(_ name: AgentName, at: Timestamp) async throws -> AgentRecord
 }
 
 /// Tests, their revisions and which agents run them.
@@ -18,11 +23,21 @@ public protocol TestStore: Sendable {
     /// Stores a new test at revision 1, assigned to `agents`.
     /// - Throws: ``StoreError`` with code `.invalidInput` when the spec does not validate.
     func createTest(_ spec: TestSpec, agents: [AgentName]) async throws -> TestRecord
+    /// Stores occurrence `occurrence` of a "new"-mode recurring test as a child of `parent`.
+    /// - Throws: ``StoreError`` `.conflict` when that occurrence exists already (another
+    ///   scheduler made it), so several servers on one database never duplicate one.
+    func createChildTest(_ spec: TestSpec, parent: TestID, occurrence: Int) async throws -> TestRecord
     /// Stores `spec` as the next revision of `id`.
     func reviseTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord
     /// Cancels a test: agents stop running it; its results stay.
     func cancelTest(_ id: TestID) async throws -> TestRecord
+    /// Makes `id` active again at a new revision carrying `spec` (a restart: same id, same series).
+    func restartTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord
+    /// Deletes tests and their results; returns how many existed.
+    func deleteTests(_ ids: [TestID]) async throws -> Int
     func tests() async throws -> [TestRecord]
+    /// A page of tests, newest first.
+    func tests(matching query: TestQuery) async throws -> TestPage
     func test(_ id: TestID) async throws -> TestRecord?
     /// The active tests assigned to `agent`, at their current revisions.
     func activeAssignments(for agent: AgentName) async throws -> [TestAssignment]
@@ -45,6 +60,45 @@ public protocol MeasurementStore: Sendable {
         newestFirst: Bool
     ) async throws -> [MeasurementRecord]
     func measurementCount(test: TestID?) async throws -> Int
+    /// How many results a test has and when the newest started.
+    func progress(test: TestID) async throws -> TestProgress
+    /// Aggregates in fixed buckets (server-side downsampling), oldest first, per agent and kind.
+    func series(_ query: SeriesQuery) async throws -> [SeriesBucket]
+    /// The newest measurement of each (test, agent) among `tests` that started at or after `since`.
+    func latestMeasurements(tests: [TestID], since: Timestamp) async throws -> [MeasurementRecord]
+}
+
+/// Users, browser sessions and API tokens.
+public protocol AccountStore: Sendable {
+    /// - Throws: ``StoreError`` `.conflict` when the username is taken.
+    func createUser(_ user: UserRecord) async throws
+    func users() async throws -> [UserRecord]
+    func user(_ username: String) async throws -> UserRecord?
+    /// Changes what is given; a new password hash or disabling ends the user's sessions.
+    func updateUser(_ username: String, role: Role?, passwordHash: String?, disabled: Bool?) async throws -> UserRecord
+    /// Deletes a user with their sessions and tokens.
+    func deleteUser(_ username: String) async throws
+    func recordLogin(_ username: String, at: Timestamp) async throws
+    func createSession(_ session: SessionRecord) async throws
+    func session(tokenHash: String) async throws -> SessionRecord?
+    func touchSession(tokenHash: String, at: Timestamp) async throws
+    func deleteSession(tokenHash: String) async throws
+    /// Deletes sessions idle since before `idleBefore`; returns how many.
+    func deleteSessions(idleBefore: Timestamp) async throws -> Int
+    /// Stores a token and returns it with its id.
+    func createToken(_ token: APITokenRecord) async throws -> APITokenRecord
+    func tokens() async throws -> [APITokenRecord]
+    func token(hash: String) async throws -> APITokenRecord?
+    func touchToken(id: Int64, at: Timestamp) async throws
+    /// - Throws: ``StoreError`` `.notFound` when no such token exists.
+    func deleteToken(id: Int64) async throws
+}
+
+/// An append-only log of what happened, for the dashboard.
+public protocol EventStore: Sendable {
+    func appendEvent(_ event: EventRecord) async throws
+    /// The newest events first.
+    func events(limit: Int) async throws -> [EventRecord]
 }
 
 /// Small key/value settings.
@@ -54,7 +108,7 @@ public protocol SettingsStore: Sendable {
 }
 
 /// Everything the server, gateway and CLI need from a backend.
-public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore {
+public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore {
     var changes: any ChangeFeed { get }
 }
 

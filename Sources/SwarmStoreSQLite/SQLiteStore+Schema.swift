@@ -71,6 +71,56 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2-gateway") { db in
+            try db.execute(
+                sql: """
+                    -- Chart figures beside the headline value, so long ranges downsample in SQL.
+                    ALTER TABLE measurements ADD COLUMN loss REAL;
+                    ALTER TABLE measurements ADD COLUMN jitter REAL;
+                    ALTER TABLE measurements ADD COLUMN low REAL;
+                    ALTER TABLE measurements ADD COLUMN high REAL;
+                    ALTER TABLE agents ADD COLUMN revoked_at INTEGER;
+                    ALTER TABLE tests ADD COLUMN parent_id INTEGER REFERENCES tests(id) ON DELETE SET NULL;
+                    ALTER TABLE tests ADD COLUMN occurrence INTEGER NOT NULL DEFAULT 0;
+                    -- One child per (parent, occurrence): two schedulers cannot both make it.
+                    CREATE UNIQUE INDEX tests_by_parent ON tests(parent_id, occurrence) WHERE parent_id IS NOT NULL;
+                    CREATE TABLE users (
+                        username TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+                        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+                        created_at INTEGER NOT NULL,
+                        last_login_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE TABLE sessions (
+                        token_hash TEXT PRIMARY KEY NOT NULL,
+                        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE ON UPDATE CASCADE,
+                        csrf_token TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        last_seen_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sessions_by_user ON sessions(username);
+                    CREATE TABLE api_tokens (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        prefix TEXT NOT NULL,
+                        token_hash TEXT NOT NULL UNIQUE,
+                        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+                        owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+                        created_at INTEGER NOT NULL,
+                        last_used_at INTEGER,
+                        expires_at INTEGER
+                    );
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        message TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

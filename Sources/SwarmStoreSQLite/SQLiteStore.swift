@@ -21,14 +21,14 @@ public final class SQLiteStore: Store {
     }
 
     public let changes: any ChangeFeed
-    private let feed: InProcessChangeFeed
+    let feed: InProcessChangeFeed
     private let pool: DatabasePool
     private let logger: Logger
     /// The tests generation when this store was opened: where the change poller starts.
     private let openedAtGeneration: Int64
     /// Generation bumps this process committed and the poller has not accounted for yet: those
     /// changes were already published in-process, so the poller need not announce them again.
-    private let ownBumps = Mutex<Int64>(0)
+    let ownBumps = Mutex<Int64>(0)
 
     /// Opens (creating when needed) and migrates the database.
     ///
@@ -105,7 +105,17 @@ public final class SQLiteStore: Store {
                     start.sessionID,
                 ]
             )
+            try Self.appendEvent(
+                db,
+                EventRecord(
+                    at: start.at,
+                    kind: "agent.online",
+                    subject: start.agent.rawValue,
+                    message: "agent \(start.agent) connected (version \(start.agentVersion))"
+                )
+            )
         }
+        feed.publish(.agentChanged(start.agent))
     }
 
     public func recordAgentStatus(_ updates: [AgentStatusUpdate]) async throws {
@@ -122,13 +132,25 @@ public final class SQLiteStore: Store {
     }
 
     public func markOffline(_ agent: AgentName, sessionID: String, at: Timestamp) async throws {
-        try await write { db in
+        let changed = try await write { db -> Bool in
             try db.execute(
                 sql:
                     "UPDATE agents SET online = 0, went_offline_at = ? WHERE name = ? AND session_id = ? AND online = 1",
                 arguments: [at.unixNanos, agent.rawValue, sessionID]
             )
+            guard db.changesCount > 0 else { return false }
+            try Self.appendEvent(
+                db,
+                EventRecord(
+                    at: at,
+                    kind: "agent.offline",
+                    subject: agent.rawValue,
+                    message: "agent \(agent) disconnected"
+                )
+            )
+            return true
         }
+        if changed { feed.publish(.agentChanged(agent)) }
     }
 
     public func agents() async throws -> [AgentRecord] {
@@ -272,7 +294,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func requireTest(_ id: TestID) async throws -> TestRecord {
+    func requireTest(_ id: TestID) async throws -> TestRecord {
         guard let record = try await test(id) else {
             throw StoreError(code: .notFound, message: "test \(id) does not exist (see 'streamswarm tests list')")
         }
@@ -284,7 +306,8 @@ public final class SQLiteStore: Store {
     public func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult] {
         guard !batches.isEmpty else { return [] }
         let now = Timestamp.now().unixNanos
-        return try await write { db in
+        let (results, stored) = try await write { db in
+            var stored: [StoredKey: Int] = [:]
             var results: [BatchCommitResult] = []
             results.reserveCapacity(batches.count)
             var allowedTests: [String: (agentID: Int64, tests: Set<Int64>)] = [:]
@@ -331,6 +354,7 @@ public final class SQLiteStore: Store {
                 }
                 for m in accepted {
                     try insert.execute(arguments: Self.arguments(for: m, agentID: allowed.agentID))
+                    stored[StoredKey(test: m.testID, agent: batch.agent), default: 0] += 1
                 }
                 results.append(
                     BatchCommitResult(
@@ -341,20 +365,31 @@ public final class SQLiteStore: Store {
                     )
                 )
             }
-            return results
+            return (results, stored)
         }
+        for (key, count) in stored {
+            feed.publish(.measurementsStored(test: key.test, agent: key.agent, count: count))
+        }
+        return results
+    }
+
+    private struct StoredKey: Hashable {
+        var test: TestID
+        var agent: AgentName
     }
 
     static let insertMeasurementSQL = """
         INSERT OR IGNORE INTO measurements
-            (test_id, agent_id, ts, seq, revision, kind, status, duration_ns, value, reason, payload)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            (test_id, agent_id, ts, seq, revision, kind, status, duration_ns, value, reason, payload,
+             loss, jitter, low, high)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static func arguments(for m: MeasurementRecord, agentID: Int64) -> StatementArguments {
         [
             m.testID.rawValue, agentID, m.startedAt.unixNanos, Int64(bitPattern: m.sequence), m.revision,
             m.kind.rawValue, m.status.rawValue, m.duration.nanoseconds, m.value, m.reason, m.payload,
+            m.figures.lossPercent, m.figures.jitterMicros, m.figures.low, m.figures.high,
         ]
     }
 
@@ -442,7 +477,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private static func bumpTestsGeneration(_ db: Database) throws {
+    static func bumpTestsGeneration(_ db: Database) throws {
         try db.execute(
             sql: """
                 INSERT INTO settings (key, value) VALUES ('tests.generation', '1')
@@ -453,7 +488,7 @@ public final class SQLiteStore: Store {
 
     // MARK: - Helpers
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
         } catch let error as StoreError {
@@ -463,7 +498,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch let error as StoreError {
@@ -479,7 +514,7 @@ public final class SQLiteStore: Store {
         return "\(error)"
     }
 
-    private static func ensureAgent(_ db: Database, name: AgentName) throws -> Int64 {
+    static func ensureAgent(_ db: Database, name: AgentName) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO agents (name) VALUES (?) ON CONFLICT(name) DO NOTHING",
             arguments: [name.rawValue]
@@ -491,7 +526,7 @@ public final class SQLiteStore: Store {
         return id
     }
 
-    private static func testRecord(_ db: Database, id: Int64) throws -> TestRecord? {
+    static func testRecord(_ db: Database, id: Int64) throws -> TestRecord? {
         guard
             let row = try Row.fetchOne(
                 db,
@@ -520,11 +555,13 @@ public final class SQLiteStore: Store {
             state: state,
             agents: agentNames.compactMap(AgentName.init),
             createdAt: Timestamp(unixNanos: row["created_at"]),
-            updatedAt: Timestamp(unixNanos: row["updated_at"])
+            updatedAt: Timestamp(unixNanos: row["updated_at"]),
+            parentID: (row["parent_id"] as Int64?).map(TestID.init),
+            occurrence: row["occurrence"]
         )
     }
 
-    private static func agentRecord(_ row: Row) -> AgentRecord? {
+    static func agentRecord(_ row: Row) -> AgentRecord? {
         guard let name = AgentName(row["name"]) else { return nil }
         let hostJSON: String? = row["host_json"]
         let loadJSON: String? = row["load_json"]
@@ -543,11 +580,12 @@ public final class SQLiteStore: Store {
             host: hostJSON.flatMap { try? decode(HostFacts.self, from: $0) },
             load: loadJSON.flatMap { try? decode(LoadSnapshot.self, from: $0) },
             lastAckedBatchID: UInt64(bitPattern: acked),
-            sessionID: row["session_id"]
+            sessionID: row["session_id"],
+            revokedAt: (row["revoked_at"] as Int64?).map(Timestamp.init(unixNanos:))
         )
     }
 
-    private static func measurementRecord(_ row: Row) -> MeasurementRecord? {
+    static func measurementRecord(_ row: Row) -> MeasurementRecord? {
         guard
             let agent = AgentName(row["agent_name"]),
             let kind = ProbeKind(rawValue: row["kind"]),
@@ -566,6 +604,12 @@ public final class SQLiteStore: Store {
             status: status,
             reason: row["reason"],
             value: row["value"],
+            figures: MeasurementFigures(
+                lossPercent: row["loss"],
+                jitterMicros: row["jitter"],
+                low: row["low"],
+                high: row["high"]
+            ),
             payload: row["payload"]
         )
     }

@@ -79,6 +79,30 @@ public enum MeasurementEncoding {
         }
     }
 
+    /// Loss, jitter and the in-run min–max spread, where the kind has them.
+    static func figures(of m: Streamswarm_Mesh_V1_Measurement) -> MeasurementFigures {
+        func rtt(_ s: Streamswarm_Mesh_V1_RttSummary, loss: Double) -> MeasurementFigures {
+            MeasurementFigures(
+                lossPercent: loss,
+                jitterMicros: s.hasJitterUs ? s.jitterUs : nil,
+                low: s.hasMinUs ? s.minUs : nil,
+                high: s.hasMaxUs ? s.maxUs : nil
+            )
+        }
+        switch m.result {
+        case .icmp(let r): return rtt(r.rtt, loss: r.lossPercent)
+        case .udp(let r): return rtt(r.rtt, loss: r.lossPercent)
+        case .traceroute(let r):
+            let last = r.hops.last
+            return MeasurementFigures(
+                lossPercent: last?.lossPercent,
+                low: last?.rttsUs.min(),
+                high: last?.rttsUs.max()
+            )
+        default: return MeasurementFigures()
+        }
+    }
+
     /// A stored result payload as proto3 JSON (the mapping the gateway and `--json` output use).
     public static func resultJSON(kind: ProbeKind, payload: Data) throws -> String {
         var m = Streamswarm_Mesh_V1_Measurement()

@@ -120,6 +120,7 @@ extension MeshCodec {
         }
         var payload = Data()
         var value: Double?
+        var figures = MeasurementFigures()
         if let result {
             guard let resultKind = resultKind(field: result.field), resultKind == kind else {
                 let carried = resultKind(field: result.field).map(\.rawValue) ?? "unknown"
@@ -139,6 +140,7 @@ extension MeshCodec {
                 )
             }
             value = MeasurementEncoding.headlineValue(of: parsed)
+            figures = MeasurementEncoding.figures(of: parsed)
         }
         return Mesh.Measurement(
             testID: TestID(testID),
@@ -150,6 +152,7 @@ extension MeshCodec {
             status: status,
             reason: reason,
             value: value,
+            figures: figures,
             payload: payload
         )
     }

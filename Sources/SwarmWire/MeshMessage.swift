@@ -183,6 +183,7 @@ public enum Mesh {
         public var status: MeasurementStatus
         public var reason: String
         public var value: Double?
+        public var figures: MeasurementFigures = MeasurementFigures()
         /// Serialized result message of `kind` (empty when the run produced none).
         public var payload: Data
 
@@ -198,6 +199,7 @@ public enum Mesh {
                 status: status,
                 reason: reason,
                 value: value,
+                figures: figures,
                 payload: payload
             )
         }

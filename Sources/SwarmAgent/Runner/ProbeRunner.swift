@@ -111,6 +111,9 @@ public final class ProbeRunner: Sendable {
         let probes = spec.probes.compactMap { ProbeCatalog.make($0) }
         let context = ProbeContext(testID: assignment.testID, revision: assignment.revision, spec: spec)
         let interval = spec.schedule.interval
+        // "continue" recurrence: the same test runs again in each later occurrence window.
+        let base = spec.base(fallback: .now())
+        var windowEnd = spec.schedule.end
         var next = ContinuousClock.now
         if let start = spec.schedule.start {
             let wait = start - Timestamp.now()
@@ -122,9 +125,15 @@ public final class ProbeRunner: Sendable {
         logger.info("test started (revision \(assignment.revision), every \(interval))")
         while true {
             if await stop.sleep(until: next) == .stopped { break }
-            if let end = spec.schedule.end, Timestamp.now() >= end {
-                logger.info("test reached its end time")
-                break
+            if let end = windowEnd, Timestamp.now() >= end {
+                guard let upcoming = continuation(of: spec, base: base) else {
+                    logger.info("test reached its end time")
+                    break
+                }
+                logger.info("occurrence done; the next starts at \(upcoming.start)")
+                next = ContinuousClock.now + (upcoming.start - Timestamp.now())
+                windowEnd = upcoming.end
+                continue
             }
             var observations: [ProbeObservation] = []
             let late = ContinuousClock.now - next
@@ -170,9 +179,22 @@ public final class ProbeRunner: Sendable {
             } catch {
                 logger.error("could not spool \(observations.count) measurements: \(error)")
             }
-            if interval == .zero { break }
+            if interval == .zero {
+                guard let upcoming = continuation(of: spec, base: base) else { break }
+                logger.info("run done; the next occurrence starts at \(upcoming.start)")
+                next = ContinuousClock.now + (upcoming.start - Timestamp.now())
+                windowEnd = upcoming.end
+                continue
+            }
             next = next + interval
         }
         logger.info("test stopped")
+    }
+
+    /// The next window of a "continue"-mode test ("new"-mode occurrences are child tests the
+    /// server creates, so they never continue here).
+    private func continuation(of spec: TestSpec, base: Timestamp) -> Occurrence? {
+        guard spec.recurrence.mode == .continue else { return nil }
+        return spec.nextOccurrence(after: .now(), base: base)
     }
 }

@@ -107,6 +107,23 @@ struct MeshSession {
             return
         }
 
+        // An admin may have revoked this agent through the gateway (the store is the shared truth).
+        if let known = try? await server.store.agent(peer.agent), let revokedAt = known.revokedAt {
+            try await send(
+                outbound,
+                .error(
+                    .init(
+                        code: .revoked,
+                        message: "agent \(peer.agent) was revoked at \(revokedAt) by an administrator: "
+                            + "provision a new certificate under a new name to bring this host back",
+                        fatal: true
+                    )
+                )
+            )
+            logger.notice("revoked agent tried to connect; refused")
+            return
+        }
+
         let sessionID = UUID().uuidString.lowercased()
         logger[metadataKey: LogKey.sessionID.rawValue] = "\(sessionID)"
         let handle = SessionHandle(agent: peer.agent, sessionID: sessionID, certificateSerial: peer.serial)
