@@ -16,6 +16,10 @@ let x509: Target.Dependency = .product(name: "X509", package: "swift-certificate
 let swiftASN1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
+let hummingbirdBcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -41,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // MARK: - Libraries
@@ -70,13 +76,21 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
+        .target(
+            name: "SwarmGateway",
+            dependencies: [
+                "SwarmCore", "SwarmStore", "SwarmWire", hummingbird, hummingbirdCore, hummingbirdBcrypt, crypto, logging,
+                serviceLifecycle,
+            ],
+            resources: [.copy("Resources/ui")]
+        ),
 
         // MARK: - Executable
         .executableTarget(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
+                "SwarmServer", "SwarmAgent", "SwarmGateway", argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
                 nioSSL,
                 grdb,
             ]
@@ -108,6 +122,13 @@ let package = Package(
         .testTarget(
             name: "SwarmServerTests",
             dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]
+        ),
+        .testTarget(
+            name: "SwarmGatewayTests",
+            dependencies: [
+                "SwarmGateway", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmCore", "SwarmTestSupport",
+                hummingbird, hummingbirdTesting, logging,
+            ]
         ),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
         .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix, logging]),

@@ -31,6 +31,8 @@ public protocol TestStore: Sendable {
     func reviseTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord
     /// Cancels a test: agents stop running it; its results stay.
     func cancelTest(_ id: TestID) async throws -> TestRecord
+    /// Replaces the agents that run `id` (results already stored stay).
+    func reassignTest(_ id: TestID, agents: [AgentName]) async throws -> TestRecord
     /// Makes `id` active again at a new revision carrying `spec` (a restart: same id, same series).
     func restartTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord
     /// Deletes tests and their results; returns how many existed.

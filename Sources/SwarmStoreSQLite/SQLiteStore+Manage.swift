@@ -105,6 +105,33 @@ extension SQLiteStore {
         return try await requireTest(TestID(id))
     }
 
+    public func reassignTest(_ id: TestID, agents: [AgentName]) async throws -> TestRecord {
+        guard !agents.isEmpty else {
+            throw StoreError(code: .invalidInput, message: "a test needs at least one agent")
+        }
+        let before = try await requireTest(id)
+        let names = Array(Set(agents)).sorted()
+        try await write { db in
+            try db.execute(sql: "DELETE FROM test_assignments WHERE test_id = ?", arguments: [id.rawValue])
+            for name in names {
+                let agentID = try Self.ensureAgent(db, name: name)
+                try db.execute(
+                    sql: "INSERT INTO test_assignments (test_id, agent_id) VALUES (?, ?)",
+                    arguments: [id.rawValue, agentID]
+                )
+            }
+            try db.execute(
+                sql: "UPDATE tests SET updated_at = ? WHERE id = ?",
+                arguments: [Timestamp.now().unixNanos, id.rawValue]
+            )
+            try Self.bumpTestsGeneration(db)
+        }
+        ownBumps.withLock { $0 += 1 }
+        // Both the old and the new agents reconcile: the old ones stop, the new ones start.
+        feed.publish(.assignmentsChanged(test: id, agents: Array(Set(before.agents + names)).sorted()))
+        return try await requireTest(id)
+    }
+
     public func restartTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
         let specJSON = try Self.json(spec)

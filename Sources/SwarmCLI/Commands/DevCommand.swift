@@ -5,6 +5,7 @@ import NIOCore
 import ServiceLifecycle
 import SwarmAgent
 import SwarmCore
+import SwarmGateway
 import SwarmPKI
 import SwarmProbes
 import SwarmServer
@@ -27,6 +28,8 @@ struct DevCommand: AsyncParsableCommand {
     var meshPort: Int = 7443
     @Option(name: .customLong("heartbeat-interval"), help: "Heartbeat interval.")
     var heartbeatInterval: String = "5s"
+    @Option(name: .customLong("http-port"), help: "Web UI and JSON API port on 127.0.0.1.")
+    var httpPort: Int = 8080
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.dev")
@@ -40,6 +43,12 @@ struct DevCommand: AsyncParsableCommand {
             )
             logger.info("created test \(test.id) 'local system' (system probe every 30 s) for the local agent")
         }
+
+        // Dev mode binds loopback only, so it may print a fresh admin password on every start.
+        let devPassword = try await DevAdmin.reset(store: store, hasher: PasswordHasher(cost: 10), logger: logger)
+        var gatewayConfiguration = Gateway.Configuration(host: "127.0.0.1", port: httpPort)
+        gatewayConfiguration.version = StreamSwarm.version
+        let gateway = Gateway(configuration: gatewayConfiguration, store: store, logger: logger)
 
         var serverConfiguration = MeshServer.Configuration(tls: certs.server)
         serverConfiguration.host = "127.0.0.1"
@@ -62,7 +71,7 @@ struct DevCommand: AsyncParsableCommand {
                   responders    udp echo :\(responders.udpPort), bandwidth :\(responders.bandwidthPort) (swarm key only; 0 = off)
                   database      \(db)
                   local agent   "local", spool \(data)/agent-local-spool.sqlite
-                  web UI        not built yet: the HTTP gateway and UI arrive with issue #4
+                  web UI        http://127.0.0.1:\(httpPort)  (sign in as admin / \(devPassword), reset each dev start)
 
                 Next, in another terminal:
                   .build/debug/streamswarm agents list --db \(db)
@@ -73,6 +82,7 @@ struct DevCommand: AsyncParsableCommand {
 
                 """
             )
+            fflush(nil)  // nil flushes every stream; stdout itself is not concurrency-safe to name
         }
         var agentConfiguration = AgentSession.Configuration(tls: certs.agent)
         agentConfiguration.serverHost = "127.0.0.1"
@@ -85,7 +95,9 @@ struct DevCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: StoreChangePoller(store: store)), .init(service: server), .init(service: agent),
+                    .init(service: StoreChangePoller(store: store)), .init(service: server),
+                    .init(service: RecurrenceScheduler(store: store, logger: logger)), .init(service: gateway),
+                    .init(service: agent),
                 ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

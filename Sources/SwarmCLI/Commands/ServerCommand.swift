@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import SwarmGateway
 import SwarmPKI
 import SwarmProbes
 import SwarmServer
@@ -10,7 +11,8 @@ import UnixSignals
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the mesh server: accepts agents over mutual TLS, pushes tests, stores results."
+        abstract:
+            "Run the server: mesh listener (agents over mutual TLS), recurrence scheduler, HTTP gateway and web UI."
     )
 
     @OptionGroup var store: StoreOptions
@@ -33,6 +35,13 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-in-flight-batches"), help: "Unacknowledged batches allowed per agent.")
     var maxInFlightBatches: Int = 8
     @OptionGroup(title: "Responders") var responders: ResponderOptions
+    @Option(name: .customLong("http"), help: "Gateway (JSON API and web UI) listen address HOST:PORT; empty disables.")
+    var http: String = "127.0.0.1:8080"
+    @Flag(
+        name: .customLong("secure-cookies"),
+        help: "Mark session cookies Secure: set this when browsers reach the gateway over HTTPS (a TLS proxy)."
+    )
+    var secureCookies = false
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.server")
@@ -53,6 +62,21 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.responderKey = responderKey
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let server = try MeshServer(configuration: configuration, store: sqlite, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: StoreChangePoller(store: sqlite)), .init(service: server),
+            .init(service: RecurrenceScheduler(store: sqlite, logger: logger)),
+        ]
+        if !http.isEmpty {
+            let (httpHost, httpPort) = try parseHostPort(http, option: "--http")
+            var gateway = Gateway.Configuration(host: httpHost, port: httpPort, secureCookies: secureCookies)
+            gateway.version = StreamSwarm.version
+            services.append(.init(service: Gateway(configuration: gateway, store: sqlite, logger: logger)))
+            if try await sqlite.users().isEmpty {
+                logger.notice(
+                    "no users yet: create the first admin with 'streamswarm users create --admin --username NAME --db \(store.databasePath)'"
+                )
+            }
+        }
         logger.info(
             "starting mesh server",
             metadata: [
@@ -62,7 +86,7 @@ struct ServerCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: StoreChangePoller(store: sqlite)), .init(service: server)]
+                services: services
                     + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -24,10 +24,16 @@ public struct RecurrenceScheduler: Service {
     }
 
     public func run() async throws {
+        // Nothing to drain: a graceful shutdown simply stops the loop.
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
         while !Task.isCancelled {
             do {
                 try await runOnce(now: .now())
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("recurrence scheduler: \(error); retrying in \(tick)")
             }
             do { try await Task.sleep(for: tick) } catch { return }

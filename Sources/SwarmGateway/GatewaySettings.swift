@@ -1,0 +1,80 @@
+import HTTPTypes
+import SwarmStore
+import Synchronization
+
+/// Operator-tunable gateway settings, kept in the store's settings table so every gateway on one
+/// database agrees. Reads are cached briefly: the authenticator consults them on every request.
+final class GatewaySettings: Sendable {
+    struct Key: Sendable {
+        var name: String
+        var range: ClosedRange<Int>
+        var defaultValue: Int
+        var help: String
+    }
+
+    static let keys: [Key] = [
+        Key(
+            name: "sessionIdleMinutes",
+            range: 1...1440,
+            defaultValue: 30,
+            help: "sign a browser out after this long idle"
+        ),
+        Key(
+            name: "loginAttemptsPerMinute",
+            range: 1...100,
+            defaultValue: 5,
+            help: "failed sign-ins allowed per address and per username each minute"
+        ),
+        Key(
+            name: "defaultTestIntervalSeconds",
+            range: 1...86_400,
+            defaultValue: 60,
+            help: "the interval the test form starts with"
+        ),
+    ]
+
+    private let store: any Store
+    private let cache = Mutex<(values: [String: Int], at: ContinuousClock.Instant)?>(nil)
+
+    init(store: any Store) { self.store = store }
+
+    func all() async throws -> [String: Int] {
+        if let cached = cache.withLock({ $0 }), ContinuousClock.now - cached.at < .seconds(2) { return cached.values }
+        var values: [String: Int] = [:]
+        for key in Self.keys {
+            let stored = try await store.setting("gateway.\(key.name)").flatMap { Int($0) }
+            values[key.name] =
+                stored.map { min(max($0, key.range.lowerBound), key.range.upperBound) } ?? key.defaultValue
+        }
+        cache.withLock { $0 = (values, ContinuousClock.now) }
+        return values
+    }
+
+    func value(_ name: String) async throws -> Int {
+        try await all()[name] ?? Self.keys.first { $0.name == name }?.defaultValue ?? 0
+    }
+
+    /// Validates every value first, then writes them all.
+    func update(_ changes: [String: Int]) async throws(GatewayError) {
+        for (name, value) in changes {
+            guard let key = Self.keys.first(where: { $0.name == name }) else {
+                throw GatewayError.badRequest(
+                    "unknown setting '\(name)': known are \(Self.keys.map(\.name).joined(separator: ", "))"
+                )
+            }
+            guard key.range.contains(value) else {
+                throw GatewayError.badRequest(
+                    "\(name) must be within \(key.range.lowerBound)...\(key.range.upperBound)"
+                )
+            }
+        }
+        do {
+            for (name, value) in changes { try await store.setSetting("gateway.\(name)", value: String(value)) }
+        } catch let error as StoreError {
+            throw GatewayError.from(error)
+        } catch {
+            throw GatewayError(.serviceUnavailable, "could not store settings: \(error)")
+        }
+        cache.withLock { $0 = nil }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwarmCore
+import SwarmStore
+import Synchronization
+
+/// Fans store changes out to browsers as server-sent events.
+///
+/// Each client has a bounded buffer. A client that falls behind loses the oldest events and gets
+/// one `resync` event telling it to refetch: a slow browser never grows the server's memory.
+final class LiveEvents: Sendable {
+    struct Event: Sendable {
+        var name: String
+        var json: String
+    }
+
+    private struct Client: Sendable {
+        let continuation: AsyncStream<Event>.Continuation
+        init(_ continuation: AsyncStream<Event>.Continuation) { self.continuation = continuation }
+    }
+
+    private struct State {
+        var nextID = 0
+        var clients: [Int: Client] = [:]
+        var finished = false
+        /// New results per (test, agent), sent at most once a second.
+        var pendingResults: [String: (test: Int64, agent: String, count: Int)] = [:]
+    }
+
+    static let bufferSize = 256
+    private let state = Mutex(State())
+    private let store: any Store
+    private let logger: Logger
+    private let keepalive: Duration
+
+    init(store: any Store, logger: Logger, keepalive: Duration = .seconds(15)) {
+        self.store = store
+        self.logger = logger
+        self.keepalive = keepalive
+    }
+
+    var clientCount: Int { state.withLock { $0.clients.count } }
+
+    /// Listens to the store's change feed until cancelled; flushes coalesced results every second.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.translateChanges() }
+            group.addTask { await self.tickLoop() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Ends every stream (graceful shutdown): SSE responses complete and connections close.
+    func finish() {
+        let clients = state.withLock { state -> [Client] in
+            state.finished = true
+            defer { state.clients.removeAll() }
+            return Array(state.clients.values)
+        }
+        for client in clients { client.continuation.finish() }
+    }
+
+    /// A new subscriber's event stream (already finished after ``finish()``).
+    func subscribe() -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Event.self,
+            bufferingPolicy: .bufferingNewest(Self.bufferSize)
+        )
+        let client = Client(continuation)
+        let id = state.withLock { state -> Int? in
+            guard !state.finished else { return nil }
+            state.nextID += 1
+            state.clients[state.nextID] = client
+            return state.nextID
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.clients.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Sends `event` to every client. A full buffer drops the client's oldest event, and a
+    /// `resync` then goes last so the client knows to refetch.
+    func broadcast(_ event: Event) {
+        let clients = state.withLock { Array($0.clients.values) }
+        for client in clients {
+            if case .dropped = client.continuation.yield(event) {
+                client.continuation.yield(Event(name: "resync", json: "{}"))
+            }
+        }
+    }
+
+    private func translateChanges() async {
+        for await change in store.changes.subscribe() {
+            if Task.isCancelled { return }
+            switch change {
+            case .agentChanged(let name):
+                let record = try? await store.agent(name)
+                let online = (record?.online ?? false) && record?.revokedAt == nil
+                let stateName =
+                    record == nil ? "deleted" : (record?.revokedAt != nil ? "revoked" : (online ? "online" : "offline"))
+                broadcast(
+                    Event(
+                        name: "agent",
+                        json: Self.json(["name": name.rawValue, "online": online, "state": stateName])
+                    )
+                )
+            case .assignmentsChanged(let test, _):
+                if let record = try? await store.test(test) {
+                    broadcast(
+                        Event(
+                            name: "test",
+                            json: Self.json([
+                                "id": test.rawValue, "state": record.state.rawValue, "revision": record.revision,
+                            ])
+                        )
+                    )
+                } else {
+                    broadcast(Event(name: "test", json: Self.json(["id": test.rawValue, "state": "deleted"])))
+                }
+            case .testsChanged:
+                broadcast(Event(name: "resync", json: "{}"))
+            case .measurementsStored(let test, let agent, let count):
+                state.withLock { state in
+                    let key = "\(test.rawValue)/\(agent.rawValue)"
+                    state.pendingResults[key, default: (test.rawValue, agent.rawValue, 0)].count += count
+                }
+            }
+        }
+    }
+
+    private func tickLoop() async {
+        var sinceKeepalive = Duration.zero
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            let pending = state.withLock { state in
+                defer { state.pendingResults.removeAll() }
+                return Array(state.pendingResults.values)
+            }
+            for p in pending {
+                broadcast(
+                    Event(name: "results", json: Self.json(["testId": p.test, "agent": p.agent, "count": p.count]))
+                )
+            }
+            sinceKeepalive += .seconds(1)
+            if sinceKeepalive >= keepalive {
+                sinceKeepalive = .zero
+                broadcast(Event(name: "", json: ""))  // a comment line: keeps proxies from closing idle streams
+            }
+        }
+    }
+
+    private static func json(_ object: [String: any Sendable]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            return "{}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The SSE response: `event:`/`data:` frames until the client leaves or the gateway stops.
+    func response() -> Response {
+        let stream = subscribe()
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/event-stream",
+                .cacheControl: "no-store",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                for await event in stream {
+                    let frame = event.name.isEmpty ? ": ping\n\n" : "event: \(event.name)\ndata: \(event.json)\n\n"
+                    try await writer.write(ByteBuffer(string: frame))
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwarmCore
+import SwarmStore
+
+/// Sign-in, sign-out, who-am-I and password change.
+struct AuthRoutes {
+    let store: any Store
+    let hasher: PasswordHasher
+    let limiter: LoginLimiter
+    let settings: GatewaySettings
+    /// Sets `Secure` on the session cookie (the gateway sits behind TLS).
+    let secureCookies: Bool
+    /// A bcrypt hash of a random string at the configured cost: unknown users are "verified"
+    /// against it, so timing does not reveal which usernames exist.
+    let decoyHash: String
+
+    struct Login: StrictBody {
+        static let fields: Set<String> = ["username", "password"]
+        var username: String
+        var password: String
+    }
+
+    struct PasswordChange: StrictBody {
+        static let fields: Set<String> = ["currentPassword", "newPassword"]
+        var currentPassword: String
+        var newPassword: String
+    }
+
+    struct Me: Encodable {
+        struct User: Encodable {
+            var username: String
+            var role: String
+        }
+        var user: User
+        var csrfToken: String?
+        var authMethod: String
+    }
+
+    func add(to api: APIRouteBuilder) {
+        api.on(.post, "auth/login", .anyone) { request, context in try await login(request, context) }
+        api.on(.post, "auth/logout", .role(.viewer)) { _, context in
+            if case .session(let hash, _) = context.principal?.method {
+                try await store.deleteSession(tokenHash: hash)
+            }
+            var response = JSONResponse.noContent
+            response.setCookie(cookie(value: "", maxAge: 0))
+            return response
+        }
+        api.on(.get, "auth/me", .role(.viewer)) { _, context in
+            guard let principal = context.principal else { throw GatewayError.unauthenticated }
+            var csrf: String?
+            var method = "token"
+            if case .session(_, let token) = principal.method {
+                csrf = token
+                method = "session"
+            }
+            return try JSONResponse.make(
+                Me(
+                    user: .init(username: principal.username, role: principal.role.rawValue),
+                    csrfToken: csrf,
+                    authMethod: method
+                )
+            )
+        }
+        api.on(.post, "auth/password", .role(.viewer)) { request, context in
+            guard let principal = context.principal else { throw GatewayError.unauthenticated }
+            let body = try await request.decodeStrict(PasswordChange.self, context: context)
+            guard let user = try await store.user(principal.username),
+                try await hasher.verify(body.currentPassword, hash: user.passwordHash)
+            else { throw GatewayError(.forbidden, "the current password is wrong") }
+            try PasswordHasher.check(body.newPassword)
+            _ = try await store.updateUser(
+                principal.username,
+                role: nil,
+                passwordHash: try await hasher.hash(body.newPassword),
+                disabled: nil
+            )
+            // Every session ended with the change, this one included: sign in again.
+            var response = JSONResponse.noContent
+            response.setCookie(cookie(value: "", maxAge: 0))
+            return response
+        }
+    }
+
+    private func login(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let body = try await request.decodeStrict(Login.self, context: context)
+        let limit = try await settings.value("loginAttemptsPerMinute")
+        if let wait = limiter.retryAfter(address: context.remoteAddress, username: body.username, limit: limit) {
+            context.logger.notice("sign-in refused: too many failed attempts from \(context.remoteAddress)")
+            throw GatewayError(
+                .tooManyRequests,
+                "too many failed sign-ins: try again in \(wait) s",
+                headers: [.retryAfter: String(wait)]
+            )
+        }
+        let user = UserRecord.isValidUsername(body.username) ? try await store.user(body.username) : nil
+        // Verify against a fixed hash when the user is unknown, so timing does not reveal which users exist.
+        let hash = user?.passwordHash ?? decoyHash
+        let valid = try await hasher.verify(body.password, hash: hash)
+        guard let user, valid, !user.disabled else {
+            limiter.recordFailure(address: context.remoteAddress, username: body.username)
+            context.logger.notice("failed sign-in for '\(body.username.prefix(64))' from \(context.remoteAddress)")
+            throw GatewayError(.unauthorized, "wrong username or password")
+        }
+        limiter.recordSuccess(username: user.username)
+        let secret = Secrets.random()
+        let csrf = Secrets.random()
+        let now = Timestamp.now()
+        try await store.createSession(
+            SessionRecord(
+                tokenHash: Secrets.digest(secret),
+                username: user.username,
+                csrfToken: csrf,
+                createdAt: now,
+                lastSeenAt: now
+            )
+        )
+        try await store.recordLogin(user.username, at: now)
+        context.logger.info("\(user.username) signed in from \(context.remoteAddress)")
+        var response = try JSONResponse.make(
+            Me(user: .init(username: user.username, role: user.role.rawValue), csrfToken: csrf, authMethod: "session")
+        )
+        response.setCookie(cookie(value: secret, maxAge: nil))
+        return response
+    }
+
+    private func cookie(value: String, maxAge: Int?) -> Cookie {
+        Cookie(
+            name: Authenticator.cookieName,
+            value: value,
+            maxAge: maxAge,
+            path: "/",
+            secure: secureCookies,
+            httpOnly: true,
+            sameSite: .strict
+        )
+    }
+
+}

@@ -1,0 +1,46 @@
+// why: the gateway's JSON API takes and returns SwarmCore domain values.
+public import Foundation
+public import SwarmCore
+import SwarmProto
+import SwiftProtobuf
+
+/// The proto3 JSON mapping of mesh types, for the gateway and `--json` output: one place turns
+/// domain values into the JSON every client sees, and back.
+public enum MeshJSON {
+    private static var encoding: JSONEncodingOptions {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = false
+        return options
+    }
+
+    public static func testSpec(_ spec: TestSpec) throws -> Data {
+        try TestSpecMapping.proto(spec).jsonUTF8Data(options: encoding)
+    }
+
+    /// Decodes a test spec from proto3 JSON. Unknown fields are refused, so a typo is an error
+    /// rather than a silently ignored setting.
+    /// - Throws: ``WireError`` `.invalidField` saying what did not parse.
+    public static func testSpec(json: Data) throws -> TestSpec {
+        do {
+            var options = JSONDecodingOptions()
+            options.ignoreUnknownFields = false
+            options.messageDepthLimit = 20
+            return TestSpecMapping.spec(try Streamswarm_Mesh_V1_TestSpec(jsonUTF8Data: json, options: options))
+        } catch {
+            throw WireError(code: .invalidField, message: "the test spec is not valid proto3 JSON: \(error)")
+        }
+    }
+
+    public static func hostFacts(_ host: HostFacts) throws -> Data {
+        try MeshCodec.hostFacts(host).jsonUTF8Data(options: encoding)
+    }
+
+    public static func load(_ load: LoadSnapshot) throws -> Data {
+        try MeshCodec.load(load).jsonUTF8Data(options: encoding)
+    }
+
+    /// A stored result payload of `kind` as proto3 JSON.
+    public static func result(kind: ProbeKind, payload: Data) throws -> Data {
+        Data(try MeasurementEncoding.resultJSON(kind: kind, payload: payload).utf8)
+    }
+}
