@@ -126,8 +126,8 @@ let package = Package(
         .testTarget(
             name: "SwarmGatewayTests",
             dependencies: [
-                "SwarmGateway", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmCore", "SwarmTestSupport",
-                hummingbird, hummingbirdTesting, logging,
+                "SwarmGateway", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmCore", "SwarmProto",
+                "SwarmServer", "SwarmTestSupport", hummingbird, hummingbirdTesting, logging, swiftProtobuf,
             ]
         ),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),

@@ -25,7 +25,12 @@ public enum MeshJSON {
             var options = JSONDecodingOptions()
             options.ignoreUnknownFields = false
             options.messageDepthLimit = 20
-            return TestSpecMapping.spec(try Streamswarm_Mesh_V1_TestSpec(jsonUTF8Data: json, options: options))
+            var message = try Streamswarm_Mesh_V1_TestSpec(jsonUTF8Data: json, options: options)
+            // proto3 JSON omits zero values, so an absent timeout or count means "the default",
+            // never "1 ms" (an absent interval keeps its proto meaning: run once).
+            if message.schedule.timeoutMs == 0 { message.schedule.timeoutMs = 5000 }
+            if message.schedule.count == 0 { message.schedule.count = 1 }
+            return TestSpecMapping.spec(message)
         } catch {
             throw WireError(code: .invalidField, message: "the test spec is not valid proto3 JSON: \(error)")
         }

@@ -38,8 +38,9 @@ struct TestRoutes {
         }
         api.on(.post, "tests", .role(.operator)) { request, context in
             let body = try await request.decodeStrict(Write.self, context: context)
-            let spec = try Self.spec(body.spec)
-            let agents = try Self.agents(body.agents)
+            // A mesh spec gets its peer per pair, so it validates then.
+            let spec = try Self.spec(body.spec, validate: body.mesh != true)
+            let agents = try await knownAgents(body.agents)
             if body.mesh == true {
                 guard agents.count >= 2 else { throw GatewayError.badRequest("a mesh needs at least two agents") }
                 var made: [TestRecord] = []
@@ -48,6 +49,7 @@ struct TestRoutes {
                         var pair = spec
                         pair.name = "\(spec.name) \(from)→\(to)"
                         pair.target.agentName = to.rawValue
+                        try Self.check(pair)
                         made.append(try await create(pair, agents: [from], context: context))
                     }
                 }
@@ -64,7 +66,7 @@ struct TestRoutes {
             let body = try await request.decodeStrict(Write.self, context: context)
             guard body.mesh != true else { throw GatewayError.badRequest("'mesh' applies to creating tests only") }
             let spec = try Self.spec(body.spec)
-            let agents = try Self.agents(body.agents)
+            let agents = try await knownAgents(body.agents)
             var record = try await store.reviseTest(current.id, spec: withStart(spec))
             if Set(agents) != Set(record.agents) { record = try await store.reassignTest(current.id, agents: agents) }
             try await log(context, "test.revised", record.id, "test \(record.id) edited: revision \(record.revision)")
@@ -175,7 +177,7 @@ struct TestRoutes {
         return TestID(value)
     }
 
-    static func spec(_ json: JSONValue) throws -> TestSpec {
+    static func spec(_ json: JSONValue, validate: Bool = true) throws -> TestSpec {
         guard case .object = json else {
             throw GatewayError.badRequest("'spec' must be a TestSpec object (proto3 JSON)")
         }
@@ -185,8 +187,26 @@ struct TestRoutes {
         } catch let error as WireError {
             throw GatewayError.badRequest(error.message)
         }
-        do { try spec.validate() } catch { throw GatewayError.badRequest(error.description) }
+        if validate { try check(spec) }
         return spec
+    }
+
+    static func check(_ spec: TestSpec) throws {
+        do { try spec.validate() } catch { throw GatewayError.badRequest(error.description) }
+    }
+
+    /// The named agents, each of which must have connected at least once: a typo should be an
+    /// error, not a phantom agent that never reports.
+    private func knownAgents(_ names: [String]) async throws -> [AgentName] {
+        let agents = try Self.agents(names)
+        let known = Set(try await store.agents().map(\.name))
+        if let unknown = agents.first(where: { !known.contains($0) }) {
+            let list = known.map(\.rawValue).sorted().prefix(20).joined(separator: ", ")
+            throw GatewayError.badRequest(
+                "agent \(unknown) has never connected: check the name (known agents: \(list.isEmpty ? "none yet" : list))"
+            )
+        }
+        return agents
     }
 
     static func agents(_ names: [String]) throws -> [AgentName] {

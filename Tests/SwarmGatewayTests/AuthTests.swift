@@ -1,0 +1,221 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+import Testing
+
+@testable import SwarmGateway
+
+@Suite("Gateway sign-in, sessions, CSRF and API tokens")
+struct AuthTests {
+    @Test("sign-in sets an HttpOnly SameSite=Strict cookie; a wrong password is 401; me and logout work")
+    func signInAndOut() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let wrong = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": "admin", "password": "nope nope nope"]
+                )
+                #expect(wrong.status == .unauthorized)
+                #expect(wrong.errorMessage == "wrong username or password")
+                let unknown = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": "ghost", "password": "nope nope nope"]
+                )
+                #expect(unknown.errorMessage == "wrong username or password")
+
+                let ok = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": "admin", "password": GatewayHarness.password]
+                )
+                let cookie = ok.headers[.setCookie] ?? ""
+                #expect(cookie.contains("HttpOnly"))
+                #expect(cookie.contains("SameSite=Strict"))
+                #expect(!cookie.contains("Secure"))
+                #expect((try await h.store.user("admin"))?.lastLoginAt != nil)
+
+                let admin = try await client.signIn("admin")
+                let me = try await client.send(.get, "/api/v1/auth/me", as: admin)
+                #expect(me.status == .ok)
+                #expect((try me.json()["user"] as? [String: Any])?["role"] as? String == "admin")
+                #expect(try me.json()["csrfToken"] as? String == admin.csrf)
+
+                let logout = try await client.send(.post, "/api/v1/auth/logout", as: admin)
+                #expect(logout.status == .noContent)
+                #expect(try await client.send(.get, "/api/v1/auth/me", as: admin).status == .unauthorized)
+            }
+        }
+    }
+
+    @Test("a cookie-authenticated write without the CSRF token is 403 and changes nothing")
+    func csrf() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let op = try await client.signIn("operator")
+                let body: [String: Any] = ["spec": tcpSpec(), "agents": ["a1"]]
+                let missing = try await client.send(.post, "/api/v1/tests", as: op, json: body, withCSRF: false)
+                #expect(missing.status == .forbidden)
+                #expect(missing.errorMessage.contains("X-CSRF-Token"))
+                var forged = op
+                forged.csrf = "forged"
+                #expect(try await client.send(.post, "/api/v1/tests", as: forged, json: body).status == .forbidden)
+                #expect(try await h.store.tests().isEmpty)
+                #expect(try await client.send(.post, "/api/v1/tests", as: op, json: body).status == .created)
+                #expect(try await h.store.tests().count == 1)
+            }
+        }
+    }
+
+    @Test("an idle session expires after the configured minutes")
+    func idleTimeout() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let viewer = try await client.signIn("viewer")
+                #expect(try await client.send(.get, "/api/v1/agents", as: viewer).status == .ok)
+                let hash = Secrets.digest(viewer.cookie ?? "")
+                try await h.store.touchSession(tokenHash: hash, at: .now() - .seconds(31 * 60))
+                let expired = try await client.send(.get, "/api/v1/agents", as: viewer)
+                #expect(expired.status == .unauthorized)
+                #expect(try await h.store.session(tokenHash: hash) == nil)
+            }
+        }
+    }
+
+    @Test("failed sign-ins are rate limited per username with Retry-After; the right password is refused too")
+    func rateLimit() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                for _ in 0..<5 {
+                    let r = try await client.send(
+                        .post,
+                        "/api/v1/auth/login",
+                        json: ["username": "viewer", "password": "wrong password!"]
+                    )
+                    #expect(r.status == .unauthorized)
+                }
+                let limited = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": "viewer", "password": GatewayHarness.password]
+                )
+                #expect(limited.status == .tooManyRequests)
+                #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
+                #expect(limited.errorMessage.contains("try again in"))
+            }
+        }
+    }
+
+    @Test("API tokens: secret shown once, stored hashed, scoped to a role, last use recorded, revocable")
+    func tokens() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let admin = try await client.signIn("admin")
+                let created = try await client.send(
+                    .post,
+                    "/api/v1/tokens",
+                    as: admin,
+                    json: ["name": "ci", "role": "viewer"]
+                )
+                #expect(created.status == .created)
+                let secret = try #require(try created.json()["secret"] as? String)
+                #expect(secret.hasPrefix("ssw_"))
+                let stored = try await h.store.tokens()
+                #expect(stored.count == 1)
+                #expect(stored[0].tokenHash == Secrets.digest(secret))
+                #expect(!String(buffer: try await client.send(.get, "/api/v1/tokens", as: admin).body).contains(secret))
+
+                let script = Caller(bearer: secret)
+                #expect(try await client.send(.get, "/api/v1/agents", as: script).status == .ok)
+                #expect(try await h.store.tokens()[0].lastUsedAt != nil)
+                // A viewer token cannot write, and needs no CSRF token to be refused for its role.
+                let write = try await client.send(
+                    .post,
+                    "/api/v1/tests",
+                    as: script,
+                    json: ["spec": tcpSpec(), "agents": ["a"]]
+                )
+                #expect(write.status == .forbidden)
+
+                let id = stored[0].id
+                #expect(try await client.send(.delete, "/api/v1/tokens/\(id)", as: admin).status == .noContent)
+                let revoked = try await client.send(.get, "/api/v1/agents", as: script)
+                #expect(revoked.status == .unauthorized)
+                #expect(
+                    try await client.send(.get, "/api/v1/agents", as: Caller(bearer: "ssw_made_up")).status
+                        == .unauthorized
+                )
+            }
+        }
+    }
+
+    @Test("an operator token works for writes without CSRF; a disabled owner's token stops working")
+    func operatorToken() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let admin = try await client.signIn("admin")
+                let created = try await client.send(
+                    .post,
+                    "/api/v1/tokens",
+                    as: admin,
+                    json: ["name": "ops", "role": "operator", "expiresInDays": 30]
+                )
+                let secret = try #require(try created.json()["secret"] as? String)
+                let write = try await client.send(
+                    .post,
+                    "/api/v1/tests",
+                    as: Caller(bearer: secret),
+                    json: ["spec": tcpSpec(), "agents": ["a"]]
+                )
+                #expect(write.status == .created)
+                #expect(
+                    try await client.send(.patch, "/api/v1/users/admin", as: admin, json: ["disabled": true]).status
+                        == .badRequest
+                )
+                // The token belongs to admin; disabling another admin's account is how it would stop.
+                _ = try await h.store.updateUser("admin", role: nil, passwordHash: nil, disabled: true)
+                #expect(
+                    try await client.send(.get, "/api/v1/agents", as: Caller(bearer: secret)).status == .unauthorized
+                )
+            }
+        }
+    }
+
+    @Test("changing the password ends every session")
+    func passwordChange() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let viewer = try await client.signIn("viewer")
+                let other = try await client.signIn("viewer")
+                let wrong = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: viewer,
+                    json: ["currentPassword": "not it at all", "newPassword": "a much newer password"]
+                )
+                #expect(wrong.status == .forbidden)
+                let short = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: viewer,
+                    json: ["currentPassword": GatewayHarness.password, "newPassword": "short"]
+                )
+                #expect(short.status == .badRequest)
+                let ok = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: viewer,
+                    json: ["currentPassword": GatewayHarness.password, "newPassword": "a much newer password"]
+                )
+                #expect(ok.status == .noContent)
+                #expect(try await client.send(.get, "/api/v1/auth/me", as: other).status == .unauthorized)
+                _ = try await client.signIn("viewer", password: "a much newer password")
+            }
+        }
+    }
+}
