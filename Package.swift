@@ -131,7 +131,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
-        .testTarget(name: "SwarmProbesTests", dependencies: ["SwarmProbes", "SwarmCore", nioCore, nioPosix, logging]),
+        .testTarget(
+            name: "SwarmProbesTests",
+            dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, logging]
+        ),
         .testTarget(
             name: "SwarmLabTests",
             dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix]
@@ -140,7 +143,7 @@ let package = Package(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
                 x509,
                 grdb,
             ]

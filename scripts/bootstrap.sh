@@ -28,6 +28,10 @@ readonly packages=(
     dnsmasq-base      # DNS server for the dns probe tests
     busybox           # httpd for the http probe tests
     tcpdump           # netlab validation: DSCP seen on the wire
+    chromium          # headless browser for the UI tests
+    chromium-driver   # its WebDriver server (chromedriver)
+    fonts-dejavu-core # so screenshots render text
+    wrk               # HTTP load for the gateway benchmark
 )
 
 installed() {

@@ -45,6 +45,10 @@ allowed_for() {
     SwarmAgent)
         echo "SwarmCore SwarmWire SwarmPKI SwarmProbes GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
         ;;
+    # SwarmWire: only its proto3 JSON mapping (MeshJSON) and error type; never the mesh framing.
+    SwarmGateway)
+        echo "SwarmCore SwarmStore SwarmWire Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
+        ;;
     SwarmCLI) echo "ANY" ;;
     SwarmTestSupport) echo "ANY -SwarmCLI" ;;
     *) return 1 ;;

@@ -173,7 +173,7 @@ final class LiveEvents: Sendable {
             headers: [
                 .contentType: "text/event-stream",
                 .cacheControl: "no-store",
-                HTTPField.Name("X-Accel-Buffering")!: "no",
+                .accelBuffering: "no",
             ],
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))

@@ -59,12 +59,27 @@ final class APIRouteBuilder {
         }
         let safe = request.method == .get || request.method == .head
         if !safe, case .session(_, let csrf) = principal.method {
-            let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
+            let sent = request.headers[.csrfToken] ?? ""
             guard Secrets.constantTimeEquals(sent, csrf) else {
                 throw GatewayError.forbidden(
                     "missing or wrong X-CSRF-Token header: browser writes must send the token from GET /api/v1/auth/me"
                 )
             }
         }
+    }
+}
+
+extension HTTPField.Name {
+    /// Sent by the browser on cookie-authenticated writes.
+    static let csrfToken = constant("X-CSRF-Token")
+    static let contentTypeOptions = constant("X-Content-Type-Options")
+    static let frameOptions = constant("X-Frame-Options")
+    static let referrerPolicy = constant("Referrer-Policy")
+    static let accelBuffering = constant("X-Accel-Buffering")
+
+    /// A header name written in this file: valid by construction, so a failure is a programming error.
+    private static func constant(_ name: String) -> HTTPField.Name {
+        guard let field = HTTPField.Name(name) else { preconditionFailure("invalid header name \(name)") }
+        return field
     }
 }

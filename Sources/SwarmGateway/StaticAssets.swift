@@ -102,9 +102,9 @@ struct SecurityHeaders: RouterMiddleware {
                 .response(from: request, context: context)
         }
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
-        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[.contentTypeOptions] = "nosniff"
+        response.headers[.frameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "no-referrer"
         return response
     }
 }

@@ -13,7 +13,7 @@ import Testing
 struct AccessTests {
     /// The only endpoints anyone may call.
     static let publicRoutes: Set<String> = [
-        "GET /api/v1/health", "GET /api/v1/openapi.json", "POST /api/v1/auth/login",
+        "GET /api/v1/health", "GET /api/v1/openapi.json", "POST /api/v1/auth/login", "GET /api/v1/auth/me",
     ]
 
     @Test("every route states its access; only health, the OpenAPI document and login are public")

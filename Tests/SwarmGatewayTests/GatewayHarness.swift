@@ -39,7 +39,7 @@ struct GatewayHarness {
             for name in ["a", "b", "c", "a1", "a2"] {
                 try await store.recordSessionStart(
                     SessionStart(
-                        agent: AgentName(name)!,
+                        agent: try #require(AgentName(name)),
                         sessionID: "session-\(name)",
                         agentVersion: "test",
                         host: HostFacts(hostname: name),
@@ -81,7 +81,7 @@ struct Caller: Sendable {
     func headers(json: Bool, withCSRF: Bool = true) -> HTTPFields {
         var fields: HTTPFields = [:]
         if let cookie { fields[.cookie] = "\(Authenticator.cookieName)=\(cookie)" }
-        if let csrf, withCSRF { fields[HTTPField.Name("X-CSRF-Token")!] = csrf }
+        if let csrf, withCSRF { fields[.csrfToken] = csrf }
         if let bearer { fields[.authorization] = "Bearer \(bearer)" }
         if json { fields[.contentType] = "application/json" }
         return fields

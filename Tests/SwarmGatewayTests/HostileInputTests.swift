@@ -131,7 +131,7 @@ struct HostileInputTests {
                 let index = try await client.send(.get, "/")
                 #expect(index.status == .ok)
                 #expect(index.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
-                #expect(index.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+                #expect(index.headers[.frameOptions] == "DENY")
                 let app = try await client.send(.get, "/ui/app.js")
                 #expect(app.status == .ok)
                 #expect(app.headers[.contentType]?.hasPrefix("text/javascript") == true)

@@ -14,7 +14,7 @@ import Testing
 
 /// Stores `count` icmp measurements for a fresh test, one a second from `start`.
 func seedSeries(_ store: any Store, count: Int, start: Timestamp) async throws -> TestID {
-    let agent = AgentName("a1")!
+    let agent = try #require(AgentName("a1"))
     try await store.recordSessionStart(
         SessionStart(agent: agent, sessionID: "s", agentVersion: "1", host: HostFacts(), at: .now())
     )

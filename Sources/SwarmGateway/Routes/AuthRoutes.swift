@@ -33,9 +33,19 @@ struct AuthRoutes {
             var username: String
             var role: String
         }
-        var user: User
+        var user: User?
         var csrfToken: String?
         var authMethod: String
+
+        enum CodingKeys: String, CodingKey { case user, csrfToken, authMethod }
+
+        /// `user` is written as null when signed out (absent would read as a missing field).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(user, forKey: .user)
+            try container.encodeIfPresent(csrfToken, forKey: .csrfToken)
+            try container.encode(authMethod, forKey: .authMethod)
+        }
     }
 
     func add(to api: APIRouteBuilder) {
@@ -48,8 +58,11 @@ struct AuthRoutes {
             response.setCookie(cookie(value: "", maxAge: 0))
             return response
         }
-        api.on(.get, "auth/me", .role(.viewer)) { _, context in
-            guard let principal = context.principal else { throw GatewayError.unauthenticated }
+        // Public so a signed-out browser learns it without a 401 (which Chrome logs as an error).
+        api.on(.get, "auth/me", .anyone) { _, context in
+            guard let principal = context.principal else {
+                return try JSONResponse.make(Me(user: nil, csrfToken: nil, authMethod: "none"))
+            }
             var csrf: String?
             var method = "token"
             if case .session(_, let token) = principal.method {

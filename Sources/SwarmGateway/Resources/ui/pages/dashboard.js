@@ -1,0 +1,93 @@
+// Dashboard: agent/test counts, 24-hour latency/loss overview, recent events.
+
+import { get } from '../api.js';
+import { h, replace, coalesce, reportError } from '../dom.js';
+import { num, ms, fmtTime, fmtAgo, fmtNum } from '../format.js';
+import { drawTimeSeries } from '../charts.js';
+
+export function mount(root, ctx) {
+  const agentsOnline = h('div', { id: 'stat-agents-online', class: 'stat-value', text: '…' });
+  const testsActive = h('div', { id: 'stat-tests-active', class: 'stat-value', text: '…' });
+  const testsTotal = h('div', { id: 'stat-tests-total', class: 'stat-sub' });
+  const canvas = h('canvas', { class: 'chart tall', 'aria-label': 'Latency and loss, last 24 hours' });
+  const chartBox = h('div', { id: 'overview-chart', class: 'chart-box' }, canvas);
+  const events = h('ul', { id: 'events-list', class: 'events' });
+  const noEvents = h('p', { class: 'empty', text: 'No events yet.', hidden: true });
+
+  root.append(
+    h('div', { class: 'page-head' }, h('h1', { text: 'Dashboard' })),
+    h('div', { class: 'stats' },
+      h('a', { class: 'stat', href: '#/agents' }, h('div', { class: 'stat-label', text: 'Agents online' }), agentsOnline),
+      h('a', { class: 'stat', href: '#/tests' }, h('div', { class: 'stat-label', text: 'Active tests' }), testsActive, testsTotal)),
+    h('section', { class: 'panel' }, h('h2', { text: 'Latency and loss, last 24 hours (icmp, udp, tcp)' }), chartBox),
+    h('section', { class: 'panel' }, h('h2', { text: 'Recent events' }), events, noEvents));
+
+  async function load() {
+    const o = await get('/api/v1/overview');
+    if (!ctx.alive()) return;
+    agentsOnline.textContent = `${num(o.agentsOnline) ?? 0} / ${num(o.agentsTotal) ?? 0}`;
+    testsActive.textContent = String(num(o.testsActive) ?? 0);
+    testsTotal.textContent = `of ${num(o.testsTotal) ?? 0} tests`;
+    drawOverview(canvas, o.latency || []);
+    renderEvents(events, o.events || []);
+    noEvents.hidden = !!(o.events && o.events.length);
+  }
+
+  const refresh = coalesce(load, 1000);
+  load().catch(reportError);
+  const timer = setInterval(refresh.trigger, 60000);
+
+  return {
+    refresh: () => load().catch(reportError),
+    onLive(type) { if (type === 'agent' || type === 'test') refresh.trigger(); },
+    destroy() { refresh.cancel(); clearInterval(timer); },
+  };
+}
+
+function drawOverview(canvas, buckets) {
+  const avg = []; const band = []; const loss = [];
+  for (const b of buckets) {
+    const t = ms(b.t);
+    if (t === null) continue;
+    const a = num(b.avgUs); const lo = num(b.minUs); const hi = num(b.maxUs); const l = num(b.lossPercent);
+    avg.push({ t, v: a === null ? null : a / 1000 });
+    if (lo !== null && hi !== null) band.push({ t, lo: lo / 1000, hi: hi / 1000 });
+    loss.push({ t, v: l });
+  }
+  const now = Date.now();
+  drawTimeSeries(canvas, {
+    xMin: now - 24 * 3600e3,
+    xMax: now,
+    gapMs: 2.5 * 3600e3,
+    band: { points: band, label: 'min–max' },
+    series: [
+      { points: avg, label: 'avg latency', color: '#2f6fdf' },
+      { points: loss, label: 'loss', color: '#d43f5e', axis: 'y2', dash: [4, 3] },
+    ],
+    yLabel: 'ms',
+    yFormat: (v) => fmtNum(v) + ' ms',
+    y2Label: 'loss %',
+    y2Format: (v) => fmtNum(v) + '%',
+    y2MaxAtLeast: 1,
+    emptyText: 'No measurements in the last 24 hours',
+  });
+}
+
+const SUBJECT_LINK = [
+  [/^agent\./, (s) => '#/agents/' + encodeURIComponent(s)],
+  [/^test\.(?!deleted)/, (s) => (/^\d+$/.test(s) ? '#/results/' + s : null)],
+];
+
+function renderEvents(list, events) {
+  replace(list, events.map((e) => {
+    const kind = String(e.kind || '');
+    const subject = e.subject === undefined || e.subject === null ? '' : String(e.subject);
+    let link = null;
+    for (const [re, f] of SUBJECT_LINK) if (re.test(kind) && subject) { link = f(subject); break; }
+    return h('li', { class: 'event', dataset: { kind } },
+      h('time', { class: 'event-time', datetime: e.at || '', title: fmtAgo(e.at), text: fmtTime(e.at) }),
+      h('span', { class: 'event-kind ' + kind.split('.')[0], text: kind }),
+      link ? h('a', { class: 'event-subject', href: link, text: subject }) : (subject ? h('span', { class: 'event-subject', text: subject }) : null),
+      h('span', { class: 'event-message', text: e.message || '' }));
+  }));
+}

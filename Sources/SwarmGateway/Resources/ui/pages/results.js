@@ -1,0 +1,206 @@
+// Test results (#/results/ID): summary header, range/agent/kind filters, charts per probe kind,
+// newest raw results, CSV/JSON export. Refreshes (≤ 1/s) when the stream reports new results.
+
+import { get, enc } from '../api.js';
+import { h, append, replace, badge, dl, select, coalesce, reportError, empty } from '../dom.js';
+import { num, ms, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
+import { testAction } from './tests.js';
+import { latencyCharts, valueChart, httpChart, tracerouteViews, systemCharts, rawTable, agentColors } from './results-views.js';
+
+const RANGES = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 24 * 3600e3], ['all', null]];
+const prefs = { range: '24h' }; // kept across tests while the app runs
+
+export function mount(root, ctx) {
+  const id = ctx.params.id;
+  const op = ctx.can('operator');
+  const state = { agent: '', kind: '', test: null, views: [], viewKind: null };
+
+  const title = h('h1', { text: `Test #${id}` });
+  const phase = h('span');
+  const headActions = h('span', { class: 'head-actions' });
+  const count = h('span', { id: 'results-count', class: 'stat-inline', text: '…' });
+  const meta = h('div');
+  const family = h('div');
+
+  const rangeButtons = RANGES.map(([key]) => h('button', {
+    type: 'button', class: 'btn small', dataset: { range: key }, text: key,
+    onclick: () => { prefs.range = key; syncRange(); reloadData(); },
+  }));
+  const agentSel = select('agent', [['', 'all agents']], '', { id: 'agent-filter' });
+  const kindSel = select('kind', [], '', { id: 'kind-filter' });
+  const kindLabel = h('label', { class: 'inline', hidden: true }, 'probe ', kindSel);
+  const csv = h('a', { id: 'export-csv', class: 'btn small', href: `/api/v1/results?test=${enc(id)}&format=csv`, download: `test-${id}-results.csv`, text: 'Export CSV' });
+  const json = h('a', { id: 'export-json', class: 'btn small', href: `/api/v1/results?test=${enc(id)}&format=json`, download: `test-${id}-results.json`, text: 'Export JSON' });
+  const charts = h('div', { class: 'charts' });
+  const raw = rawTable();
+
+  root.append(
+    h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, headActions),
+    h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta, family),
+    h('div', { class: 'toolbar' }, h('span', { id: 'range-buttons', class: 'btn-group', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
+      h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, h('span', { class: 'spacer' }), csv, json),
+    charts,
+    h('section', { class: 'panel' }, h('h2', { text: 'Newest results' }), raw.el));
+
+  function syncRange() {
+    for (const b of rangeButtons) {
+      const on = b.dataset.range === prefs.range;
+      b.classList.toggle('active', on);
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+    }
+  }
+  syncRange();
+  agentSel.addEventListener('change', () => { state.agent = agentSel.value; reloadData(); });
+  kindSel.addEventListener('change', () => { state.kind = kindSel.value; reloadData(); });
+
+  // ---- header ----
+  function renderTest(t) {
+    state.test = t;
+    const spec = t.spec || {};
+    const name = t.name || spec.name || `Test #${id}`;
+    title.textContent = `${name}`;
+    title.title = `test #${id}`;
+    const ph = t.phase || (t.state === 'cancelled' ? 'cancelled' : 'scheduled');
+    replace(phase, badge(ph, 'phase'));
+    const progress = t.progress || {};
+    count.textContent = String(num(progress.results) ?? 0);
+    const kinds = kindsOf(spec);
+    const rec = (spec.recurrence && spec.recurrence.mode) || 'MODE_NONE';
+    replace(meta, dl([
+      ['ID', String(t.id ?? id)],
+      ['Revision', String(num(t.revision) ?? 1)],
+      ['State', t.state || 'active'],
+      ['Kinds', kinds.join(', ') || '—'],
+      ['Target', targetOf(spec)],
+      ['Agents', (t.agents || []).join(', ') || '—'],
+      ['Recurrence', rec === 'MODE_NONE' ? 'none' : rec.replace('MODE_', '').toLowerCase()],
+      ['Next run', t.nextRunAt ? `${fmtTime(t.nextRunAt)} (${fmtAgo(t.nextRunAt)})` : '—'],
+      ['Last result', progress.lastResultAt ? `${fmtTime(progress.lastResultAt)} (${fmtAgo(progress.lastResultAt)})` : '—'],
+      ['Created', fmtTime(t.createdAt)],
+      ['Updated', fmtTime(t.updatedAt)],
+    ], 'facts wide'));
+
+    // filters follow the test's agents and kinds
+    const agents = t.agents || [];
+    const agentOpts = [['', 'all agents'], ...agents.map((a) => [a, a])];
+    if (agentSel.options.length !== agentOpts.length || agents.some((a, i) => agentSel.options[i + 1].value !== a)) {
+      replace(agentSel, agentOpts.map(([v, l]) => h('option', { value: v, text: l, selected: v === state.agent })));
+    }
+    if (!kinds.includes(state.kind)) state.kind = kinds.find((k) => k !== 'system') || kinds[0] || '';
+    if (kindSel.options.length !== kinds.length || kinds.some((k, i) => kindSel.options[i].value !== k)) {
+      replace(kindSel, kinds.map((k) => h('option', { value: k, text: k, selected: k === state.kind })));
+    }
+    kindSel.value = state.kind;
+    kindLabel.hidden = kinds.length < 2;
+
+    replace(headActions);
+    if (op) {
+      const after = (action) => { if (action === 'delete') ctx.navigate('#/tests'); else refresh.trigger(); };
+      append(headActions, [
+        h('a', { class: 'btn small', href: `#/tests/${enc(id)}/edit`, dataset: { action: 'edit' }, text: 'Edit' }),
+        h('button', { type: 'button', class: 'btn small', dataset: { action: 'restart' }, text: 'Restart', onclick: () => testAction('restart', t, after) }),
+        t.state !== 'cancelled' ? h('button', { type: 'button', class: 'btn small warn', dataset: { action: 'stop' }, text: 'Stop', onclick: () => testAction('stop', t, after) }) : null,
+        h('button', { type: 'button', class: 'btn small danger', dataset: { action: 'delete' }, text: 'Delete', onclick: () => testAction('delete', t, after) })]);
+    }
+  }
+
+  async function renderFamily(t) {
+    const parts = [];
+    if (t.parentId) parts.push(h('span', null, 'Occurrence ', String(num(t.occurrence) ?? ''), ' of ', h('a', { href: '#/results/' + enc(String(t.parentId)), text: 'test #' + t.parentId })));
+    const rec = t.spec && t.spec.recurrence && t.spec.recurrence.mode;
+    if (rec === 'MODE_NEW') {
+      const res = await get('/api/v1/tests', { parent: id, limit: 20 });
+      if (!ctx.alive()) return;
+      const kids = (res && res.tests) || [];
+      parts.push(h('span', null, `Occurrences (${num(res && res.total) ?? kids.length}): `,
+        kids.length ? kids.map((k, i) => [i ? ', ' : '', h('a', { href: '#/results/' + enc(String(k.id)), text: '#' + k.id })]) : 'none yet'));
+    }
+    replace(family, parts.length ? h('p', { class: 'family' }, parts) : null);
+  }
+
+  // ---- data ----
+  function ensureViews(kind) {
+    if (state.viewKind === kind) return;
+    state.viewKind = kind;
+    const views = [];
+    if (LATENCY_KINDS.has(kind)) {
+      views.push(latencyCharts());
+      if (kind === 'http') views.push(httpChart());
+    } else if (kind === 'system') {
+      views.push(systemCharts());
+    } else if (kind) {
+      views.push(valueChart(kind));
+      if (kind === 'traceroute') views.push(tracerouteViews());
+    }
+    state.views = views;
+    replace(charts, views.length ? views.map((v) => v.el) : h('section', { class: 'panel' }, empty('This test has no probes to chart.')));
+  }
+
+  let dataSeq = 0;
+  async function loadData() {
+    const t = state.test;
+    if (!t) return;
+    const seq = ++dataSeq;
+    const kind = state.kind;
+    const span = RANGES.find(([k]) => k === prefs.range)[1];
+    const now = Date.now();
+    const from = span ? new Date(now - span).toISOString() : '';
+    const needSeries = kind && kind !== 'system';
+    const limit = kind === 'system' ? 3000 : 1000; // system charts come from raw results (24 h at 30 s ≈ 2,900)
+    const [series, rawRes] = await Promise.all([
+      needSeries ? get('/api/v1/results/series', { test: id, agent: state.agent, kind, from, points: 1000 }) : Promise.resolve(null),
+      get('/api/v1/results', { test: id, agent: state.agent, from, limit, order: 'desc' }),
+    ]);
+    if (!ctx.alive() || seq !== dataSeq) return;
+    const rawList = (rawRes && rawRes.results) || [];
+    let xMin = span ? now - span : null;
+    let xMax = now;
+    if (!span) {
+      xMin = ms(series && series.from);
+      const last = rawList.length ? ms(rawList[rawList.length - 1].startedAt) : null;
+      if (xMin === null || (last !== null && last < xMin)) xMin = last;
+      if (xMin !== null && xMin >= xMax) xMin = null;
+    }
+    const bucket = num(series && series.bucketSeconds);
+    const data = {
+      series: (series && series.series) || [],
+      raw: rawList,
+      xMin: xMin ?? undefined,
+      xMax,
+      gapMs: bucket ? bucket * 1000 * 2.5 : undefined,
+      color: agentColors(t.agents),
+    };
+    ensureViews(kind);
+    for (const v of state.views) v.update(data);
+    raw.update(data);
+  }
+
+  async function load() {
+    const t = await get('/api/v1/tests/' + enc(id));
+    if (!ctx.alive()) return;
+    renderTest(t);
+    renderFamily(t).catch(reportError);
+    await loadData();
+  }
+
+  function reloadData() { loadData().catch(reportError); }
+
+  const refresh = coalesce(load, 1000);
+  load().catch(reportError);
+
+  return {
+    refresh: () => load().catch(reportError),
+    onLive(type, data) {
+      if (type === 'results' && String(data.testId) === String(id)) refresh.trigger();
+      else if (type === 'test' && String(data.id) === String(id)) {
+        if (data.state === 'deleted') {
+          replace(charts, h('section', { class: 'panel' }, empty('This test has been deleted.')));
+          state.test = null;
+          state.viewKind = null;
+          replace(headActions);
+        } else refresh.trigger();
+      }
+    },
+    destroy() { refresh.cancel(); },
+  };
+}
