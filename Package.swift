@@ -90,7 +90,7 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", "SwarmGateway", argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
+                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
                 nioSSL,
                 grdb,
             ]

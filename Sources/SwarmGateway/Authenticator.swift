@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import SwarmCore
 import SwarmStore
+import Synchronization
 
 /// Resolves the caller from the session cookie or the bearer token. It never refuses by itself
 /// (routes decide what they need) except for a bearer token that is present but invalid.
@@ -13,6 +14,7 @@ struct Authenticator: RouterMiddleware {
 
     let store: any Store
     let settings: GatewaySettings
+    let cache: PrincipalCache
 
     func handle(
         _ request: Request,
@@ -20,10 +22,20 @@ struct Authenticator: RouterMiddleware {
         next: (Request, GatewayContext) async throws -> Response
     ) async throws -> Response {
         var context = context
-        do {
-            context.principal = try await principal(for: request)
-        } catch let error as StoreError {
-            throw GatewayError.from(error)
+        let key = request.headers[.authorization] ?? request.cookies[Self.cookieName]?.value ?? ""
+        let safe = request.method == .get || request.method == .head
+        if safe, !key.isEmpty, let cached = cache.lookup(key) {
+            context.principal = cached
+        } else {
+            // Writes always resolve afresh and reset the cache, so a sign-out, a revoked token or
+            // a role change through this gateway takes effect at once (through others within the TTL).
+            if !safe { cache.clear() }
+            do {
+                context.principal = try await principal(for: request)
+            } catch let error as StoreError {
+                throw GatewayError.from(error)
+            }
+            if safe, !key.isEmpty, let principal = context.principal { cache.store(key, principal) }
         }
         if let principal = context.principal {
             context.logger[metadataKey: "swarm.gateway.user"] = "\(principal.username)"
@@ -73,4 +85,35 @@ struct Authenticator: RouterMiddleware {
         // A token never exceeds its owner's current role.
         return Principal(username: owner.username, role: min(token.role, owner.role), method: .token(id: token.id))
     }
+}
+
+/// Resolved callers for a short time: without it every API read costs two store reads for the
+/// token or session and its user before any work is done.
+final class PrincipalCache: Sendable {
+    private let entries = Mutex<[String: (principal: Principal, until: ContinuousClock.Instant)]>([:])
+    private let ttl: Duration
+
+    init(ttl: Duration) { self.ttl = ttl }
+
+    func lookup(_ key: String) -> Principal? {
+        guard ttl > .zero else { return nil }
+        return entries.withLock { entries in
+            guard let entry = entries[key] else { return nil }
+            if entry.until < .now {
+                entries[key] = nil
+                return nil
+            }
+            return entry.principal
+        }
+    }
+
+    func store(_ key: String, _ principal: Principal) {
+        guard ttl > .zero else { return }
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[key] = (principal, .now + ttl)
+        }
+    }
+
+    func clear() { entries.withLock { $0.removeAll() } }
 }

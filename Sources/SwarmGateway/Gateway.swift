@@ -20,6 +20,9 @@ public struct Gateway: Service {
         public var uiDirectory: URL?
         /// Reported by `/api/v1/health`.
         public var version: String = "dev"
+        /// How long a resolved session or token is reused for reads (0 turns the cache off).
+        /// Writes through this gateway reset it at once; other gateways see changes within it.
+        public var authCacheTTL: Duration = .seconds(1)
 
         public init(
             host: String = "127.0.0.1",
@@ -119,7 +122,13 @@ public struct Gateway: Service {
             return response
         }
 
-        let group = router.group("api/v1").add(middleware: Authenticator(store: store, settings: settings))
+        let group = router.group("api/v1").add(
+            middleware: Authenticator(
+                store: store,
+                settings: settings,
+                cache: PrincipalCache(ttl: configuration.authCacheTTL)
+            )
+        )
         let api = APIRouteBuilder(group: group, prefix: "/api/v1")
         api.on(.get, "health", .anyone) { _, _ in
             try JSONResponse.make(["status": "ok", "version": configuration.version])

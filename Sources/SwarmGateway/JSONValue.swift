@@ -1,7 +1,7 @@
 import Foundation
 
-/// Any JSON value: lets Codable responses embed proto3 JSON (test specs, host facts, results)
-/// produced by the mesh mapping, and lets request decoding see which fields a client sent.
+/// Any JSON value: lets request decoding see which fields a client sent, and hands a sub-object
+/// (a test spec) on to the proto3 JSON decoder.
 enum JSONValue: Codable, Sendable, Hashable {
     case null
     case bool(Bool)
@@ -37,11 +37,6 @@ enum JSONValue: Codable, Sendable, Hashable {
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
-    }
-
-    /// Parses JSON bytes produced by the mesh mapping.
-    init(json data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
     /// Re-serializes (to hand a sub-object to the proto3 JSON decoder).

@@ -9,14 +9,21 @@ import SwarmWire
 /// Builds JSON responses. Field names follow the API contract (lowerCamelCase, like proto3 JSON).
 enum JSONResponse {
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        let data = try encode(value)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: data))
         )
+    }
+
+    /// JSON bytes with ``RawJSON`` fields spliced in.
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let splicer = RawJSONSplicer()
+        encoder.userInfo[RawJSONSplicer.key] = splicer
+        return splicer.splice(try encoder.encode(value))
     }
 
     static var noContent: Response { Response(status: .noContent) }
@@ -45,8 +52,8 @@ struct AgentDTO: Encodable {
     var firstSeen: String?
     var lastSeen: String?
     var wentOfflineAt: String?
-    var host: JSONValue?
-    var load: JSONValue?
+    var host: RawJSON?
+    var load: RawJSON?
     var spoolDepth: UInt64
     var revoked: Bool
     var revokedAt: String?
@@ -60,8 +67,8 @@ struct AgentDTO: Encodable {
         firstSeen = record.firstSeen?.iso8601
         lastSeen = record.lastSeen?.iso8601
         wentOfflineAt = record.wentOfflineAt?.iso8601
-        host = try record.host.map { try JSONValue(json: MeshJSON.hostFacts($0)) }
-        load = try record.load.map { try JSONValue(json: MeshJSON.load($0)) }
+        host = try record.host.map { RawJSON(data: try MeshJSON.hostFacts($0)) }
+        load = try record.load.map { RawJSON(data: try MeshJSON.load($0)) }
         spoolDepth = record.load?.spoolDepth ?? 0
         revoked = record.revokedAt != nil
         revokedAt = record.revokedAt?.iso8601
@@ -79,7 +86,7 @@ struct TestDTO: Encodable {
     var revision: Int
     var state: String
     var phase: String
-    var spec: JSONValue
+    var spec: RawJSON
     var agents: [String]
     var createdAt: String
     var updatedAt: String
@@ -105,7 +112,7 @@ struct TestDTO: Encodable {
             self.phase = phase.rawValue
             nextRunAt = next?.iso8601
         }
-        spec = try JSONValue(json: MeshJSON.testSpec(record.spec))
+        spec = RawJSON(data: try MeshJSON.testSpec(record.spec))
         agents = record.agents.map(\.rawValue)
         createdAt = record.createdAt.iso8601
         updatedAt = record.updatedAt.iso8601
@@ -126,7 +133,7 @@ struct MeasurementDTO: Encodable {
     var status: String
     var reason: String
     var value: Double?
-    var result: JSONValue
+    var result: RawJSON
 
     init(_ m: MeasurementRecord) throws {
         testId = m.testID.rawValue
@@ -140,7 +147,7 @@ struct MeasurementDTO: Encodable {
         reason = m.reason
         value = m.value
         result =
-            m.payload.isEmpty ? .object([:]) : try JSONValue(json: MeshJSON.result(kind: m.kind, payload: m.payload))
+            RawJSON(data: m.payload.isEmpty ? Data("{}".utf8) : try MeshJSON.result(kind: m.kind, payload: m.payload))
     }
 }
 

@@ -48,6 +48,8 @@ struct GatewayHarness {
                 )
             }
             var configuration = Gateway.Configuration(host: "127.0.0.1", port: 0, passwordHasher: hasher)
+            // Tests change sessions and tokens behind the gateway's back; the cache has its own test.
+            configuration.authCacheTTL = .zero
             configuration.uiDirectory = URL(fileURLWithPath: #filePath)
                 .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Sources/SwarmGateway/Resources/ui")

@@ -170,3 +170,33 @@ struct HostileInputTests {
 func json(_ object: Any) -> String {
     String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
 }
+
+@Suite("Gateway raw JSON splicing and the sign-in cache")
+struct SplicingAndCacheTests {
+    @Test("a user string shaped like a placeholder is never replaced by embedded JSON")
+    func forgedPlaceholder() async throws {
+        struct Item: Encodable {
+            var name: String
+            var spec: RawJSON
+        }
+        let forged = "\u{1}raw:0:0\u{1}"
+        let body = try JSONResponse.encode([Item(name: forged, spec: RawJSON(data: Data("{\"a\":1}".utf8)))])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: body) as? [[String: Any]])
+        #expect(parsed[0]["name"] as? String == forged)
+        #expect((parsed[0]["spec"] as? [String: Any])?["a"] as? Int == 1)
+    }
+
+    @Test("the principal cache expires and is cleared")
+    func cache() async throws {
+        let cache = PrincipalCache(ttl: .milliseconds(100))
+        let principal = Principal(username: "u", role: .viewer, method: .token(id: 1))
+        cache.store("k", principal)
+        #expect(cache.lookup("k") == principal)
+        cache.clear()
+        #expect(cache.lookup("k") == nil)
+        cache.store("k", principal)
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(cache.lookup("k") == nil)
+        #expect(PrincipalCache(ttl: .zero).lookup("k") == nil)
+    }
+}

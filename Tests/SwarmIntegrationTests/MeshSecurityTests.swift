@@ -171,6 +171,41 @@ import X509
         }
     }
 
+    @Test("an agent revoked in the store (the gateway's revoke) loses its live session and is refused after")
+    func revokedInStore() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            let issued = try pki.agent("gone")
+            try await withMeshServer(pki: pki, store: store) { _, port in
+                let live = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
+                    group.addTask { await live.hello(keepOpen: true).1 }
+                    #expect(await eventually { (try? await store.agent(AgentName.fixture("gone")))??.online == true })
+                    _ = try await store.revokeAgent(AgentName.fixture("gone"), at: .now())
+                    let saw = try await group.next() ?? []
+                    let goodbyes = saw.compactMap { message -> Mesh.Goodbye? in
+                        if case .goodbye(let goodbye) = message { return goodbye }
+                        return nil
+                    }
+                    #expect(goodbyes.map(\.message) == ["this agent's certificate was revoked"])
+                }
+                let again = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                guard case .refused(let error) = await again.hello().0 else {
+                    Issue.record("a revoked agent was welcomed")
+                    return
+                }
+                #expect(error.code == .revoked)
+                #expect(error.message.contains("revoked"))
+                let other = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("other")))
+                guard case .welcome = await other.hello().0 else {
+                    Issue.record("the server stopped serving others")
+                    return
+                }
+            }
+        }
+    }
+
     @Test("a second session for the same agent replaces the first, which is told Goodbye(replaced)")
     func replacement() async throws {
         try await withTemporaryDirectory { dir in

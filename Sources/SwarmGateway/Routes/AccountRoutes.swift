@@ -102,18 +102,12 @@ struct AccountRoutes {
             if let days = body.expiresInDays, !(1...3650).contains(days) {
                 throw GatewayError.badRequest("expiresInDays must be 1...3650 (omit it for no expiry)")
             }
-            let secret = "ssw_" + Secrets.random()
-            let now = Timestamp.now()
-            let token = try await store.createToken(
-                APITokenRecord(
-                    name: name,
-                    prefix: String(secret.prefix(8)),
-                    tokenHash: Secrets.digest(secret),
-                    role: body.role,
-                    owner: principal.username,
-                    createdAt: now,
-                    expiresAt: body.expiresInDays.map { now + .seconds($0 * 86_400) }
-                )
+            let (token, secret) = try await APITokens.issue(
+                store: store,
+                name: name,
+                role: body.role,
+                owner: principal.username,
+                expiresAt: body.expiresInDays.map { .now() + .seconds($0 * 86_400) }
             )
             context.logger.notice(
                 "API token \(token.id) '\(name)' (\(body.role.rawValue)) created by \(principal.username)"

@@ -162,7 +162,7 @@ struct ResultRoutes {
         var text = "test_id,revision,agent,sequence,kind,started_at,duration_ms,status,value,reason,result_json\n"
         for m in rows {
             let dto = try MeasurementDTO(m)
-            let result = String(decoding: try JSONEncoder().encode(dto.result), as: UTF8.self)
+            let result = String(decoding: dto.result.data, as: UTF8.self)
             let fields: [String] = [
                 String(dto.testId), String(dto.revision), dto.agent, String(dto.sequence), dto.kind, dto.startedAt,
                 String(format: "%.3f", dto.durationMs), dto.status, dto.value.map { String($0) } ?? "", dto.reason,

@@ -143,8 +143,11 @@ function setLiveState(state) {
   el.textContent = live ? 'live' : 'reconnecting';
   el.classList.toggle('on', live);
   if (state === 'closed' && session.user) {
-    // The server refused the stream: find out whether the session is still there (401 → login).
-    get('/api/v1/auth/me').catch(() => {});
+    // The server refused the stream: find out whether the session is still there. The server answers
+    // 200 {"user":null} when signed out (an older one: 401, handled by onUnauthorized) → login.
+    get('/api/v1/auth/me')
+      .then((me) => { if (session.user && !(me && me.user)) signedOut('Your session has ended. Sign in again.'); })
+      .catch(() => {});
   }
 }
 
@@ -160,6 +163,7 @@ function onLive(type, data) {
 
 /** Called by the login page and at start-up with the /auth/me or login answer. */
 function signedIn(answer, go) {
+  if (!answer || !answer.user) { signedOut(''); return; } // {"user":null}: not signed in
   session.user = answer.user;
   session.authMethod = answer.authMethod || 'session';
   setCsrf(answer.csrfToken);
@@ -195,7 +199,7 @@ async function start() {
   window.addEventListener('hashchange', route);
   try {
     const me = await get('/api/v1/auth/me');
-    if (me && me.user) signedIn(me); // a server may also answer 200 {"user":null} when signed out
+    if (me && me.user) signedIn(me); // signed out: 200 {"user":null,"authMethod":"none"} (or 401 from an older server)
   } catch (e) {
     if (e.status !== 401) reportError(e);
   }

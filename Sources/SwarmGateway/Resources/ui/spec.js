@@ -21,7 +21,6 @@ export const KIND_OPTIONS = {
   tcp: [
     { key: 'send', label: 'Send after connect', type: 'bytes', hint: 'text; escapes \\r \\n \\t \\\\ \\xHH' },
     { key: 'expect', label: 'Expect in reply', type: 'bytes', hint: 'text; escapes \\r \\n \\t \\\\ \\xHH' },
-    { key: 'congestionControl', label: 'Congestion control', type: 'text', placeholder: 'e.g. cubic, bbr' },
   ],
   dns: [
     { key: 'server', label: 'Server', type: 'text', placeholder: 'system resolver' },

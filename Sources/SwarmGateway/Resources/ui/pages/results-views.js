@@ -27,18 +27,29 @@ function withAlpha(hex, a) {
 
 // ---- series charts (server-side downsampled) -----------------------------------------------
 
-/** Latency smoke band + avg, loss %, jitter (icmp, udp, tcp, dns, http). */
-export function latencyCharts() {
-  const lat = chartPanel('Latency: average with min–max spread', 'chart-latency', 'tall');
-  const loss = chartPanel('Loss', 'chart-loss');
-  const jit = chartPanel('Jitter', 'chart-jitter');
+/** The headline figure of each kind whose value is a time (contract: value = headline figure). */
+export const HEADLINE_TITLES = {
+  icmp: 'ICMP round-trip time',
+  udp: 'UDP round-trip time',
+  tcp: 'TCP connect time',
+  dns: 'DNS query time',
+  http: 'HTTP total time',
+};
+
+/** Kinds whose results carry loss and jitter figures; the others get no loss/jitter charts. */
+export const LOSS_KINDS = new Set(['icmp', 'udp', 'traceroute']);
+
+/** Headline time: smoke band (min–max spread) + average (icmp, udp, tcp, dns, http). */
+export function latencyCharts(kind) {
+  const title = HEADLINE_TITLES[kind] || 'Latency';
+  const lat = chartPanel(`${title}: average with min–max spread`, 'chart-latency', 'tall');
   return {
-    el: h('div', null, lat.el, h('div', { class: 'cols' }, loss.el, jit.el)),
+    el: lat.el,
     update({ series, xMin, xMax, gapMs, color }) {
-      const bands = []; const avgs = []; const losses = []; const jitters = [];
+      const bands = []; const avgs = [];
       for (const s of series) {
         const c = color(s.agent);
-        const band = []; const avg = []; const lossP = []; const jitter = [];
+        const band = []; const avg = [];
         for (const p of s.points || []) {
           const t = ms(p.t);
           if (t === null) continue;
@@ -46,17 +57,37 @@ export function latencyCharts() {
           if (lo !== null && hi !== null) band.push({ t, lo: lo / 1000, hi: hi / 1000 });
           const a = num(p.avg);
           avg.push({ t, v: a === null ? null : a / 1000 });
+        }
+        bands.push({ points: band, color: withAlpha(c, 0.2), label: `${s.agent} min–max`, legend: false });
+        avgs.push({ points: avg, color: c, label: s.agent });
+      }
+      drawTimeSeries(lat.canvas, { xMin, xMax, gapMs, bands, series: avgs, yLabel: 'ms', yFormat: msFmt, emptyText: 'No results in this range' });
+    },
+  };
+}
+
+/** Loss % and jitter side by side (only for LOSS_KINDS). */
+export function lossJitterCharts() {
+  const loss = chartPanel('Loss', 'chart-loss');
+  const jit = chartPanel('Jitter', 'chart-jitter');
+  return {
+    el: h('div', { class: 'cols' }, loss.el, jit.el),
+    update({ series, xMin, xMax, gapMs, color }) {
+      const losses = []; const jitters = [];
+      for (const s of series) {
+        const c = color(s.agent);
+        const lossP = []; const jitter = [];
+        for (const p of s.points || []) {
+          const t = ms(p.t);
+          if (t === null) continue;
           lossP.push({ t, v: num(p.lossPercent) });
           const j = num(p.jitterUs);
           jitter.push({ t, v: j === null ? null : j / 1000 });
         }
-        bands.push({ points: band, color: withAlpha(c, 0.2), label: `${s.agent} min–max`, legend: false });
-        avgs.push({ points: avg, color: c, label: s.agent });
         losses.push({ points: lossP, color: c, label: s.agent });
         jitters.push({ points: jitter, color: c, label: s.agent });
       }
       const base = { xMin, xMax, gapMs };
-      drawTimeSeries(lat.canvas, { ...base, bands, series: avgs, yLabel: 'ms', yFormat: msFmt, emptyText: 'No results in this range' });
       drawTimeSeries(loss.canvas, { ...base, series: losses, yLabel: '%', yFormat: (v) => fmtNum(v) + '%', yMaxAtLeast: 1, emptyText: 'No loss data in this range' });
       drawTimeSeries(jit.canvas, { ...base, series: jitters, yLabel: 'ms', yFormat: msFmt, emptyText: 'No jitter data in this range' });
     },

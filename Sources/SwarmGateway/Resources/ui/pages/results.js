@@ -1,30 +1,40 @@
 // Test results (#/results/ID): summary header, range/agent/kind filters, charts per probe kind,
-// newest raw results, CSV/JSON export. Refreshes (≤ 1/s) when the stream reports new results.
+// newest raw results, CSV/JSON export, and the child tests of a "new"-mode recurring parent (#children).
+// Refreshes (≤ 1/s) when the stream reports new results.
 
 import { get, enc } from '../api.js';
-import { h, append, replace, badge, dl, select, coalesce, reportError, empty } from '../dom.js';
+import { h, append, replace, badge, dl, select, table, coalesce, reportError, empty } from '../dom.js';
 import { num, ms, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
 import { testAction } from './tests.js';
-import { latencyCharts, valueChart, httpChart, tracerouteViews, systemCharts, rawTable, agentColors } from './results-views.js';
+import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, systemCharts, rawTable, agentColors } from './results-views.js';
 
 const RANGES = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 24 * 3600e3], ['all', null]];
-const prefs = { range: '24h' }; // kept across tests while the app runs
+const CHILDREN_LIMIT = 50;
+
+/** Default range: the smallest of 1h/6h/24h/7d covering the test's life so far (now − createdAt); 7d when older. */
+export function autoRange(createdAt, now = Date.now()) {
+  const born = ms(createdAt);
+  const age = born === null ? Infinity : now - born;
+  for (const [key, span] of RANGES) if (span !== null && age <= span) return key;
+  return '7d';
+}
 
 export function mount(root, ctx) {
   const id = ctx.params.id;
   const op = ctx.can('operator');
-  const state = { agent: '', kind: '', test: null, views: [], viewKind: null };
+  // range: null until the test is loaded; follows the test's age until the user picks one (rangeChosen).
+  const state = { agent: '', kind: '', test: null, views: [], viewKind: null, range: null, rangeChosen: false };
 
   const title = h('h1', { text: `Test #${id}` });
   const phase = h('span');
+  const parentLink = h('span', { id: 'parent-link', class: 'muted', hidden: true });
   const headActions = h('span', { class: 'head-actions' });
   const count = h('span', { id: 'results-count', class: 'stat-inline', text: '…' });
   const meta = h('div');
-  const family = h('div');
 
   const rangeButtons = RANGES.map(([key]) => h('button', {
     type: 'button', class: 'btn small', dataset: { range: key }, text: key,
-    onclick: () => { prefs.range = key; syncRange(); reloadData(); },
+    onclick: () => { state.range = key; state.rangeChosen = true; syncRange(); reloadData(); },
   }));
   const agentSel = select('agent', [['', 'all agents']], '', { id: 'agent-filter' });
   const kindSel = select('kind', [], '', { id: 'kind-filter' });
@@ -33,18 +43,23 @@ export function mount(root, ctx) {
   const json = h('a', { id: 'export-json', class: 'btn small', href: `/api/v1/results?test=${enc(id)}&format=json`, download: `test-${id}-results.json`, text: 'Export JSON' });
   const charts = h('div', { class: 'charts' });
   const raw = rawTable();
+  const { table: childTable, tbody: childBody } = table('children-table', [['ID', 'num'], 'Name', ['Occurrence', 'num'], 'Phase', 'Created', ['Results', 'num'], '']);
+  const childNote = h('p', { class: 'muted' });
+  const childrenSection = h('section', { id: 'children', class: 'panel', hidden: true },
+    h('h2', { text: 'Occurrences (child tests)' }), childNote, h('div', { class: 'table-scroll' }, childTable));
 
   root.append(
-    h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, headActions),
-    h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta, family),
+    h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, parentLink, headActions),
+    h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta),
     h('div', { class: 'toolbar' }, h('span', { id: 'range-buttons', class: 'btn-group', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
       h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, h('span', { class: 'spacer' }), csv, json),
+    childrenSection,
     charts,
     h('section', { class: 'panel' }, h('h2', { text: 'Newest results' }), raw.el));
 
   function syncRange() {
     for (const b of rangeButtons) {
-      const on = b.dataset.range === prefs.range;
+      const on = b.dataset.range === state.range;
       b.classList.toggle('active', on);
       b.setAttribute('aria-pressed', on ? 'true' : 'false');
     }
@@ -62,6 +77,15 @@ export function mount(root, ctx) {
     title.title = `test #${id}`;
     const ph = t.phase || (t.state === 'cancelled' ? 'cancelled' : 'scheduled');
     replace(phase, badge(ph, 'phase'));
+    if (!state.rangeChosen) { state.range = autoRange(t.createdAt); syncRange(); }
+    if (t.parentId) {
+      replace(parentLink, `occurrence ${num(t.occurrence) ?? '?'} of `,
+        h('a', { href: '#/results/' + enc(String(t.parentId)), dataset: { parent: t.parentId }, text: `test #${t.parentId}` }));
+      parentLink.hidden = false;
+    } else {
+      replace(parentLink);
+      parentLink.hidden = true;
+    }
     const progress = t.progress || {};
     count.textContent = String(num(progress.results) ?? 0);
     const kinds = kindsOf(spec);
@@ -104,18 +128,35 @@ export function mount(root, ctx) {
     }
   }
 
-  async function renderFamily(t) {
-    const parts = [];
-    if (t.parentId) parts.push(h('span', null, 'Occurrence ', String(num(t.occurrence) ?? ''), ' of ', h('a', { href: '#/results/' + enc(String(t.parentId)), text: 'test #' + t.parentId })));
+  /** #children: the child tests of a "new"-mode recurring parent (newest first). */
+  let childSeq = 0;
+  async function renderChildren(t) {
+    const seq = ++childSeq;
     const rec = t.spec && t.spec.recurrence && t.spec.recurrence.mode;
-    if (rec === 'MODE_NEW') {
-      const res = await get('/api/v1/tests', { parent: id, limit: 20 });
-      if (!ctx.alive()) return;
-      const kids = (res && res.tests) || [];
-      parts.push(h('span', null, `Occurrences (${num(res && res.total) ?? kids.length}): `,
-        kids.length ? kids.map((k, i) => [i ? ', ' : '', h('a', { href: '#/results/' + enc(String(k.id)), text: '#' + k.id })]) : 'none yet'));
+    if (rec !== 'MODE_NEW') {
+      childrenSection.hidden = true;
+      replace(childBody);
+      return;
     }
-    replace(family, parts.length ? h('p', { class: 'family' }, parts) : null);
+    const res = await get('/api/v1/tests', { parent: id, limit: CHILDREN_LIMIT });
+    if (!ctx.alive() || seq !== childSeq) return;
+    const kids = (res && res.tests) || [];
+    const total = num(res && res.total) ?? kids.length;
+    childrenSection.hidden = false;
+    childNote.textContent = !kids.length ? 'No occurrences yet: each occurrence becomes a child test here.'
+      : total > kids.length ? `Newest ${kids.length} of ${total}.` : `${total} occurrence${total === 1 ? '' : 's'}.`;
+    replace(childBody, kids.map((k) => {
+      const kid = String(k.id);
+      const progress = k.progress || {};
+      return h('tr', { dataset: { testId: kid } },
+        h('td', { class: 'num', text: kid }),
+        h('td', { class: 'name' }, h('a', { href: '#/results/' + enc(kid), text: k.name || (k.spec && k.spec.name) || '(unnamed)' })),
+        h('td', { class: 'num', text: String(num(k.occurrence) ?? '') }),
+        h('td', null, badge(k.phase || (k.state === 'cancelled' ? 'cancelled' : 'scheduled'))),
+        h('td', { class: 'nowrap', text: fmtTime(k.createdAt) }),
+        h('td', { class: 'num', text: String(num(progress.results) ?? 0) }),
+        h('td', null, h('a', { href: '#/results/' + enc(kid), class: 'btn small', text: 'Results' })));
+    }));
   }
 
   // ---- data ----
@@ -124,12 +165,14 @@ export function mount(root, ctx) {
     state.viewKind = kind;
     const views = [];
     if (LATENCY_KINDS.has(kind)) {
-      views.push(latencyCharts());
+      views.push(latencyCharts(kind));
+      if (LOSS_KINDS.has(kind)) views.push(lossJitterCharts());
       if (kind === 'http') views.push(httpChart());
     } else if (kind === 'system') {
       views.push(systemCharts());
     } else if (kind) {
       views.push(valueChart(kind));
+      if (LOSS_KINDS.has(kind)) views.push(lossJitterCharts());
       if (kind === 'traceroute') views.push(tracerouteViews());
     }
     state.views = views;
@@ -142,7 +185,8 @@ export function mount(root, ctx) {
     if (!t) return;
     const seq = ++dataSeq;
     const kind = state.kind;
-    const span = RANGES.find(([k]) => k === prefs.range)[1];
+    if (!state.range) state.range = autoRange(t.createdAt);
+    const span = (RANGES.find(([k]) => k === state.range) || RANGES[2])[1];
     const now = Date.now();
     const from = span ? new Date(now - span).toISOString() : '';
     const needSeries = kind && kind !== 'system';
@@ -179,20 +223,24 @@ export function mount(root, ctx) {
     const t = await get('/api/v1/tests/' + enc(id));
     if (!ctx.alive()) return;
     renderTest(t);
-    renderFamily(t).catch(reportError);
+    renderChildren(t).catch(reportError);
     await loadData();
   }
 
   function reloadData() { loadData().catch(reportError); }
 
   const refresh = coalesce(load, 1000);
+  const refreshChildren = coalesce(() => (state.test ? renderChildren(state.test) : Promise.resolve()), 1000);
   load().catch(reportError);
 
   return {
     refresh: () => load().catch(reportError),
     onLive(type, data) {
       if (type === 'results' && String(data.testId) === String(id)) refresh.trigger();
-      else if (type === 'test' && String(data.id) === String(id)) {
+      else if (type === 'test' && String(data.id) !== String(id)) {
+        // a child appeared, changed phase or went away (the event does not say whose child it is)
+        if (!childrenSection.hidden) refreshChildren.trigger();
+      } else if (type === 'test' && String(data.id) === String(id)) {
         if (data.state === 'deleted') {
           replace(charts, h('section', { class: 'panel' }, empty('This test has been deleted.')));
           state.test = null;
@@ -201,6 +249,6 @@ export function mount(root, ctx) {
         } else refresh.trigger();
       }
     },
-    destroy() { refresh.cancel(); },
+    destroy() { refresh.cancel(); refreshChildren.cancel(); },
   };
 }

@@ -1,10 +1,13 @@
 // Tests list: search, state filter, paging (50 a page), selection + bulk delete, per-row actions.
+// Recurring tests carry a "↻ continue" / "↻ new" marker; Next run is nextRunAt in the viewer's local time.
 
 import { get, post, del, enc } from '../api.js';
 import { h, append, replace, table, badge, select, coalesce, debounce, reportError, flash } from '../dom.js';
-import { num, fmtTime, fmtAgo, kindsOf, targetOf } from '../format.js';
+import { num, fmtTime, fmtAgo, fmtDuration, kindsOf, targetOf } from '../format.js';
 
 const PAGE = 50;
+const RECURRENCE_MARK = { MODE_CONTINUE: ['↻ continue', 'recurring: the same test runs again every occurrence; results accumulate'],
+  MODE_NEW: ['↻ new', 'recurring: each occurrence runs as a new child test'] };
 // Kept while the app runs, so coming back from a test keeps the search and page.
 const view = { q: '', state: '', offset: 0 };
 
@@ -96,17 +99,23 @@ export function mount(root, ctx) {
         h('button', { type: 'button', class: 'btn small danger', dataset: { action: 'delete' }, text: 'Delete', onclick: () => testAction('delete', t, () => refresh.trigger()) })]);
     }
     const phase = t.phase || (active ? 'scheduled' : 'cancelled');
+    const mode = spec.recurrence && spec.recurrence.mode;
+    const mark = RECURRENCE_MARK[mode];
+    const every = num(spec.recurrence && spec.recurrence.intervalMs);
+    const next = t.nextRunAt ? fmtTime(t.nextRunAt) : '—';
     return h('tr', { dataset: { testId: id }, class: active ? '' : 'inactive' },
       op ? h('td', { class: 'check' }, check) : null,
       h('td', { class: 'num', text: id }),
       h('td', { class: 'name' }, h('a', { href: '#/results/' + enc(id), text: t.name || spec.name || '(unnamed)' }),
+        mark ? [' ', h('span', { class: 'badge recurrence', dataset: { recurrence: mode === 'MODE_NEW' ? 'new' : 'continue' },
+          title: mark[1] + (every ? ` (every ${fmtDuration(Math.round(every / 1000))})` : ''), text: mark[0] })] : null,
         t.parentId ? h('small', { class: 'muted', text: ` occurrence ${num(t.occurrence) ?? ''} of #${t.parentId}` }) : null),
       h('td', { text: kindsOf(spec).join(', ') || '—' }),
       h('td', { class: 'target', text: targetOf(spec) }),
       h('td', { class: 'agents', text: (t.agents || []).join(', ') || '—' }),
       h('td', null, badge(phase)),
       h('td', { class: 'num', text: String(num(t.revision) ?? 1) }),
-      h('td', { class: 'nowrap', title: fmtAgo(t.nextRunAt), text: fmtTime(t.nextRunAt) }),
+      h('td', { class: 'nowrap next-run', title: t.nextRunAt ? fmtAgo(t.nextRunAt) : 'no run planned', text: next }),
       h('td', { class: 'num', title: progress.lastResultAt ? 'last ' + fmtTime(progress.lastResultAt) : 'no results yet', text: String(num(progress.results) ?? 0) }),
       h('td', { class: 'row-actions' }, actions));
   }
