@@ -7,6 +7,7 @@
 #                             # netlab namespace (5 ms each way): fixed-target median RTT loaded vs alone
 #   AGENTS=200 RATES="20000" SECONDS_=5 scripts/bench.sh
 #   BENCH=icmp ICMP_SECONDS=30 scripts/bench.sh      # only the icmp benchmark (BENCH=mesh: only mesh)
+#   BENCH=gateway scripts/bench.sh   # results endpoint (86,400 -> 1,000 points) vs store read; agent list vs static (wrk)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -45,4 +46,9 @@ if [[ $bench == all || $bench == icmp ]]; then
   else
     echo "== bench icmp skipped: $(scripts/netlab.sh check 2>&1 | tail -1)"
   fi
+fi
+
+if [[ $bench == all || $bench == gateway ]]; then
+  echo "== $(date -u +%H:%M:%S) bench gateway: 86,400-point series, agent list and static file under wrk"
+  .build/release/streamswarm bench gateway --seconds "${GATEWAY_SECONDS:-10}"
 fi

@@ -47,6 +47,8 @@ public final class SQLiteStore: Store {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpoint)")
+            // 32 MiB page cache per connection: a 24-hour series (~86,000 rows) stays in memory.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)
