@@ -130,7 +130,10 @@ let package = Package(
                 "SwarmServer", "SwarmTestSupport", hummingbird, hummingbirdTesting, logging, swiftProtobuf,
             ]
         ),
-        .testTarget(name: "SwarmAgentTests", dependencies: ["SwarmAgent", "SwarmCore", "SwarmTestSupport"]),
+        .testTarget(
+            name: "SwarmAgentTests",
+            dependencies: ["SwarmAgent", "SwarmCore", "SwarmProto", "SwarmTestSupport", swiftProtobuf]
+        ),
         .testTarget(
             name: "SwarmProbesTests",
             dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, logging]

@@ -1,8 +1,9 @@
-import Foundation
+// why: MeasurementJSON (public, for the CLI) takes SwarmCore records and returns Foundation Data.
+public import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import SwarmCore
+public import SwarmCore
 import SwarmStore
 import SwarmWire
 
@@ -18,9 +19,9 @@ enum JSONResponse {
     }
 
     /// JSON bytes with ``RawJSON`` fields spliced in.
-    static func encode<T: Encodable>(_ value: T) throws -> Data {
+    static func encode<T: Encodable>(_ value: T, sortedKeys: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = sortedKeys ? [.withoutEscapingSlashes, .sortedKeys] : [.withoutEscapingSlashes]
         let splicer = RawJSONSplicer()
         encoder.userInfo[RawJSONSplicer.key] = splicer
         return splicer.splice(try encoder.encode(value))
@@ -122,7 +123,9 @@ struct TestDTO: Encodable {
     }
 }
 
-struct MeasurementDTO: Encodable {
+/// A stored measurement as the API (and `results show --json`) presents it: indexed fields plus the
+/// kind's result message in the proto3 JSON mapping.
+public struct MeasurementJSON: Encodable, Sendable {
     var testId: Int64
     var revision: Int
     var agent: String
@@ -135,7 +138,7 @@ struct MeasurementDTO: Encodable {
     var value: Double?
     var result: RawJSON
 
-    init(_ m: MeasurementRecord) throws {
+    public init(_ m: MeasurementRecord) throws {
         testId = m.testID.rawValue
         revision = m.revision
         agent = m.agent.rawValue
@@ -202,5 +205,12 @@ struct EventDTO: Encodable {
         kind = event.kind
         subject = event.subject
         message = event.message
+    }
+}
+
+extension MeasurementJSON {
+    /// JSON for a list of measurements, as `results show --json` prints it.
+    public static func encode(_ records: [MeasurementRecord]) throws -> Data {
+        try JSONResponse.encode(try records.map(MeasurementJSON.init), sortedKeys: true)
     }
 }

@@ -152,6 +152,8 @@ struct AuthTests {
                     try await client.send(.get, "/api/v1/agents", as: Caller(bearer: "ssw_made_up")).status
                         == .unauthorized
                 )
+                let kinds = try await h.store.events(limit: 10).map(\.kind)
+                #expect(kinds.contains("token.created") && kinds.contains("token.revoked"))
             }
         }
     }

@@ -94,8 +94,36 @@ struct HostileInputTests {
                 }
                 let stored = try await h.store.tests().map(\.spec.name)
                 #expect(stored == nasty)
+                // Every other free-text field of a spec, through an http test.
+                for text in nasty {
+                    let spec: [String: Any] = [
+                        "name": "http", "target": ["url": "https://192.0.2.1/\(text)", "host": text],
+                        "probes": [
+                            [
+                                "kind": "PROBE_KIND_HTTP",
+                                "http": ["expectSubstring": text, "headers": ["X-Test": text]],
+                            ]
+                        ],
+                        "schedule": ["intervalMs": 60_000],
+                        "options": ["interface": text, "sourceAddress": text],
+                    ]
+                    let r = try await client.send(
+                        .post,
+                        "/api/v1/tests",
+                        as: op,
+                        json: ["spec": spec, "agents": ["a"]]
+                    )
+                    #expect(r.status == .created, "\(text): \(r.errorMessage)")
+                    let id = try #require(try r.json()["id"] as? Int)
+                    let record = try #require(try await h.store.test(TestID(Int64(id))))
+                    #expect(record.spec.target.host == text)
+                    #expect(record.spec.target.url == "https://192.0.2.1/\(text)")
+                    #expect(record.spec.options.http.expectSubstring == text)
+                    #expect(record.spec.options.http.headers["X-Test"] == text)
+                    #expect(record.spec.options.interface == text && record.spec.options.sourceAddress == text)
+                }
                 let search = try await client.send(.get, "/api/v1/tests?q=%27%3B%20DROP", as: op)
-                #expect(try search.json()["total"] as? Int == 1)
+                #expect(try search.json()["total"] as? Int == 2)  // the name, and a host
                 let admin = try await client.signIn("admin")
                 let token = try await client.send(
                     .post,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwarmCore
+import SwarmGateway
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmWire
@@ -21,30 +22,6 @@ struct ResultsCommand: AsyncParsableCommand {
         @Option(help: "Only the last DURATION (e.g. 15m, 24h).") var since: String?
         @Option(help: "At most this many rows (the newest are shown).") var limit: Int = 50
         @Flag(help: "Print JSON (results in the proto3 JSON mapping).") var json = false
-
-        struct Row: Encodable {
-            var testId: Int64
-            var revision: Int
-            var agent: String
-            var sequence: UInt64
-            var kind: String
-            var startedAt: String
-            var durationMs: Double
-            var status: String
-            var reason: String
-            var value: Double?
-            var result: JSONFragment
-        }
-
-        /// Pre-encoded JSON embedded as-is.
-        struct JSONFragment: Encodable {
-            var json: String
-            func encode(to encoder: any Encoder) throws {
-                let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
-                var container = encoder.singleValueContainer()
-                try container.encode(AnyJSON(object))
-            }
-        }
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.cli")
@@ -72,25 +49,8 @@ struct ResultsCommand: AsyncParsableCommand {
                 ).reversed()
             )
             if json {
-                try printJSON(
-                    rows.map {
-                        Row(
-                            testId: $0.testID.rawValue,
-                            revision: $0.revision,
-                            agent: $0.agent.rawValue,
-                            sequence: $0.sequence,
-                            kind: $0.kind.rawValue,
-                            startedAt: $0.startedAt.iso8601,
-                            durationMs: Double($0.duration.nanoseconds) / 1e6,
-                            status: $0.status.rawValue,
-                            reason: $0.reason,
-                            value: $0.value,
-                            result: JSONFragment(
-                                json: (try? MeasurementEncoding.resultJSON(kind: $0.kind, payload: $0.payload)) ?? "{}"
-                            )
-                        )
-                    }
-                )
+                // The gateway's shape, so scripts read the same JSON from the CLI and the API.
+                print(String(decoding: try MeasurementJSON.encode(rows), as: UTF8.self))
                 return
             }
             if rows.isEmpty {
@@ -131,23 +91,6 @@ struct ResultsCommand: AsyncParsableCommand {
                 return parts.joined(separator: " ")
             }
             return MeasurementEncoding.summary(kind: row.kind, payload: row.payload)
-        }
-    }
-}
-
-/// Any JSON value, for re-encoding parsed JSON inside Encodable output.
-struct AnyJSON: Encodable {
-    let value: Any
-    init(_ value: Any) { self.value = value }
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch value {
-        case let v as Bool where type(of: value) == Bool.self: try container.encode(v)
-        case let v as NSNumber: try container.encode(v.doubleValue)
-        case let v as String: try container.encode(v)
-        case let v as [Any]: try container.encode(v.map(AnyJSON.init))
-        case let v as [String: Any]: try container.encode(v.mapValues(AnyJSON.init))
-        default: try container.encodeNil()
         }
     }
 }

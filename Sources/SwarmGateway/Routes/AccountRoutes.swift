@@ -37,6 +37,11 @@ struct AccountRoutes {
         var secret: String
     }
 
+    /// Account changes go to the event log, so admins see who changed access and when.
+    private func audit(_ kind: String, _ subject: String, _ message: String) async throws {
+        try await store.appendEvent(EventRecord(kind: kind, subject: subject, message: message))
+    }
+
     func add(to api: APIRouteBuilder) {
         api.on(.get, "users", .role(.admin)) { _, _ in
             try JSONResponse.make(Users(users: try await store.users().map(UserDTO.init)))
@@ -78,6 +83,11 @@ struct AccountRoutes {
                 disabled: body.disabled
             )
             context.logger.notice("user \(username) changed by \(context.principal?.username ?? "?")")
+            try await audit(
+                "user.changed",
+                username,
+                "user \(username) changed (role \(user.role.rawValue)\(user.disabled ? ", disabled" : "")) by \(context.principal?.username ?? "?")"
+            )
             return try JSONResponse.make(UserDTO(user))
         }
         api.on(.delete, "users/:username", .role(.admin)) { _, context in
@@ -109,9 +119,9 @@ struct AccountRoutes {
                 owner: principal.username,
                 expiresAt: body.expiresInDays.map { .now() + .seconds($0 * 86_400) }
             )
-            context.logger.notice(
-                "API token \(token.id) '\(name)' (\(body.role.rawValue)) created by \(principal.username)"
-            )
+            let message = "API token \(token.id) '\(name)' (\(body.role.rawValue)) created by \(principal.username)"
+            context.logger.notice("\(message)")
+            try await audit("token.created", "\(token.id)", message)
             return try JSONResponse.make(CreatedToken(token: TokenDTO(token), secret: secret), status: .created)
         }
         api.on(.delete, "tokens/:id", .role(.admin)) { _, context in
@@ -120,6 +130,11 @@ struct AccountRoutes {
             }
             try await store.deleteToken(id: id)
             context.logger.notice("API token \(id) revoked by \(context.principal?.username ?? "?")")
+            try await audit(
+                "token.revoked",
+                "\(id)",
+                "API token \(id) revoked by \(context.principal?.username ?? "?")"
+            )
             return JSONResponse.noContent
         }
     }

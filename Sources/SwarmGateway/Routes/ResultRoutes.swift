@@ -10,7 +10,7 @@ import SwarmStore
 struct ResultRoutes {
     let store: any Store
 
-    struct Results: Encodable { var results: [MeasurementDTO] }
+    struct Results: Encodable { var results: [MeasurementJSON] }
 
     struct Point: Encodable {
         var t: String
@@ -55,7 +55,7 @@ struct ResultRoutes {
                 newestFirst: order == "desc"
             )
             switch q["format"].map(String.init) ?? "json" {
-            case "json": return try JSONResponse.make(Results(results: try rows.map(MeasurementDTO.init)))
+            case "json": return try JSONResponse.make(Results(results: try rows.map(MeasurementJSON.init)))
             case "csv": return try Self.csv(rows, test: test)
             default: throw GatewayError.badRequest("format must be json or csv")
             }
@@ -161,7 +161,7 @@ struct ResultRoutes {
     static func csv(_ rows: [MeasurementRecord], test: TestID) throws -> Response {
         var text = "test_id,revision,agent,sequence,kind,started_at,duration_ms,status,value,reason,result_json\n"
         for m in rows {
-            let dto = try MeasurementDTO(m)
+            let dto = try MeasurementJSON(m)
             let result = String(decoding: dto.result.data, as: UTF8.self)
             let fields: [String] = [
                 String(dto.testId), String(dto.revision), dto.agent, String(dto.sequence), dto.kind, dto.startedAt,

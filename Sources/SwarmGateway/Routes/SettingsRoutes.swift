@@ -22,7 +22,11 @@ struct SettingsRoutes {
         api.on(.put, "settings", .role(.admin)) { request, context in
             let body = try await request.decodeStrict(Update.self, context: context)
             try await settings.update(body.settings)
-            context.logger.notice("settings changed by \(context.principal?.username ?? "?"): \(body.settings)")
+            let summary = body.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: ", ")
+            let message = "settings changed by \(context.principal?.username ?? "?"): \(summary)"
+            context.logger.notice("\(message)")
+            try await store.appendEvent(EventRecord(kind: "settings.changed", subject: "settings", message: message))
             return try JSONResponse.make(Settings(settings: try await settings.all()))
         }
         api.on(.get, "events", .role(.viewer)) { request, _ in

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import SwarmAgent
+import SwarmCore
+import SwarmProto
+import SwarmTestSupport
+import SwiftProtobuf
+import Testing
+
+/// "continue" recurrence runs in the agent: the same test, again every interval, one series.
+/// The probe is tcp to a closed loopback port: refused at once, so timing is the runner's alone.
+@Suite(.timeLimit(.minutes(1))) struct RecurrenceRunnerTests {
+    func run(_ spec: TestSpec, for duration: Duration) async throws -> [Timestamp] {
+        try await withTemporaryDirectory { dir in
+            let spool = try Spool(path: "\(dir)/spool.sqlite")
+            let runner = ProbeRunner(spool: spool, logger: Logger(label: "test.runner"))
+            let task = Task { await runner.run() }
+            runner.apply(TestAssignment(testID: TestID(7), revision: 1, spec: spec))
+            try await Task.sleep(for: duration)
+            runner.finish()
+            await task.value
+            var times: [Timestamp] = []
+            while let batch = try await spool.formBatch(maxMeasurements: 1000) {
+                for bytes in batch.measurements {
+                    let m = try Streamswarm_Mesh_V1_Measurement(serializedBytes: bytes)
+                    times.append(Timestamp(unixNanos: m.startedUnixNanos))
+                }
+                try await spool.acknowledge(batch.id)
+            }
+            return times.sorted()
+        }
+    }
+
+    @Test("a one-off run with continue recurrence runs again every interval, from the start time")
+    func continueOneOff() async throws {
+        var spec = TestSpec(
+            name: "again",
+            probes: [.tcp],
+            target: .init(host: "127.0.0.1", port: 1),
+            schedule: .init(interval: .zero, randomStartOffset: false)
+        )
+        spec.schedule.start = .now()
+        spec.recurrence = .init(mode: .continue, interval: .seconds(1))
+        let times = try await run(spec, for: .milliseconds(3500))
+        #expect((3...5).contains(times.count), "runs at \(times)")
+        for (earlier, later) in zip(times, times.dropFirst()) {
+            let gap = (later - earlier).seconds
+            #expect(gap > 0.8 && gap < 1.3, "gap \(gap) s")
+        }
+    }
+
+    @Test("without recurrence the same one-off runs once")
+    func oneOff() async throws {
+        let spec = TestSpec(
+            name: "once",
+            probes: [.tcp],
+            target: .init(host: "127.0.0.1", port: 1),
+            schedule: .init(interval: .zero, randomStartOffset: false)
+        )
+        #expect(try await run(spec, for: .milliseconds(1500)).count == 1)
+    }
+
+    @Test("a windowed test repeats its window: runs inside each window, none between")
+    func windows() async throws {
+        let start = Timestamp.now()
+        var spec = TestSpec(
+            name: "windows",
+            probes: [.tcp],
+            target: .init(host: "127.0.0.1", port: 1),
+            schedule: .init(
+                interval: .milliseconds(200),
+                start: start,
+                end: start + .milliseconds(450),
+                randomStartOffset: false
+            )
+        )
+        spec.recurrence = .init(mode: .continue, interval: .seconds(1))
+        let times = try await run(spec, for: .milliseconds(2300))
+        let offsets = times.map { (($0 - start).nanoseconds % 1_000_000_000) }
+        #expect(offsets.allSatisfy { $0 < 600_000_000 }, "offsets into each second: \(offsets)")
+        #expect(Set(times.map { ($0 - start).nanoseconds / 1_000_000_000 }) == [0, 1, 2])
+    }
+}
