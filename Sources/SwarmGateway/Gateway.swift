@@ -139,7 +139,7 @@ public struct Gateway: Service {
             }
             return response
         }
-        api.on(.get, "stream", .role(.viewer)) { _, _ in live.response() }
+        api.on(.get, "stream", .role(.viewer)) { _, _ in try live.response() }
         AuthRoutes(
             store: store,
             hasher: hasher,

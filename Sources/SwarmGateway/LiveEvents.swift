@@ -31,12 +31,15 @@ final class LiveEvents: Sendable {
     }
 
     static let bufferSize = 256
+    /// Open streams allowed at once; more get 503 (each costs at most `bufferSize` events).
+    let maxClients: Int
     private let state = Mutex(State())
     private let store: any Store
     private let logger: Logger
     private let keepalive: Duration
 
-    init(store: any Store, logger: Logger, keepalive: Duration = .seconds(15)) {
+    init(store: any Store, logger: Logger, keepalive: Duration = .seconds(15), maxClients: Int = 1000) {
+        self.maxClients = maxClients
         self.store = store
         self.logger = logger
         self.keepalive = keepalive
@@ -64,22 +67,28 @@ final class LiveEvents: Sendable {
         for client in clients { client.continuation.finish() }
     }
 
-    /// A new subscriber's event stream (already finished after ``finish()``).
-    func subscribe() -> AsyncStream<Event> {
+    /// A new subscriber's event stream (already finished after ``finish()``), or nil when
+    /// `maxClients` streams are open.
+    func subscribe() -> AsyncStream<Event>? {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Event.self,
             bufferingPolicy: .bufferingNewest(Self.bufferSize)
         )
         let client = Client(continuation)
+        var full = false
         let id = state.withLock { state -> Int? in
             guard !state.finished else { return nil }
+            guard state.clients.count < maxClients else {
+                full = true
+                return nil
+            }
             state.nextID += 1
             state.clients[state.nextID] = client
             return state.nextID
         }
         guard let id else {
             continuation.finish()
-            return stream
+            return full ? nil : stream
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.clients.removeValue(forKey: id) }
@@ -166,8 +175,15 @@ final class LiveEvents: Sendable {
     }
 
     /// The SSE response: `event:`/`data:` frames until the client leaves or the gateway stops.
-    func response() -> Response {
-        let stream = subscribe()
+    func response() throws -> Response {
+        guard let stream = subscribe() else {
+            logger.warning("refused a live-update stream: \(maxClients) are open already")
+            throw GatewayError(
+                .serviceUnavailable,
+                "too many live-update streams are open (\(maxClients)); close other tabs or retry later",
+                headers: [.retryAfter: "30"]
+            )
+        }
         return Response(
             status: .ok,
             headers: [

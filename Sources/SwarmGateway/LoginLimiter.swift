@@ -12,12 +12,17 @@ final class LoginLimiter: Sendable {
 
     init(window: Duration = .seconds(60)) { self.window = window }
 
+    /// Keys are bounded: a flood of megabyte-long usernames must not become megabytes of keys.
+    private static func keys(address: String, username: String) -> [String] {
+        ["ip:\(address.prefix(64))", "user:\(username.prefix(64))"]
+    }
+
     /// Seconds until another attempt is allowed, or nil when one is allowed now.
     func retryAfter(address: String, username: String, limit: Int) -> Int? {
         let now = ContinuousClock.now
         return state.withLock { state -> Int? in
             var wait: Duration?
-            for key in ["ip:\(address)", "user:\(username)"] {
+            for key in Self.keys(address: address, username: username) {
                 let recent = (state.failures[key] ?? []).filter { now - $0 < window }
                 state.failures[key] = recent
                 if recent.count >= limit, let oldest = recent.first {
@@ -32,14 +37,13 @@ final class LoginLimiter: Sendable {
     func recordFailure(address: String, username: String) {
         let now = ContinuousClock.now
         state.withLock { state in
-            state.failures["ip:\(address)", default: []].append(now)
-            state.failures["user:\(username)", default: []].append(now)
+            for key in Self.keys(address: address, username: username) { state.failures[key, default: []].append(now) }
             // Bound memory under a flood of distinct usernames.
             if state.failures.count > 10_000 { state.failures.removeAll() }
         }
     }
 
     func recordSuccess(username: String) {
-        _ = state.withLock { $0.failures.removeValue(forKey: "user:\(username)") }
+        _ = state.withLock { $0.failures.removeValue(forKey: Self.keys(address: "", username: username)[1]) }
     }
 }

@@ -109,6 +109,15 @@ struct AuthTests {
                 #expect(limited.status == .tooManyRequests)
                 #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
                 #expect(limited.errorMessage.contains("try again in"))
+                // The address is limited too (5 failures from it), whatever username comes next;
+                // a huge username is answered like any other and its limiter key stays bounded.
+                let huge = String(repeating: "x", count: 500_000)
+                let r = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": huge, "password": "irrelevant!"]
+                )
+                #expect(r.status == .tooManyRequests)
             }
         }
     }

@@ -16,7 +16,7 @@ struct LiveEventsTests {
     @Test("a slow client's buffer stays bounded and ends with resync")
     func boundedBuffer() async throws {
         try await GatewayHarness.with { h in
-            let stream = h.live.subscribe()
+            let stream = try #require(h.live.subscribe())
             for i in 0..<2000 { h.live.broadcast(.init(name: "test", json: "{\"id\":\(i)}")) }
             h.live.finish()
             var received: [LiveEvents.Event] = []
@@ -24,6 +24,23 @@ struct LiveEventsTests {
             #expect(received.count <= LiveEvents.bufferSize)
             #expect(received.last?.name == "resync")
             #expect(received.contains { $0.json == "{\"id\":1999}" })
+        }
+    }
+
+    @Test("streams beyond the cap are refused with 503, the open ones keep working")
+    func clientCap() async throws {
+        try await GatewayHarness.with { h in
+            let live = LiveEvents(store: h.store, logger: Logger(label: "t"), maxClients: 2)
+            let first = try #require(live.subscribe())
+            let second = try #require(live.subscribe())
+            #expect(live.subscribe() == nil)
+            #expect(throws: GatewayError.self) { try live.response() }
+            live.broadcast(.init(name: "test", json: "{}"))
+            live.finish()
+            var count = 0
+            for await _ in first { count += 1 }
+            for await _ in second { count += 1 }
+            #expect(count == 2)
         }
     }
 
