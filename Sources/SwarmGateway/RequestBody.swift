@@ -38,6 +38,15 @@ extension Request {
 
     /// The body as a JSON object, with its bytes.
     func jsonObject(context: GatewayContext) async throws -> ([String: JSONValue], Data) {
+        // A cross-site HTML form can post text/plain but never application/json without a CORS
+        // preflight, which the gateway does not grant: requiring the type closes that door.
+        let type = headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw GatewayError(
+                .unsupportedMediaType,
+                "send the body as JSON with 'Content-Type: application/json' (got '\(type.prefix(80))')"
+            )
+        }
         var request = self
         let buffer: ByteBuffer
         do {

@@ -43,6 +43,24 @@ struct HostileInputTests {
                     #expect(r.headers[.contentType]?.hasPrefix("application/json") == true)
                 }
                 #expect(try await h.store.tests().isEmpty)
+                // A cross-site form can send text/plain only: refused before the body is read.
+                var plain = op.headers(json: false)
+                plain[.contentType] = "text/plain"
+                let form = try await client.execute(
+                    uri: "/api/v1/tests",
+                    method: .post,
+                    headers: plain,
+                    body: ByteBuffer(string: json(["spec": tcpSpec(), "agents": ["a"]]))
+                )
+                #expect(form.status == .unsupportedMediaType)
+                let login = try await client.execute(
+                    uri: "/api/v1/auth/login",
+                    method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "username=admin&password=x")
+                )
+                #expect(login.status == .unsupportedMediaType)
+                #expect(try await h.store.tests().isEmpty)
                 let admin = try await client.signIn("admin")
                 let badRole = try await client.send(
                     .post,
