@@ -146,12 +146,22 @@ public struct TestQuery: Sendable, Hashable {
     public var text: String
     public var state: TestState?
     public var parent: TestID?
+    /// Only tests whose current spec recurs in this mode.
+    public var recurrence: TestSpec.Recurrence.Mode?
     public var limit: Int
     public var offset: Int
-    public init(text: String = "", state: TestState? = nil, parent: TestID? = nil, limit: Int = 50, offset: Int = 0) {
+    public init(
+        text: String = "",
+        state: TestState? = nil,
+        parent: TestID? = nil,
+        recurrence: TestSpec.Recurrence.Mode? = nil,
+        limit: Int = 50,
+        offset: Int = 0
+    ) {
         self.text = text
         self.state = state
         self.parent = parent
+        self.recurrence = recurrence
         self.limit = limit
         self.offset = offset
     }

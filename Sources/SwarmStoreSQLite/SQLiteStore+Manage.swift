@@ -187,10 +187,11 @@ extension SQLiteStore {
                    OR instr(lower(COALESCE(json_extract(r.spec_json, '$.target.url'), '')), ?) > 0)
               AND (? IS NULL OR t.state = ?)
               AND (? IS NULL OR t.parent_id = ?)
+              AND (? IS NULL OR json_extract(r.spec_json, '$.recurrence.mode') = ?)
             """
         let arguments: StatementArguments = [
             text, text, text, text, query.state?.rawValue, query.state?.rawValue, query.parent?.rawValue,
-            query.parent?.rawValue,
+            query.parent?.rawValue, query.recurrence?.rawValue, query.recurrence?.rawValue,
         ]
         let limit = max(1, min(query.limit, 500))
         let offset = max(0, query.offset)

@@ -43,18 +43,23 @@ public struct RecurrenceScheduler: Service {
     /// One pass: creates every child that is due by `now + lead`. Returns the tests it made.
     @discardableResult
     public func runOnce(now: Timestamp) async throws -> [TestRecord] {
-        let all = try await store.tests()
-        var latestChild: [TestID: TestRecord] = [:]
-        for test in all {
-            guard let parent = test.parentID else { continue }
-            if test.occurrence > (latestChild[parent]?.occurrence ?? 0) { latestChild[parent] = test }
+        // Only active "new"-mode parents, a page at a time; each asks for its newest child.
+        var parents: [TestRecord] = []
+        var offset = 0
+        while true {
+            let page = try await store.tests(
+                matching: TestQuery(state: .active, recurrence: .new, limit: 500, offset: offset)
+            )
+            parents += page.tests
+            offset += page.tests.count
+            if page.tests.isEmpty || offset >= page.total { break }
         }
         var made: [TestRecord] = []
-        for parent in all where parent.state == .active && parent.spec.recurrence.mode == .new && parent.spec.recurs {
+        for parent in parents where parent.spec.recurs {
             let base = parent.spec.base(fallback: parent.createdAt)
             let interval = parent.spec.recurrence.interval
             // After a restart the parent's base moves; the next child follows the later of the two.
-            let previous = latestChild[parent.id]
+            let previous = try await store.tests(matching: TestQuery(parent: parent.id, limit: 1)).tests.first
             let lastStart = max(base, previous?.spec.schedule.start ?? base)
             var due = lastStart + interval
             if due + interval < now {
