@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs a server and a local agent in one process for development (`streamswarm dev`).
+# Runs the server, the gateway with the web UI (http://127.0.0.1:8080) and a local agent in one
+# process for development (`streamswarm dev`); it prints a fresh admin password for the UI.
 # On first run dev mode provisions its own CA and certificates under ./data/certs.
 # Arguments are passed to `streamswarm dev`, e.g. `scripts/dev.sh --help`.
 set -euo pipefail
