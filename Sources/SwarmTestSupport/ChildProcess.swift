@@ -11,6 +11,9 @@ public struct ChildProcessError: Error, CustomStringConvertible {
 /// and stderr on /dev/null, and no dependence on Foundation's run loop to be reaped.
 public struct ChildProcess: Sendable {
     public let pid: pid_t
+    /// The child leads its own process group, and ``stop()`` signals the whole group (so a
+    /// browser that chromedriver started goes too).
+    public let ownsGroup: Bool
 
     static let closeInheritedDescriptors = """
         for fd in /proc/self/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done
@@ -21,7 +24,8 @@ public struct ChildProcess: Sendable {
         _ executable: String,
         _ arguments: [String],
         directory: URL? = nil,
-        standardOutput: Int32? = nil
+        standardOutput: Int32? = nil,
+        ownProcessGroup: Bool = false
     ) throws -> ChildProcess {
         // `env -C` changes directory in the child (posix_spawn has no portable chdir action).
         let command =
@@ -51,7 +55,12 @@ public struct ChildProcess: Sendable {
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let cArguments = argv.map { strdup($0) }
         defer { for argument in cArguments { free(argument) } }
@@ -60,7 +69,7 @@ public struct ChildProcess: Sendable {
         guard rc == 0 else {
             throw ChildProcessError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
-        return ChildProcess(pid: pid)
+        return ChildProcess(pid: pid, ownsGroup: ownProcessGroup)
     }
 
     /// The exit status once the child has exited (and reaps it), else nil.
@@ -78,12 +87,13 @@ public struct ChildProcess: Sendable {
 
     /// SIGTERM, then SIGKILL if it is still running after 2 s; always reaps.
     public func stop() {
-        kill(pid, SIGTERM)
+        let target = ownsGroup ? -pid : pid
+        kill(target, SIGTERM)
         for _ in 0..<200 {
             if exitStatusIfExited() != nil { return }
             usleep(10_000)
         }
-        kill(pid, SIGKILL)
+        kill(target, SIGKILL)
         _ = wait()
     }
 }

@@ -29,7 +29,11 @@ public final class WebDriver: @unchecked Sendable {
     /// Starts chromedriver and a headless Chromium session with a `width`×`height` window.
     public init(width: Int = 1280, height: Int = 900) async throws {
         let port = Int.random(in: 30_000..<32_000)
-        driver = try ChildProcess.spawn("/usr/bin/chromedriver", ["--port=\(port)", "--allowed-ips=127.0.0.1"])
+        driver = try ChildProcess.spawn(
+            "/usr/bin/chromedriver",
+            ["--port=\(port)", "--allowed-ips=127.0.0.1"],
+            ownProcessGroup: true
+        )
         self.port = port
         var ready = false
         for _ in 0..<100 {
