@@ -166,6 +166,8 @@ public final class NetLab: Sendable {
     /// Scratch files for command output, removed by ``down()``.
     private let scratch: URL
     private let isDown = Mutex(false)
+    /// Whether this lab holds a ``KeepCPUsAwake`` reference (released by ``down()``).
+    private let holdsCPUs = Mutex(false)
 
     private init(name: String, config: NetLabConfig, scratch: URL) {
         self.name = name
@@ -227,6 +229,8 @@ public final class NetLab: Sendable {
                 message: "netlab.sh up --name \(name) exited with \(output.status): \(output.stderr)"
             )
         }
+        KeepCPUsAwake.acquire()
+        lab.holdsCPUs.withLock { $0 = true }
         return lab
     }
 
@@ -255,6 +259,7 @@ public final class NetLab: Sendable {
             return !isDown
         }
         guard first else { return }
+        if holdsCPUs.withLock({ $0 }) { KeepCPUsAwake.release() }
         _ = try? await runScript(["down", "--name", name], timeout: .seconds(30))
         try? FileManager.default.removeItem(at: scratch)
     }

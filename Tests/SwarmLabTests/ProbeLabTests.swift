@@ -769,8 +769,8 @@ struct ProbeLabTests {
                     let curlTotal = try #require(curl.map(\.total).median)
 
                     // And (medians of the rounds): connect is one RTT (20 ± 1 ms); the first byte
-                    // comes one RTT after the request (20 ± 2 ms: busybox httpd forks per
-                    // connection). Against curl's cumulative times: connect within 1 ms, first
+                    // comes one RTT after the request (20 ± 3 ms: busybox httpd forks a child per
+                    // connection, whose first run adds up to ~2.5 ms on this 2-core VM). Against curl's cumulative times: connect within 1 ms, first
                     // byte within 2 ms, total within one RTT (slow start may take a round more).
                     withKnownIssue(
                         "http stamps connect on the NIO event loop: ~0.5 ms later than curl",
@@ -778,7 +778,7 @@ struct ProbeLabTests {
                     ) {
                         #expect(abs(connect - Self.labRTTMs) <= 1, "connect \(connect) ms of \(probe.map(\.connect))")
                     }
-                    #expect(abs(firstByte - Self.labRTTMs) <= 2, "first byte +\(firstByte) ms of \(firstBytePhases)")
+                    #expect(abs(firstByte - Self.labRTTMs) <= 3, "first byte +\(firstByte) ms of \(firstBytePhases)")
                     #expect(abs(connect - curlConnect) <= 1, "connect \(connect) ms, curl \(curlConnect) ms")
                     #expect(
                         abs(atFirstByte - curlFirstByte) <= 2,
