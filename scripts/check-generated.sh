@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Fails when the committed generated protobuf Swift is stale against Proto/.
+# Fails when the committed generated protobuf/gRPC Swift is stale against Proto/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$root/scripts/generate-protos.sh" "$tmp"
-if ! diff -r "$root/Sources/SwarmProto/Generated" "$tmp" -x ProtoVersion.swift; then
-  echo "Sources/SwarmProto/Generated is stale: run scripts/generate-protos.sh and commit the result" >&2
-  exit 1
-fi
+stale=0
+for module in SwarmProto SwarmGNMIProto; do
+  if ! diff -r "$root/Sources/$module/Generated" "$tmp/$module/Generated"; then
+    echo "Sources/$module/Generated is stale: run scripts/generate-protos.sh and commit the result" >&2
+    stale=1
+  fi
+done
+[[ $stale -eq 0 ]] || exit 1
 echo "generated protobuf code is up to date"
