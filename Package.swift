@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
         .testTarget(
             name: "SwarmWireTests",
-            dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", nioCore, swiftProtobuf]
+            dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", "SwarmTestSupport", nioCore, swiftProtobuf]
         ),
         .testTarget(
             name: "SwarmPKITests",
@@ -129,7 +129,10 @@ let package = Package(
             name: "SwarmServerTests",
             dependencies: ["SwarmServer", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport", logging]
         ),
-        .testTarget(name: "SwarmGNMIProtoTests", dependencies: ["SwarmGNMIProto", swiftProtobuf, grpcCore]),
+        .testTarget(
+            name: "SwarmGNMIProtoTests",
+            dependencies: ["SwarmGNMIProto", "SwarmTestSupport", swiftProtobuf, grpcCore]
+        ),
         .testTarget(
             name: "SwarmGatewayTests",
             dependencies: [

@@ -17,8 +17,10 @@ enum Secrets {
 
     /// SHA-256 in hex: session and API-token secrets are long and random, so a fast hash suffices
     /// and lets the store look them up by hash.
-    static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    static func digest(_ secret: String) -> String { digest(Data(secret.utf8)) }
+
+    static func digest(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a token matched.
@@ -52,12 +54,8 @@ public struct PasswordHasher: Sendable {
     public static func generatePassword() -> String { Secrets.random(bytes: 15) }
 
     /// Checks a password is long enough to resist guessing and short enough for bcrypt's input.
-    public static func check(_ password: String) throws(GatewayError) {
-        try checkStrength(password)
-    }
-
     /// Passwords must be 10 characters to 72 bytes.
-    static func checkStrength(_ password: String) throws(GatewayError) {
+    public static func check(_ password: String) throws(GatewayError) {
         guard password.count >= 10 else {
             throw GatewayError.badRequest("passwords need at least 10 characters")
         }

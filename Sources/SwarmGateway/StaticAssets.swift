@@ -31,7 +31,7 @@ struct StaticAssets: Sendable {
                 continue
             }
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let digest = Secrets.digest(String(decoding: data.base64EncodedData(), as: UTF8.self)).prefix(16)
+            let digest = Secrets.digest(data).prefix(16)
             assets["/ui/" + relative] = Asset(
                 body: ByteBuffer(bytes: data),
                 contentType: Self.contentType(of: relative),

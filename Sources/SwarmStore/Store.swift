@@ -43,6 +43,8 @@ public protocol TestStore: Sendable {
     func test(_ id: TestID) async throws -> TestRecord?
     /// The active tests assigned to `agent`, at their current revisions.
     func activeAssignments(for agent: AgentName) async throws -> [TestAssignment]
+    /// The ids of the active tests each agent runs, in one read (the agent list shows them).
+    func activeTestIDsByAgent() async throws -> [AgentName: [TestID]]
 }
 
 /// Measurements: atomic, idempotent batch ingest and time-range reads.

@@ -206,6 +206,25 @@ extension SQLiteStore {
         }
     }
 
+    public func activeTestIDsByAgent() async throws -> [AgentName: [TestID]] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT g.name, a.test_id FROM test_assignments a
+                    JOIN agents g ON g.id = a.agent_id JOIN tests t ON t.id = a.test_id
+                    WHERE t.state = 'active' ORDER BY g.name, a.test_id
+                    """
+            )
+            var map: [AgentName: [TestID]] = [:]
+            for row in rows {
+                guard let name = AgentName(row[0]) else { continue }
+                map[name, default: []].append(TestID(row[1]))
+            }
+            return map
+        }
+    }
+
     public func progress(test: TestID) async throws -> TestProgress {
         try await read { db in
             let row = try Row.fetchOne(

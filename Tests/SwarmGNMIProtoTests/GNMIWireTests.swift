@@ -1,43 +1,18 @@
 import Foundation
 import GRPCCore
 import SwarmGNMIProto
+import SwarmTestSupport
 import SwiftProtobuf
 import Testing
 
 /// Our gNMI subset against the names and numbers real devices use (shared/GNMI.md), checked with
 /// another protobuf runtime: protoc (C++) decodes what we encode and encodes what we decode.
-@Suite("gNMI wire contract")
+@Suite("gNMI wire contract", .enabled(if: Protoc.path != nil, "protoc not installed: run scripts/bootstrap.sh"))
 struct GNMIWireTests {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let protoc = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
-
-    /// `protoc --decode/--encode` against Proto/gnmi; google/protobuf/any.proto from the pinned
-    /// swift-protobuf checkout the build made.
     func protoc(_ mode: String, _ message: String, input: Data) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(Self.protoc, "protoc not installed"))
-        process.arguments = [
-            "--\(mode)=\(message)", "--proto_path=\(Self.root.appendingPathComponent("Proto").path)",
-            "--proto_path=\(Self.root.appendingPathComponent(".build/checkouts/swift-protobuf/Sources/protobuf/include").path)",
-            "gnmi/gnmi.proto",
-        ]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "protoc: \(errors)")
-        return output
+        let output = try Protoc.run(mode, message, file: "gnmi/gnmi.proto", input: input)
+        #expect(output.status == 0, "protoc: \(output.stderr)")
+        return output.stdout
     }
 
     @Test("the service and method paths are gnmi.gNMI/Capabilities, Get and Subscribe (bidirectional)")

@@ -132,6 +132,9 @@ struct TestsAPITests {
                     at: .now()
                 )
             )
+            let running = try await h.store.createTest(TestSpec(name: "on", probes: [.system]), agents: [a1])
+            let stopped = try await h.store.createTest(TestSpec(name: "off", probes: [.system]), agents: [a1])
+            _ = try await h.store.cancelTest(stopped.id)
             try await h.app.test(.router) { client in
                 let admin = try await client.signIn("admin")
                 let list = try await client.send(.get, "/api/v1/agents", as: admin)
@@ -140,6 +143,7 @@ struct TestsAPITests {
                 )
                 #expect(agent["state"] as? String == "online")
                 #expect((agent["host"] as? [String: Any])?["hostname"] as? String == "box")
+                #expect(agent["tests"] as? [Int] == [Int(running.id.rawValue)])
                 let delete = try await client.send(.delete, "/api/v1/agents/a1", as: admin)
                 #expect(delete.status == .conflict)
                 let revoked = try await client.send(.post, "/api/v1/agents/a1/revoke", as: admin)

@@ -1,31 +1,23 @@
 import Foundation
 import NIOCore
 import SwarmCore
+import SwarmTestSupport
 import SwarmWire
 import Testing
 
 /// Our frames against another protobuf runtime: protoc (C++) decodes what we encode and encodes
 /// what we decode. scripts/test.sh installs protoc (Debian protobuf-compiler).
-@Suite(.enabled(if: ProtocLocation.path != nil, "protoc not installed: run scripts/bootstrap.sh"))
+@Suite(.enabled(if: Protoc.path != nil, "protoc not installed: run scripts/bootstrap.sh"))
 struct ProtocConformanceTests {
     func run(_ mode: String, input: Data) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ProtocLocation.path))
-        process.arguments = [
-            "--\(mode)=streamswarm.mesh.v1.Frame", "--proto_path=\(ProtocLocation.protoRoot)",
-            "streamswarm/mesh/v1/session.proto",
-        ]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return output
+        let output = try Protoc.run(
+            mode,
+            "streamswarm.mesh.v1.Frame",
+            file: "streamswarm/mesh/v1/session.proto",
+            input: input
+        )
+        #expect(output.status == 0, "protoc: \(output.stderr)")
+        return output.stdout
     }
 
     @Test("protoc decodes a Hello we encode")
@@ -56,13 +48,4 @@ struct ProtocConformanceTests {
         }
         #expect(ack.batchID == 99 && ack.storedCount == 3 && ack.duplicate)
     }
-}
-
-enum ProtocLocation {
-    static let path = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
-    static let protoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Proto").path
 }

@@ -12,7 +12,7 @@ struct AgentRoutes {
     func add(to api: APIRouteBuilder) {
         api.on(.get, "agents", .role(.viewer)) { _, _ in
             let agents = try await store.agents()
-            let byAgent = try await testsByAgent()
+            let byAgent = try await store.activeTestIDsByAgent()
             return try JSONResponse.make(
                 AgentList(agents: try agents.map { try AgentDTO($0, tests: byAgent[$0.name] ?? []) })
             )
@@ -22,7 +22,7 @@ struct AgentRoutes {
             guard let agent = try await store.agent(name) else {
                 throw GatewayError.notFound("agent \(name) does not exist")
             }
-            return try JSONResponse.make(try AgentDTO(agent, tests: try await testsByAgent()[name] ?? []))
+            return try JSONResponse.make(try AgentDTO(agent, tests: try await store.activeTestIDsByAgent()[name] ?? []))
         }
         api.on(.delete, "agents/:name", .role(.admin)) { _, context in
             let name = try agentName(context)
@@ -34,7 +34,9 @@ struct AgentRoutes {
             let name = try agentName(context)
             let record = try await store.revokeAgent(name, at: .now())
             context.logger.notice("agent \(name) revoked by \(context.principal?.username ?? "?")")
-            return try JSONResponse.make(try AgentDTO(record, tests: try await testsByAgent()[name] ?? []))
+            return try JSONResponse.make(
+                try AgentDTO(record, tests: try await store.activeTestIDsByAgent()[name] ?? [])
+            )
         }
     }
 
@@ -44,13 +46,5 @@ struct AgentRoutes {
             throw GatewayError.badRequest("'\(raw.prefix(80))' is not an agent name (1–63 of A-Z a-z 0-9 . _ -)")
         }
         return name
-    }
-
-    private func testsByAgent() async throws -> [AgentName: [TestID]] {
-        var map: [AgentName: [TestID]] = [:]
-        for test in try await store.tests() where test.state == .active {
-            for agent in test.agents { map[agent, default: []].append(test.id) }
-        }
-        return map
     }
 }
