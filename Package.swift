@@ -18,6 +18,7 @@ let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto"
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let grpcCore: Target.Dependency = .product(name: "GRPCCore", package: "grpc-swift-2")
 let grpcProtobuf: Target.Dependency = .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+let grpcHTTP2: Target.Dependency = .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
@@ -51,6 +52,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // MARK: - Libraries
@@ -58,6 +60,14 @@ let package = Package(
         .target(name: "SwarmProto", dependencies: [swiftProtobuf]),
         // Generated only: the gNMI subset (Proto/gnmi) with gRPC client and server stubs.
         .target(name: "SwarmGNMIProto", dependencies: [swiftProtobuf, grpcCore, grpcProtobuf]),
+        // The gNMI collector: TLS to devices, Capabilities/Get/Subscribe, OpenConfig mapping.
+        .target(
+            name: "SwarmGNMI",
+            dependencies: [
+                "SwarmCore", "SwarmGNMIProto", grpcCore, grpcProtobuf, grpcHTTP2, nioCore, nioSSL, x509, swiftASN1, crypto,
+                logging, swiftProtobuf,
+            ]
+        ),
         .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
@@ -106,8 +116,8 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", x509, swiftASN1,
-                crypto, nioCore, nioPosix, nioSSL, logging,
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto",
+                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, grpcCore, grpcHTTP2, swiftProtobuf,
             ]
         ),
 
@@ -132,6 +142,10 @@ let package = Package(
         .testTarget(
             name: "SwarmGNMIProtoTests",
             dependencies: ["SwarmGNMIProto", "SwarmTestSupport", swiftProtobuf, grpcCore]
+        ),
+        .testTarget(
+            name: "SwarmGNMITests",
+            dependencies: ["SwarmGNMI", "SwarmGNMIProto", "SwarmCore", "SwarmPKI", "SwarmTestSupport", swiftProtobuf, logging]
         ),
         .testTarget(
             name: "SwarmGatewayTests",

@@ -35,6 +35,8 @@ allowed_for() {
     SwarmProto) echo "SwiftProtobuf" ;;
     SwarmGNMIProto) echo "SwiftProtobuf GRPCCore GRPCProtobuf" ;;
     SwarmWire) echo "SwarmCore SwarmProto NIOCore SwiftProtobuf" ;;
+    # The gNMI collector: gRPC over NIO HTTP/2 with TLS, our own certificate checks (X509).
+    SwarmGNMI) echo "SwarmCore SwarmGNMIProto GRPCCore GRPCProtobuf GRPCNIOTransportHTTP2 NIOCore NIOSSL X509 SwiftASN1 Crypto Logging SwiftProtobuf" ;;
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
     SwarmStore) echo "SwarmCore" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;

@@ -87,6 +87,11 @@ enum ProbeSummary {
                     + String(format: "load %.2f %.2f %.2f", s.load1, s.load5, s.load15)
                     + ", \(s.coreCount) cores, memory \(s.memoryUsedBytes / 1_048_576)/\(s.memoryTotalBytes / 1_048_576) MiB"
             )
+        case .gnmi(let g):
+            lines.append(
+                "\(g.deviceName.isEmpty ? g.deviceAddress : g.deviceName): \(g.interfaces.count) interfaces, "
+                    + "cpu \(g.cpuPercent.map { String(format: "%.1f%%", $0) } ?? "-"), \(g.updates) updates"
+            )
         case nil:
             break
         }

@@ -44,6 +44,7 @@ public enum ProbeResult: Sendable {
     case mtu(MTUProbeResult)
     case bandwidth(BandwidthProbeResult)
     case system(SystemSnapshot)
+    case gnmi(GNMISnapshot)
 }
 
 /// The outcome of a TCP connect.

@@ -97,6 +97,7 @@ public struct TestSpec: Sendable, Hashable, Codable {
         public var traceroute = TracerouteOptions()
         public var mtu = MTUOptions()
         public var bandwidth = BandwidthOptions()
+        public var gnmi = GNMIOptions()
         public init(
             packetSize: Int = 0,
             dscp: Int = 0,
@@ -157,7 +158,11 @@ public struct TestSpec: Sendable, Hashable, Codable {
                 if target.url.isEmpty && target.host.isEmpty {
                     throw SpecError("an http probe needs a URL (--target https://host/path)")
                 }
-            case .system, .gnmi:
+            case .gnmi:
+                if options.gnmi.deviceID <= 0 {
+                    throw SpecError("a gnmi test needs an inventory device (streamswarm devices add …)")
+                }
+            case .system:
                 break
             }
         }

@@ -39,6 +39,7 @@ public enum MeasurementEncoding {
         case .traceroute(let r): m.traceroute = traceroute(r)
         case .mtu(let r): m.mtu = mtu(r)
         case .bandwidth(let r): m.bandwidth = bandwidth(r)
+        case .gnmi(let r): m.gnmi = GNMIMapping.result(r)
         case nil: break
         }
         return m

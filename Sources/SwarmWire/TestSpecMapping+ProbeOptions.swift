@@ -68,7 +68,12 @@ extension TestSpecMapping {
             b.streams = UInt32(clamping: o.bandwidth.streams)
             b.durationMs = UInt32(clamping: o.bandwidth.duration.milliseconds)
             probe.bandwidth = b
-        case .system, .gnmi:
+        case .gnmi:
+            var g = Streamswarm_Mesh_V1_GnmiOptions()
+            g.deviceID = o.gnmi.deviceID
+            if let c = o.gnmi.connection { g.connection = GNMIMapping.connection(c) }
+            probe.gnmi = g
+        case .system:
             break
         }
     }
@@ -119,7 +124,10 @@ extension TestSpecMapping {
                 }
             if b.streams > 0 { o.bandwidth.streams = Int(b.streams) }
             if b.durationMs > 0 { o.bandwidth.duration = .milliseconds(Int64(b.durationMs)) }
-        case .system, .gnmi, nil:
+        case .gnmi(let g):
+            o.gnmi.deviceID = g.deviceID
+            o.gnmi.connection = g.hasConnection ? GNMIMapping.connection(g.connection) : nil
+        case .system, nil:
             break
         }
     }

@@ -1415,85 +1415,121 @@ public nonisolated struct Streamswarm_Mesh_V1_SystemResult: @unchecked Sendable 
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Streamswarm_Mesh_V1_GnmiInterface: Sendable {
+public nonisolated struct Streamswarm_Mesh_V1_GnmiInterface: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var inOctets: UInt64 = 0
+  public var inOctets: UInt64 {
+    get {_storage._inOctets}
+    set {_uniqueStorage()._inOctets = newValue}
+  }
 
-  public var outOctets: UInt64 = 0
+  public var outOctets: UInt64 {
+    get {_storage._outOctets}
+    set {_uniqueStorage()._outOctets = newValue}
+  }
 
-  public var inPackets: UInt64 = 0
+  public var inPackets: UInt64 {
+    get {_storage._inPackets}
+    set {_uniqueStorage()._inPackets = newValue}
+  }
 
-  public var outPackets: UInt64 = 0
+  public var outPackets: UInt64 {
+    get {_storage._outPackets}
+    set {_uniqueStorage()._outPackets = newValue}
+  }
 
-  public var inErrors: UInt64 = 0
+  public var inErrors: UInt64 {
+    get {_storage._inErrors}
+    set {_uniqueStorage()._inErrors = newValue}
+  }
 
-  public var outErrors: UInt64 = 0
+  public var outErrors: UInt64 {
+    get {_storage._outErrors}
+    set {_uniqueStorage()._outErrors = newValue}
+  }
 
-  public var inDiscards: UInt64 = 0
+  public var inDiscards: UInt64 {
+    get {_storage._inDiscards}
+    set {_uniqueStorage()._inDiscards = newValue}
+  }
 
-  public var outDiscards: UInt64 = 0
+  public var outDiscards: UInt64 {
+    get {_storage._outDiscards}
+    set {_uniqueStorage()._outDiscards = newValue}
+  }
 
   public var inBps: Double {
-    get {_inBps ?? 0}
-    set {_inBps = newValue}
+    get {_storage._inBps ?? 0}
+    set {_uniqueStorage()._inBps = newValue}
   }
   /// Returns true if `inBps` has been explicitly set.
-  public var hasInBps: Bool {self._inBps != nil}
+  public var hasInBps: Bool {_storage._inBps != nil}
   /// Clears the value of `inBps`. Subsequent reads from it will return its default value.
-  public mutating func clearInBps() {self._inBps = nil}
+  public mutating func clearInBps() {_uniqueStorage()._inBps = nil}
 
   public var outBps: Double {
-    get {_outBps ?? 0}
-    set {_outBps = newValue}
+    get {_storage._outBps ?? 0}
+    set {_uniqueStorage()._outBps = newValue}
   }
   /// Returns true if `outBps` has been explicitly set.
-  public var hasOutBps: Bool {self._outBps != nil}
+  public var hasOutBps: Bool {_storage._outBps != nil}
   /// Clears the value of `outBps`. Subsequent reads from it will return its default value.
-  public mutating func clearOutBps() {self._outBps = nil}
+  public mutating func clearOutBps() {_uniqueStorage()._outBps = nil}
 
   public var inUtilisationPercent: Double {
-    get {_inUtilisationPercent ?? 0}
-    set {_inUtilisationPercent = newValue}
+    get {_storage._inUtilisationPercent ?? 0}
+    set {_uniqueStorage()._inUtilisationPercent = newValue}
   }
   /// Returns true if `inUtilisationPercent` has been explicitly set.
-  public var hasInUtilisationPercent: Bool {self._inUtilisationPercent != nil}
+  public var hasInUtilisationPercent: Bool {_storage._inUtilisationPercent != nil}
   /// Clears the value of `inUtilisationPercent`. Subsequent reads from it will return its default value.
-  public mutating func clearInUtilisationPercent() {self._inUtilisationPercent = nil}
+  public mutating func clearInUtilisationPercent() {_uniqueStorage()._inUtilisationPercent = nil}
 
   public var outUtilisationPercent: Double {
-    get {_outUtilisationPercent ?? 0}
-    set {_outUtilisationPercent = newValue}
+    get {_storage._outUtilisationPercent ?? 0}
+    set {_uniqueStorage()._outUtilisationPercent = newValue}
   }
   /// Returns true if `outUtilisationPercent` has been explicitly set.
-  public var hasOutUtilisationPercent: Bool {self._outUtilisationPercent != nil}
+  public var hasOutUtilisationPercent: Bool {_storage._outUtilisationPercent != nil}
   /// Clears the value of `outUtilisationPercent`. Subsequent reads from it will return its default value.
-  public mutating func clearOutUtilisationPercent() {self._outUtilisationPercent = nil}
+  public mutating func clearOutUtilisationPercent() {_uniqueStorage()._outUtilisationPercent = nil}
 
-  public var operStatus: String = String()
+  public var operStatus: String {
+    get {_storage._operStatus}
+    set {_uniqueStorage()._operStatus = newValue}
+  }
 
   public var speedBps: UInt64 {
-    get {_speedBps ?? 0}
-    set {_speedBps = newValue}
+    get {_storage._speedBps ?? 0}
+    set {_uniqueStorage()._speedBps = newValue}
   }
   /// Returns true if `speedBps` has been explicitly set.
-  public var hasSpeedBps: Bool {self._speedBps != nil}
+  public var hasSpeedBps: Bool {_storage._speedBps != nil}
   /// Clears the value of `speedBps`. Subsequent reads from it will return its default value.
-  public mutating func clearSpeedBps() {self._speedBps = nil}
+  public mutating func clearSpeedBps() {_uniqueStorage()._speedBps = nil}
+
+  public var inFcsErrors: UInt64 {
+    get {_storage._inFcsErrors}
+    set {_uniqueStorage()._inFcsErrors = newValue}
+  }
+
+  public var carrierTransitions: UInt64 {
+    get {_storage._carrierTransitions}
+    set {_uniqueStorage()._carrierTransitions = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _inBps: Double? = nil
-  fileprivate var _outBps: Double? = nil
-  fileprivate var _inUtilisationPercent: Double? = nil
-  fileprivate var _outUtilisationPercent: Double? = nil
-  fileprivate var _speedBps: UInt64? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_GnmiQueue: Sendable {
@@ -1556,6 +1592,33 @@ public nonisolated struct Streamswarm_Mesh_V1_GnmiResult: Sendable {
 
   public var deviceTimestampUnixNanos: Int64 = 0
 
+  public var memoryTotalBytes: UInt64 {
+    get {_memoryTotalBytes ?? 0}
+    set {_memoryTotalBytes = newValue}
+  }
+  /// Returns true if `memoryTotalBytes` has been explicitly set.
+  public var hasMemoryTotalBytes: Bool {self._memoryTotalBytes != nil}
+  /// Clears the value of `memoryTotalBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearMemoryTotalBytes() {self._memoryTotalBytes = nil}
+
+  /// leaf updates folded into this result
+  public var updates: UInt64 = 0
+
+  /// set in the first result after each connect
+  public var capabilities: Streamswarm_Mesh_V1_GnmiCapabilities {
+    get {_capabilities ?? Streamswarm_Mesh_V1_GnmiCapabilities()}
+    set {_capabilities = newValue}
+  }
+  /// Returns true if `capabilities` has been explicitly set.
+  public var hasCapabilities: Bool {self._capabilities != nil}
+  /// Clears the value of `capabilities`. Subsequent reads from it will return its default value.
+  public mutating func clearCapabilities() {self._capabilities = nil}
+
+  /// GNMIFailure kind when the run failed, e.g. "unknown_ca"
+  public var errorKind: String = String()
+
+  public var deviceName: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1563,6 +1626,40 @@ public nonisolated struct Streamswarm_Mesh_V1_GnmiResult: Sendable {
   fileprivate var _cpuPercent: Double? = nil
   fileprivate var _memoryUsedBytes: UInt64? = nil
   fileprivate var _rpcLatencyUs: Double? = nil
+  fileprivate var _memoryTotalBytes: UInt64? = nil
+  fileprivate var _capabilities: Streamswarm_Mesh_V1_GnmiCapabilities? = nil
+}
+
+public nonisolated struct Streamswarm_Mesh_V1_GnmiCapabilities: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var models: [Streamswarm_Mesh_V1_GnmiModel] = []
+
+  public var encodings: [String] = []
+
+  public var version: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Streamswarm_Mesh_V1_GnmiModel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var organization: String = String()
+
+  public var version: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -3735,103 +3832,181 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
 
 nonisolated extension Streamswarm_Mesh_V1_GnmiInterface: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GnmiInterface"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}in_octets\0\u{3}out_octets\0\u{3}in_packets\0\u{3}out_packets\0\u{3}in_errors\0\u{3}out_errors\0\u{3}in_discards\0\u{3}out_discards\0\u{3}in_bps\0\u{3}out_bps\0\u{3}in_utilisation_percent\0\u{3}out_utilisation_percent\0\u{3}oper_status\0\u{3}speed_bps\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}in_octets\0\u{3}out_octets\0\u{3}in_packets\0\u{3}out_packets\0\u{3}in_errors\0\u{3}out_errors\0\u{3}in_discards\0\u{3}out_discards\0\u{3}in_bps\0\u{3}out_bps\0\u{3}in_utilisation_percent\0\u{3}out_utilisation_percent\0\u{3}oper_status\0\u{3}speed_bps\0\u{3}in_fcs_errors\0\u{3}carrier_transitions\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _inOctets: UInt64 = 0
+    var _outOctets: UInt64 = 0
+    var _inPackets: UInt64 = 0
+    var _outPackets: UInt64 = 0
+    var _inErrors: UInt64 = 0
+    var _outErrors: UInt64 = 0
+    var _inDiscards: UInt64 = 0
+    var _outDiscards: UInt64 = 0
+    var _inBps: Double? = nil
+    var _outBps: Double? = nil
+    var _inUtilisationPercent: Double? = nil
+    var _outUtilisationPercent: Double? = nil
+    var _operStatus: String = String()
+    var _speedBps: UInt64? = nil
+    var _inFcsErrors: UInt64 = 0
+    var _carrierTransitions: UInt64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _inOctets = source._inOctets
+      _outOctets = source._outOctets
+      _inPackets = source._inPackets
+      _outPackets = source._outPackets
+      _inErrors = source._inErrors
+      _outErrors = source._outErrors
+      _inDiscards = source._inDiscards
+      _outDiscards = source._outDiscards
+      _inBps = source._inBps
+      _outBps = source._outBps
+      _inUtilisationPercent = source._inUtilisationPercent
+      _outUtilisationPercent = source._outUtilisationPercent
+      _operStatus = source._operStatus
+      _speedBps = source._speedBps
+      _inFcsErrors = source._inFcsErrors
+      _carrierTransitions = source._carrierTransitions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.inOctets) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.outOctets) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.inPackets) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.outPackets) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.inErrors) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.outErrors) }()
-      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.inDiscards) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.outDiscards) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self._inBps) }()
-      case 11: try { try decoder.decodeSingularDoubleField(value: &self._outBps) }()
-      case 12: try { try decoder.decodeSingularDoubleField(value: &self._inUtilisationPercent) }()
-      case 13: try { try decoder.decodeSingularDoubleField(value: &self._outUtilisationPercent) }()
-      case 14: try { try decoder.decodeSingularStringField(value: &self.operStatus) }()
-      case 15: try { try decoder.decodeSingularUInt64Field(value: &self._speedBps) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._inOctets) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._outOctets) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._inPackets) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._outPackets) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._inErrors) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._outErrors) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._inDiscards) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._outDiscards) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._inBps) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._outBps) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._inUtilisationPercent) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._outUtilisationPercent) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._operStatus) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._speedBps) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._inFcsErrors) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._carrierTransitions) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if _storage._inOctets != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._inOctets, fieldNumber: 2)
+      }
+      if _storage._outOctets != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._outOctets, fieldNumber: 3)
+      }
+      if _storage._inPackets != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._inPackets, fieldNumber: 4)
+      }
+      if _storage._outPackets != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._outPackets, fieldNumber: 5)
+      }
+      if _storage._inErrors != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._inErrors, fieldNumber: 6)
+      }
+      if _storage._outErrors != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._outErrors, fieldNumber: 7)
+      }
+      if _storage._inDiscards != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._inDiscards, fieldNumber: 8)
+      }
+      if _storage._outDiscards != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._outDiscards, fieldNumber: 9)
+      }
+      try { if let v = _storage._inBps {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._outBps {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._inUtilisationPercent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._outUtilisationPercent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._operStatus.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._operStatus, fieldNumber: 14)
+      }
+      try { if let v = _storage._speedBps {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      } }()
+      if _storage._inFcsErrors != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._inFcsErrors, fieldNumber: 16)
+      }
+      if _storage._carrierTransitions != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._carrierTransitions, fieldNumber: 17)
+      }
     }
-    if self.inOctets != 0 {
-      try visitor.visitSingularUInt64Field(value: self.inOctets, fieldNumber: 2)
-    }
-    if self.outOctets != 0 {
-      try visitor.visitSingularUInt64Field(value: self.outOctets, fieldNumber: 3)
-    }
-    if self.inPackets != 0 {
-      try visitor.visitSingularUInt64Field(value: self.inPackets, fieldNumber: 4)
-    }
-    if self.outPackets != 0 {
-      try visitor.visitSingularUInt64Field(value: self.outPackets, fieldNumber: 5)
-    }
-    if self.inErrors != 0 {
-      try visitor.visitSingularUInt64Field(value: self.inErrors, fieldNumber: 6)
-    }
-    if self.outErrors != 0 {
-      try visitor.visitSingularUInt64Field(value: self.outErrors, fieldNumber: 7)
-    }
-    if self.inDiscards != 0 {
-      try visitor.visitSingularUInt64Field(value: self.inDiscards, fieldNumber: 8)
-    }
-    if self.outDiscards != 0 {
-      try visitor.visitSingularUInt64Field(value: self.outDiscards, fieldNumber: 9)
-    }
-    try { if let v = self._inBps {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._outBps {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
-    } }()
-    try { if let v = self._inUtilisationPercent {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
-    } }()
-    try { if let v = self._outUtilisationPercent {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
-    } }()
-    if !self.operStatus.isEmpty {
-      try visitor.visitSingularStringField(value: self.operStatus, fieldNumber: 14)
-    }
-    try { if let v = self._speedBps {
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_GnmiInterface, rhs: Streamswarm_Mesh_V1_GnmiInterface) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.inOctets != rhs.inOctets {return false}
-    if lhs.outOctets != rhs.outOctets {return false}
-    if lhs.inPackets != rhs.inPackets {return false}
-    if lhs.outPackets != rhs.outPackets {return false}
-    if lhs.inErrors != rhs.inErrors {return false}
-    if lhs.outErrors != rhs.outErrors {return false}
-    if lhs.inDiscards != rhs.inDiscards {return false}
-    if lhs.outDiscards != rhs.outDiscards {return false}
-    if lhs._inBps != rhs._inBps {return false}
-    if lhs._outBps != rhs._outBps {return false}
-    if lhs._inUtilisationPercent != rhs._inUtilisationPercent {return false}
-    if lhs._outUtilisationPercent != rhs._outUtilisationPercent {return false}
-    if lhs.operStatus != rhs.operStatus {return false}
-    if lhs._speedBps != rhs._speedBps {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._inOctets != rhs_storage._inOctets {return false}
+        if _storage._outOctets != rhs_storage._outOctets {return false}
+        if _storage._inPackets != rhs_storage._inPackets {return false}
+        if _storage._outPackets != rhs_storage._outPackets {return false}
+        if _storage._inErrors != rhs_storage._inErrors {return false}
+        if _storage._outErrors != rhs_storage._outErrors {return false}
+        if _storage._inDiscards != rhs_storage._inDiscards {return false}
+        if _storage._outDiscards != rhs_storage._outDiscards {return false}
+        if _storage._inBps != rhs_storage._inBps {return false}
+        if _storage._outBps != rhs_storage._outBps {return false}
+        if _storage._inUtilisationPercent != rhs_storage._inUtilisationPercent {return false}
+        if _storage._outUtilisationPercent != rhs_storage._outUtilisationPercent {return false}
+        if _storage._operStatus != rhs_storage._operStatus {return false}
+        if _storage._speedBps != rhs_storage._speedBps {return false}
+        if _storage._inFcsErrors != rhs_storage._inFcsErrors {return false}
+        if _storage._carrierTransitions != rhs_storage._carrierTransitions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3884,7 +4059,7 @@ nonisolated extension Streamswarm_Mesh_V1_GnmiQueue: SwiftProtobuf.Message, Swif
 
 nonisolated extension Streamswarm_Mesh_V1_GnmiResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GnmiResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{3}device_address\0\u{1}interfaces\0\u{3}cpu_percent\0\u{3}memory_used_bytes\0\u{1}queues\0\u{3}rpc_latency_us\0\u{3}device_timestamp_unix_nanos\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{3}device_address\0\u{1}interfaces\0\u{3}cpu_percent\0\u{3}memory_used_bytes\0\u{1}queues\0\u{3}rpc_latency_us\0\u{3}device_timestamp_unix_nanos\0\u{3}memory_total_bytes\0\u{1}updates\0\u{1}capabilities\0\u{3}error_kind\0\u{3}device_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3900,6 +4075,11 @@ nonisolated extension Streamswarm_Mesh_V1_GnmiResult: SwiftProtobuf.Message, Swi
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.queues) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self._rpcLatencyUs) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.deviceTimestampUnixNanos) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self._memoryTotalBytes) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.updates) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._capabilities) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.errorKind) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.deviceName) }()
       default: break
       }
     }
@@ -3934,6 +4114,21 @@ nonisolated extension Streamswarm_Mesh_V1_GnmiResult: SwiftProtobuf.Message, Swi
     if self.deviceTimestampUnixNanos != 0 {
       try visitor.visitSingularInt64Field(value: self.deviceTimestampUnixNanos, fieldNumber: 8)
     }
+    try { if let v = self._memoryTotalBytes {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 9)
+    } }()
+    if self.updates != 0 {
+      try visitor.visitSingularUInt64Field(value: self.updates, fieldNumber: 10)
+    }
+    try { if let v = self._capabilities {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    if !self.errorKind.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorKind, fieldNumber: 12)
+    }
+    if !self.deviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deviceName, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3946,6 +4141,91 @@ nonisolated extension Streamswarm_Mesh_V1_GnmiResult: SwiftProtobuf.Message, Swi
     if lhs.queues != rhs.queues {return false}
     if lhs._rpcLatencyUs != rhs._rpcLatencyUs {return false}
     if lhs.deviceTimestampUnixNanos != rhs.deviceTimestampUnixNanos {return false}
+    if lhs._memoryTotalBytes != rhs._memoryTotalBytes {return false}
+    if lhs.updates != rhs.updates {return false}
+    if lhs._capabilities != rhs._capabilities {return false}
+    if lhs.errorKind != rhs.errorKind {return false}
+    if lhs.deviceName != rhs.deviceName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiCapabilities: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GnmiCapabilities"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}models\0\u{1}encodings\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.models) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.encodings) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.models.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.models, fieldNumber: 1)
+    }
+    if !self.encodings.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.encodings, fieldNumber: 2)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Streamswarm_Mesh_V1_GnmiCapabilities, rhs: Streamswarm_Mesh_V1_GnmiCapabilities) -> Bool {
+    if lhs.models != rhs.models {return false}
+    if lhs.encodings != rhs.encodings {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiModel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GnmiModel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}organization\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.organization) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.organization.isEmpty {
+      try visitor.visitSingularStringField(value: self.organization, fieldNumber: 2)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Streamswarm_Mesh_V1_GnmiModel, rhs: Streamswarm_Mesh_V1_GnmiModel) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.organization != rhs.organization {return false}
+    if lhs.version != rhs.version {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

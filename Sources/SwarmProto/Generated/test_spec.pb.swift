@@ -321,93 +321,99 @@ public nonisolated struct Streamswarm_Mesh_V1_Recurrence: Sendable {
   public init() {}
 }
 
-public nonisolated struct Streamswarm_Mesh_V1_Probe: Sendable {
+public nonisolated struct Streamswarm_Mesh_V1_Probe: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Streamswarm_Mesh_V1_ProbeKind = .unspecified
+  public var kind: Streamswarm_Mesh_V1_ProbeKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var options: Streamswarm_Mesh_V1_Probe.OneOf_Options? = nil
+  public var options: OneOf_Options? {
+    get {return _storage._options}
+    set {_uniqueStorage()._options = newValue}
+  }
 
   public var icmp: Streamswarm_Mesh_V1_IcmpOptions {
     get {
-      if case .icmp(let v)? = options {return v}
+      if case .icmp(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_IcmpOptions()
     }
-    set {options = .icmp(newValue)}
+    set {_uniqueStorage()._options = .icmp(newValue)}
   }
 
   public var udp: Streamswarm_Mesh_V1_UdpOptions {
     get {
-      if case .udp(let v)? = options {return v}
+      if case .udp(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_UdpOptions()
     }
-    set {options = .udp(newValue)}
+    set {_uniqueStorage()._options = .udp(newValue)}
   }
 
   public var tcp: Streamswarm_Mesh_V1_TcpOptions {
     get {
-      if case .tcp(let v)? = options {return v}
+      if case .tcp(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_TcpOptions()
     }
-    set {options = .tcp(newValue)}
+    set {_uniqueStorage()._options = .tcp(newValue)}
   }
 
   public var dns: Streamswarm_Mesh_V1_DnsOptions {
     get {
-      if case .dns(let v)? = options {return v}
+      if case .dns(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_DnsOptions()
     }
-    set {options = .dns(newValue)}
+    set {_uniqueStorage()._options = .dns(newValue)}
   }
 
   public var http: Streamswarm_Mesh_V1_HttpOptions {
     get {
-      if case .http(let v)? = options {return v}
+      if case .http(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_HttpOptions()
     }
-    set {options = .http(newValue)}
+    set {_uniqueStorage()._options = .http(newValue)}
   }
 
   public var traceroute: Streamswarm_Mesh_V1_TracerouteOptions {
     get {
-      if case .traceroute(let v)? = options {return v}
+      if case .traceroute(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_TracerouteOptions()
     }
-    set {options = .traceroute(newValue)}
+    set {_uniqueStorage()._options = .traceroute(newValue)}
   }
 
   public var mtu: Streamswarm_Mesh_V1_MtuOptions {
     get {
-      if case .mtu(let v)? = options {return v}
+      if case .mtu(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_MtuOptions()
     }
-    set {options = .mtu(newValue)}
+    set {_uniqueStorage()._options = .mtu(newValue)}
   }
 
   public var bandwidth: Streamswarm_Mesh_V1_BandwidthOptions {
     get {
-      if case .bandwidth(let v)? = options {return v}
+      if case .bandwidth(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_BandwidthOptions()
     }
-    set {options = .bandwidth(newValue)}
+    set {_uniqueStorage()._options = .bandwidth(newValue)}
   }
 
   public var system: Streamswarm_Mesh_V1_SystemOptions {
     get {
-      if case .system(let v)? = options {return v}
+      if case .system(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_SystemOptions()
     }
-    set {options = .system(newValue)}
+    set {_uniqueStorage()._options = .system(newValue)}
   }
 
   public var gnmi: Streamswarm_Mesh_V1_GnmiOptions {
     get {
-      if case .gnmi(let v)? = options {return v}
+      if case .gnmi(let v)? = _storage._options {return v}
       return Streamswarm_Mesh_V1_GnmiOptions()
     }
-    set {options = .gnmi(newValue)}
+    set {_uniqueStorage()._options = .gnmi(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -427,6 +433,8 @@ public nonisolated struct Streamswarm_Mesh_V1_Probe: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_IcmpOptions: Sendable {
@@ -658,6 +666,9 @@ public nonisolated struct Streamswarm_Mesh_V1_SystemOptions: Sendable {
   public init() {}
 }
 
+/// gNMI collection from one managed device. Tests store only device_id; the server fills in the
+/// connection from its device inventory (credentials decrypted) each time it hands out the
+/// assignment, so secrets cross only the mutually authenticated mesh stream.
 public nonisolated struct Streamswarm_Mesh_V1_GnmiOptions: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -665,9 +676,245 @@ public nonisolated struct Streamswarm_Mesh_V1_GnmiOptions: Sendable {
 
   public var deviceID: Int64 = 0
 
-  public var paths: [String] = []
+  public var connection: Streamswarm_Mesh_V1_GnmiConnection {
+    get {_connection ?? Streamswarm_Mesh_V1_GnmiConnection()}
+    set {_connection = newValue}
+  }
+  /// Returns true if `connection` has been explicitly set.
+  public var hasConnection: Bool {self._connection != nil}
+  /// Clears the value of `connection`. Subsequent reads from it will return its default value.
+  public mutating func clearConnection() {self._connection = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _connection: Streamswarm_Mesh_V1_GnmiConnection? = nil
+}
+
+public nonisolated struct Streamswarm_Mesh_V1_GnmiConnection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var address: String = String()
+
+  public var port: UInt32 = 0
+
+  public var auth: Streamswarm_Mesh_V1_GnmiConnection.Auth = .password
+
+  public var username: String = String()
+
+  public var password: String = String()
+
+  public var clientCertificatePem: String = String()
+
+  public var clientKeyPem: String = String()
+
+  public var caCertificatePem: String = String()
+
+  public var serverName: String = String()
+
+  public var pinnedCertificatePem: String = String()
+
+  public var subscriptions: [Streamswarm_Mesh_V1_GnmiSubscription] = []
+
+  public var mode: Streamswarm_Mesh_V1_GnmiConnection.Mode = .stream
+
+  public var encoding: Streamswarm_Mesh_V1_GnmiConnection.Encoding = .jsonIetf
+
+  public var pollIntervalMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Auth: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// username/password in metadata over server-verified TLS
+    case password // = 0
+
+    /// client certificate (mTLS)
+    case certificate // = 1
+
+    /// both
+    case certificateAndPassword // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .password
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .password
+      case 1: self = .certificate
+      case 2: self = .certificateAndPassword
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .password: return 0
+      case .certificate: return 1
+      case .certificateAndPassword: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Streamswarm_Mesh_V1_GnmiConnection.Auth] = [
+      .password,
+      .certificate,
+      .certificateAndPassword,
+    ]
+
+  }
+
+  public nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case stream // = 0
+    case poll // = 1
+    case once // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .stream
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .stream
+      case 1: self = .poll
+      case 2: self = .once
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .stream: return 0
+      case .poll: return 1
+      case .once: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Streamswarm_Mesh_V1_GnmiConnection.Mode] = [
+      .stream,
+      .poll,
+      .once,
+    ]
+
+  }
+
+  public nonisolated enum Encoding: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case jsonIetf // = 0
+    case json // = 1
+    case proto // = 2
+    case ascii // = 3
+    case bytes // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .jsonIetf
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .jsonIetf
+      case 1: self = .json
+      case 2: self = .proto
+      case 3: self = .ascii
+      case 4: self = .bytes
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .jsonIetf: return 0
+      case .json: return 1
+      case .proto: return 2
+      case .ascii: return 3
+      case .bytes: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Streamswarm_Mesh_V1_GnmiConnection.Encoding] = [
+      .jsonIetf,
+      .json,
+      .proto,
+      .ascii,
+      .bytes,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Streamswarm_Mesh_V1_GnmiSubscription: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "/interfaces/interface[name=*]/state/counters", optionally "origin:/path"
+  public var path: String = String()
+
+  public var mode: Streamswarm_Mesh_V1_GnmiSubscription.Mode = .targetDefined
+
+  public var sampleIntervalMs: UInt64 = 0
+
+  public var heartbeatIntervalMs: UInt64 = 0
+
+  public var suppressRedundant: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case targetDefined // = 0
+    case onChange // = 1
+    case sample // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .targetDefined
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .targetDefined
+      case 1: self = .onChange
+      case 2: self = .sample
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .targetDefined: return 0
+      case .onChange: return 1
+      case .sample: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Streamswarm_Mesh_V1_GnmiSubscription.Mode] = [
+      .targetDefined,
+      .onChange,
+      .sample,
+    ]
+
+  }
 
   public init() {}
 }
@@ -987,205 +1234,243 @@ nonisolated extension Streamswarm_Mesh_V1_Probe: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".Probe"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{2}\u{9}icmp\0\u{1}udp\0\u{1}tcp\0\u{1}dns\0\u{1}http\0\u{1}traceroute\0\u{1}mtu\0\u{1}bandwidth\0\u{1}system\0\u{1}gnmi\0")
 
+  fileprivate class _StorageClass {
+    var _kind: Streamswarm_Mesh_V1_ProbeKind = .unspecified
+    var _options: Streamswarm_Mesh_V1_Probe.OneOf_Options?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _options = source._options
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 10: try {
-        var v: Streamswarm_Mesh_V1_IcmpOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .icmp(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 10: try {
+          var v: Streamswarm_Mesh_V1_IcmpOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .icmp(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .icmp(v)
+          }
+        }()
+        case 11: try {
+          var v: Streamswarm_Mesh_V1_UdpOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .udp(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .udp(v)
+          }
+        }()
+        case 12: try {
+          var v: Streamswarm_Mesh_V1_TcpOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .tcp(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .tcp(v)
+          }
+        }()
+        case 13: try {
+          var v: Streamswarm_Mesh_V1_DnsOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .dns(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .dns(v)
+          }
+        }()
+        case 14: try {
+          var v: Streamswarm_Mesh_V1_HttpOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .http(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .http(v)
+          }
+        }()
+        case 15: try {
+          var v: Streamswarm_Mesh_V1_TracerouteOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .traceroute(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .traceroute(v)
+          }
+        }()
+        case 16: try {
+          var v: Streamswarm_Mesh_V1_MtuOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .mtu(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .mtu(v)
+          }
+        }()
+        case 17: try {
+          var v: Streamswarm_Mesh_V1_BandwidthOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .bandwidth(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .bandwidth(v)
+          }
+        }()
+        case 18: try {
+          var v: Streamswarm_Mesh_V1_SystemOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .system(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .system(v)
+          }
+        }()
+        case 19: try {
+          var v: Streamswarm_Mesh_V1_GnmiOptions?
+          var hadOneofValue = false
+          if let current = _storage._options {
+            hadOneofValue = true
+            if case .gnmi(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._options = .gnmi(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .icmp(v)
-        }
-      }()
-      case 11: try {
-        var v: Streamswarm_Mesh_V1_UdpOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .udp(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .udp(v)
-        }
-      }()
-      case 12: try {
-        var v: Streamswarm_Mesh_V1_TcpOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .tcp(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .tcp(v)
-        }
-      }()
-      case 13: try {
-        var v: Streamswarm_Mesh_V1_DnsOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .dns(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .dns(v)
-        }
-      }()
-      case 14: try {
-        var v: Streamswarm_Mesh_V1_HttpOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .http(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .http(v)
-        }
-      }()
-      case 15: try {
-        var v: Streamswarm_Mesh_V1_TracerouteOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .traceroute(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .traceroute(v)
-        }
-      }()
-      case 16: try {
-        var v: Streamswarm_Mesh_V1_MtuOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .mtu(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .mtu(v)
-        }
-      }()
-      case 17: try {
-        var v: Streamswarm_Mesh_V1_BandwidthOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .bandwidth(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .bandwidth(v)
-        }
-      }()
-      case 18: try {
-        var v: Streamswarm_Mesh_V1_SystemOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .system(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .system(v)
-        }
-      }()
-      case 19: try {
-        var v: Streamswarm_Mesh_V1_GnmiOptions?
-        var hadOneofValue = false
-        if let current = self.options {
-          hadOneofValue = true
-          if case .gnmi(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.options = .gnmi(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
-    }
-    switch self.options {
-    case .icmp?: try {
-      guard case .icmp(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .udp?: try {
-      guard case .udp(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .tcp?: try {
-      guard case .tcp(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .dns?: try {
-      guard case .dns(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .http?: try {
-      guard case .http(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .traceroute?: try {
-      guard case .traceroute(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .mtu?: try {
-      guard case .mtu(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-    }()
-    case .bandwidth?: try {
-      guard case .bandwidth(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case .system?: try {
-      guard case .system(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    }()
-    case .gnmi?: try {
-      guard case .gnmi(let v)? = self.options else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      switch _storage._options {
+      case .icmp?: try {
+        guard case .icmp(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .udp?: try {
+        guard case .udp(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .tcp?: try {
+        guard case .tcp(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .dns?: try {
+        guard case .dns(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .http?: try {
+        guard case .http(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .traceroute?: try {
+        guard case .traceroute(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .mtu?: try {
+        guard case .mtu(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      }()
+      case .bandwidth?: try {
+        guard case .bandwidth(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .system?: try {
+        guard case .system(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      }()
+      case .gnmi?: try {
+        guard case .gnmi(let v)? = _storage._options else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_Probe, rhs: Streamswarm_Mesh_V1_Probe) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.options != rhs.options {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._options != rhs_storage._options {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1571,7 +1856,7 @@ nonisolated extension Streamswarm_Mesh_V1_SystemOptions: SwiftProtobuf.Message, 
 
 nonisolated extension Streamswarm_Mesh_V1_GnmiOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GnmiOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}paths\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{2}\u{2}connection\0\u{b}paths\0\u{c}\u{2}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1580,26 +1865,196 @@ nonisolated extension Streamswarm_Mesh_V1_GnmiOptions: SwiftProtobuf.Message, Sw
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.deviceID) }()
-      case 2: try { try decoder.decodeRepeatedStringField(value: &self.paths) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._connection) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.deviceID != 0 {
       try visitor.visitSingularInt64Field(value: self.deviceID, fieldNumber: 1)
     }
-    if !self.paths.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.paths, fieldNumber: 2)
-    }
+    try { if let v = self._connection {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_GnmiOptions, rhs: Streamswarm_Mesh_V1_GnmiOptions) -> Bool {
     if lhs.deviceID != rhs.deviceID {return false}
-    if lhs.paths != rhs.paths {return false}
+    if lhs._connection != rhs._connection {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiConnection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GnmiConnection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}address\0\u{1}port\0\u{1}auth\0\u{1}username\0\u{1}password\0\u{3}client_certificate_pem\0\u{3}client_key_pem\0\u{3}ca_certificate_pem\0\u{3}server_name\0\u{3}pinned_certificate_pem\0\u{1}subscriptions\0\u{1}mode\0\u{1}encoding\0\u{3}poll_interval_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.port) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.auth) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.clientCertificatePem) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.clientKeyPem) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.caCertificatePem) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.serverName) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.pinnedCertificatePem) }()
+      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.subscriptions) }()
+      case 13: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 14: try { try decoder.decodeSingularEnumField(value: &self.encoding) }()
+      case 15: try { try decoder.decodeSingularUInt32Field(value: &self.pollIntervalMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 2)
+    }
+    if self.port != 0 {
+      try visitor.visitSingularUInt32Field(value: self.port, fieldNumber: 3)
+    }
+    if self.auth != .password {
+      try visitor.visitSingularEnumField(value: self.auth, fieldNumber: 4)
+    }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 5)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 6)
+    }
+    if !self.clientCertificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientCertificatePem, fieldNumber: 7)
+    }
+    if !self.clientKeyPem.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientKeyPem, fieldNumber: 8)
+    }
+    if !self.caCertificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.caCertificatePem, fieldNumber: 9)
+    }
+    if !self.serverName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverName, fieldNumber: 10)
+    }
+    if !self.pinnedCertificatePem.isEmpty {
+      try visitor.visitSingularStringField(value: self.pinnedCertificatePem, fieldNumber: 11)
+    }
+    if !self.subscriptions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.subscriptions, fieldNumber: 12)
+    }
+    if self.mode != .stream {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 13)
+    }
+    if self.encoding != .jsonIetf {
+      try visitor.visitSingularEnumField(value: self.encoding, fieldNumber: 14)
+    }
+    if self.pollIntervalMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pollIntervalMs, fieldNumber: 15)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Streamswarm_Mesh_V1_GnmiConnection, rhs: Streamswarm_Mesh_V1_GnmiConnection) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.address != rhs.address {return false}
+    if lhs.port != rhs.port {return false}
+    if lhs.auth != rhs.auth {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.clientCertificatePem != rhs.clientCertificatePem {return false}
+    if lhs.clientKeyPem != rhs.clientKeyPem {return false}
+    if lhs.caCertificatePem != rhs.caCertificatePem {return false}
+    if lhs.serverName != rhs.serverName {return false}
+    if lhs.pinnedCertificatePem != rhs.pinnedCertificatePem {return false}
+    if lhs.subscriptions != rhs.subscriptions {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.encoding != rhs.encoding {return false}
+    if lhs.pollIntervalMs != rhs.pollIntervalMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiConnection.Auth: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0AUTH_PASSWORD\0\u{1}AUTH_CERTIFICATE\0\u{1}AUTH_CERTIFICATE_AND_PASSWORD\0")
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiConnection.Mode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODE_STREAM\0\u{1}MODE_POLL\0\u{1}MODE_ONCE\0")
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiConnection.Encoding: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_JSON_IETF\0\u{1}ENCODING_JSON\0\u{1}ENCODING_PROTO\0\u{1}ENCODING_ASCII\0\u{1}ENCODING_BYTES\0")
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiSubscription: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GnmiSubscription"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{1}mode\0\u{3}sample_interval_ms\0\u{3}heartbeat_interval_ms\0\u{3}suppress_redundant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sampleIntervalMs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.heartbeatIntervalMs) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.suppressRedundant) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if self.mode != .targetDefined {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 2)
+    }
+    if self.sampleIntervalMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sampleIntervalMs, fieldNumber: 3)
+    }
+    if self.heartbeatIntervalMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heartbeatIntervalMs, fieldNumber: 4)
+    }
+    if self.suppressRedundant != false {
+      try visitor.visitSingularBoolField(value: self.suppressRedundant, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Streamswarm_Mesh_V1_GnmiSubscription, rhs: Streamswarm_Mesh_V1_GnmiSubscription) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.sampleIntervalMs != rhs.sampleIntervalMs {return false}
+    if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
+    if lhs.suppressRedundant != rhs.suppressRedundant {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_GnmiSubscription.Mode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODE_TARGET_DEFINED\0\u{1}MODE_ON_CHANGE\0\u{1}MODE_SAMPLE\0")
 }
