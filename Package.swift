@@ -68,7 +68,7 @@ let package = Package(
                 logging, swiftProtobuf,
             ]
         ),
-        .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
+        .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", "SwarmStore", nioCore, swiftProtobuf]),
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
         .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
@@ -88,8 +88,8 @@ let package = Package(
         .target(
             name: "SwarmAgent",
             dependencies: [
-                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmProbes", grdb, nioCore, nioPosix, nioSSL, logging,
-                serviceLifecycle,
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmProbes", "SwarmGNMI", grdb, nioCore, nioPosix, nioSSL,
+                logging, serviceLifecycle,
             ]
         ),
         .target(
@@ -170,7 +170,8 @@ let package = Package(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto", nioCore, nioPosix, nioSSL,
+                logging, serviceLifecycle, crypto,
                 x509,
                 grdb,
             ]

@@ -34,7 +34,8 @@ allowed_for() {
     SwarmCore) echo "Logging" ;;
     SwarmProto) echo "SwiftProtobuf" ;;
     SwarmGNMIProto) echo "SwiftProtobuf GRPCCore GRPCProtobuf" ;;
-    SwarmWire) echo "SwarmCore SwarmProto NIOCore SwiftProtobuf" ;;
+    # SwarmStore: DeviceStatus reads a device's latest results to describe it.
+    SwarmWire) echo "SwarmCore SwarmProto SwarmStore NIOCore SwiftProtobuf" ;;
     # The gNMI collector: gRPC over NIO HTTP/2 with TLS, our own certificate checks (X509).
     SwarmGNMI) echo "SwarmCore SwarmGNMIProto GRPCCore GRPCProtobuf GRPCNIOTransportHTTP2 NIOCore NIOSSL X509 SwiftASN1 Crypto Logging SwiftProtobuf" ;;
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
@@ -46,7 +47,7 @@ allowed_for() {
         echo "SwarmCore SwarmWire SwarmPKI SwarmStore NIOCore NIOPosix NIOSSL NIOTLS Logging ServiceLifecycle"
         ;;
     SwarmAgent)
-        echo "SwarmCore SwarmWire SwarmPKI SwarmProbes GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
+        echo "SwarmCore SwarmWire SwarmPKI SwarmProbes SwarmGNMI GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
         ;;
     # SwarmWire: only its proto3 JSON mapping (MeshJSON) and error type; never the mesh framing.
     SwarmGateway)

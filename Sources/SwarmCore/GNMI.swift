@@ -224,8 +224,21 @@ public struct GNMIOptions: Sendable, Hashable, Codable {
     public var deviceID: Int64
     /// Filled by the server when it hands out the assignment; nil in stored tests.
     public var connection: GNMIConnection?
-    public init(deviceID: Int64 = 0, connection: GNMIConnection? = nil) {
+    /// Why the server could not fill `connection` (device removed, no device key…); assignments only.
+    public var unavailableReason: String
+    public init(deviceID: Int64 = 0, connection: GNMIConnection? = nil, unavailableReason: String = "") {
         self.deviceID = deviceID
         self.connection = connection
+        self.unavailableReason = unavailableReason
+    }
+}
+
+/// The sealed part of a device: what must never be stored or shown in the clear.
+public struct DeviceSecrets: Sendable, Hashable, Codable {
+    public var password: String
+    public var clientKeyPEM: String
+    public init(password: String = "", clientKeyPEM: String = "") {
+        self.password = password
+        self.clientKeyPEM = clientKeyPEM
     }
 }

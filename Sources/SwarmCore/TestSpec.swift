@@ -212,3 +212,27 @@ public struct TestAssignment: Sendable, Hashable {
         self.spec = spec
     }
 }
+
+/// Stored specs are JSON of this type; options added by later versions may be missing from specs
+/// an older version stored, so every option decodes with its default when absent.
+extension TestSpec.Options {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            packetSize: try c.decodeIfPresent(Int.self, forKey: .packetSize) ?? 0,
+            dscp: try c.decodeIfPresent(Int.self, forKey: .dscp) ?? 0,
+            sourceAddress: try c.decodeIfPresent(String.self, forKey: .sourceAddress) ?? "",
+            interface: try c.decodeIfPresent(String.self, forKey: .interface) ?? "",
+            tcpSend: try c.decodeIfPresent(String.self, forKey: .tcpSend) ?? "",
+            tcpExpect: try c.decodeIfPresent(String.self, forKey: .tcpExpect) ?? ""
+        )
+        icmp = try c.decodeIfPresent(TestSpec.ICMPOptions.self, forKey: .icmp) ?? icmp
+        udp = try c.decodeIfPresent(TestSpec.UDPOptions.self, forKey: .udp) ?? udp
+        dns = try c.decodeIfPresent(TestSpec.DNSOptions.self, forKey: .dns) ?? dns
+        http = try c.decodeIfPresent(TestSpec.HTTPOptions.self, forKey: .http) ?? http
+        traceroute = try c.decodeIfPresent(TestSpec.TracerouteOptions.self, forKey: .traceroute) ?? traceroute
+        mtu = try c.decodeIfPresent(TestSpec.MTUOptions.self, forKey: .mtu) ?? mtu
+        bandwidth = try c.decodeIfPresent(TestSpec.BandwidthOptions.self, forKey: .bandwidth) ?? bandwidth
+        gnmi = try c.decodeIfPresent(GNMIOptions.self, forKey: .gnmi) ?? gnmi
+    }
+}

@@ -47,6 +47,9 @@ public final class MeshServer: Service, Sendable {
         /// The swarm's responder key, handed to every agent in Welcome; nil leaves agents without one
         /// (their udp and bandwidth probes then say so).
         public var responderKey: ResponderKey?
+        /// Unseals device credentials for gNMI assignments; without it, devices with credentials
+        /// are handed out with the reason instead.
+        public var deviceVault: DeviceVault?
 
         public init(tls: MeshTLSMaterial) { self.tls = tls }
     }

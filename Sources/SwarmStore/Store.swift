@@ -112,7 +112,19 @@ public protocol SettingsStore: Sendable {
 }
 
 /// Everything the server, gateway and CLI need from a backend.
-public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore {
+/// The managed-device inventory (gNMI).
+public protocol DeviceStore: Sendable {
+    /// Stores a device and its collection test (probe kind `gnmi`, assigned to the device's agents).
+    /// - Throws: ``StoreError`` `.invalidInput` for a bad record, `.conflict` for a taken name.
+    func createDevice(_ device: DeviceRecord) async throws -> DeviceRecord
+    func devices() async throws -> [DeviceRecord]
+    func device(id: Int64) async throws -> DeviceRecord?
+    func device(named name: String) async throws -> DeviceRecord?
+    /// Removes a device and stops its collection test; the results stay with that test.
+    func deleteDevice(id: Int64) async throws
+}
+
+public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore, DeviceStore {
     var changes: any ChangeFeed { get }
 }
 

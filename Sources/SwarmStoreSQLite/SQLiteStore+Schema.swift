@@ -121,6 +121,36 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3-devices") { db in
+            try db.execute(
+                sql: """
+                    -- Managed gNMI devices. sealed_secrets is AES-GCM under the operator's device key;
+                    -- the database never holds a password or private key in the clear.
+                    CREATE TABLE devices (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        address TEXT NOT NULL,
+                        port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+                        interface_addresses_json TEXT NOT NULL DEFAULT '[]',
+                        auth TEXT NOT NULL,
+                        username TEXT NOT NULL DEFAULT '',
+                        sealed_secrets BLOB NOT NULL,
+                        client_certificate_pem TEXT NOT NULL DEFAULT '',
+                        ca_certificate_pem TEXT NOT NULL DEFAULT '',
+                        server_name TEXT NOT NULL DEFAULT '',
+                        pinned_certificate_pem TEXT NOT NULL DEFAULT '',
+                        subscriptions_json TEXT NOT NULL,
+                        mode TEXT NOT NULL,
+                        encoding TEXT NOT NULL,
+                        poll_interval_ms INTEGER NOT NULL,
+                        report_interval_ms INTEGER NOT NULL,
+                        agents_json TEXT NOT NULL,
+                        test_id INTEGER REFERENCES tests(id) ON DELETE SET NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

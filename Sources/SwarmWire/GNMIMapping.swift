@@ -1,6 +1,8 @@
-import Foundation
-import SwarmCore
+// why: decodeGNMI takes a stored payload (Data) and returns SwarmCore's GNMISnapshot.
+public import Foundation
+public import SwarmCore
 import SwarmProto
+import SwiftProtobuf
 
 /// gNMI domain types ⇄ their mesh protocol messages (`GnmiConnection` in assignments,
 /// `GnmiResult` in measurements).
@@ -171,5 +173,61 @@ enum GNMIMapping {
         }
         r.errorKind = s.errorKind
         return r
+    }
+}
+
+extension GNMIMapping {
+    static func snapshot(_ r: Streamswarm_Mesh_V1_GnmiResult) -> GNMISnapshot {
+        var s = GNMISnapshot(deviceID: r.deviceID, deviceName: r.deviceName, deviceAddress: r.deviceAddress)
+        s.interfaces = r.interfaces.map { p in
+            var i = GNMISnapshot.Interface(name: p.name)
+            i.inOctets = p.inOctets
+            i.outOctets = p.outOctets
+            i.inPackets = p.inPackets
+            i.outPackets = p.outPackets
+            i.inErrors = p.inErrors
+            i.outErrors = p.outErrors
+            i.inDiscards = p.inDiscards
+            i.outDiscards = p.outDiscards
+            i.inFCSErrors = p.inFcsErrors
+            i.carrierTransitions = p.carrierTransitions
+            i.inBitsPerSecond = p.hasInBps ? p.inBps : nil
+            i.outBitsPerSecond = p.hasOutBps ? p.outBps : nil
+            i.inUtilisationPercent = p.hasInUtilisationPercent ? p.inUtilisationPercent : nil
+            i.outUtilisationPercent = p.hasOutUtilisationPercent ? p.outUtilisationPercent : nil
+            i.operStatus = p.operStatus
+            i.speedBitsPerSecond = p.hasSpeedBps ? p.speedBps : nil
+            return i
+        }
+        s.cpuPercent = r.hasCpuPercent ? r.cpuPercent : nil
+        s.memoryUsedBytes = r.hasMemoryUsedBytes ? r.memoryUsedBytes : nil
+        s.memoryTotalBytes = r.hasMemoryTotalBytes ? r.memoryTotalBytes : nil
+        s.queues = r.queues.map { p in
+            var q = GNMISnapshot.Queue(interface: p.interface, queue: p.queue)
+            q.transmittedPackets = p.transmittedPackets
+            q.droppedPackets = p.droppedPackets
+            return q
+        }
+        s.rpcLatency = r.hasRpcLatencyUs ? .nanoseconds(Int64(r.rpcLatencyUs * 1000)) : nil
+        s.deviceTimestamp = r.deviceTimestampUnixNanos > 0 ? Timestamp(unixNanos: r.deviceTimestampUnixNanos) : nil
+        s.updates = Int(clamping: r.updates)
+        if r.hasCapabilities {
+            s.capabilities = GNMISnapshot.Capabilities(
+                models: r.capabilities.models.map {
+                    .init(name: $0.name, organization: $0.organization, version: $0.version)
+                },
+                encodings: r.capabilities.encodings,
+                version: r.capabilities.version
+            )
+        }
+        s.errorKind = r.errorKind
+        return s
+    }
+}
+
+extension MeasurementEncoding {
+    /// Decodes a stored `gnmi` payload (device status, correlation, tables).
+    public static func decodeGNMI(_ payload: Data) throws -> GNMISnapshot {
+        GNMIMapping.snapshot(try Streamswarm_Mesh_V1_GnmiResult(serializedBytes: payload))
     }
 }

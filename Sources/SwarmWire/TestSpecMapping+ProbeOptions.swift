@@ -72,6 +72,7 @@ extension TestSpecMapping {
             var g = Streamswarm_Mesh_V1_GnmiOptions()
             g.deviceID = o.gnmi.deviceID
             if let c = o.gnmi.connection { g.connection = GNMIMapping.connection(c) }
+            g.unavailableReason = o.gnmi.unavailableReason
             probe.gnmi = g
         case .system:
             break
@@ -127,6 +128,7 @@ extension TestSpecMapping {
         case .gnmi(let g):
             o.gnmi.deviceID = g.deviceID
             o.gnmi.connection = g.hasConnection ? GNMIMapping.connection(g.connection) : nil
+            o.gnmi.unavailableReason = g.unavailableReason
         case .system, nil:
             break
         }

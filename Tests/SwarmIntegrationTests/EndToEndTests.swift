@@ -52,12 +52,18 @@ import Testing
         throw CancellationError()
     }
 
-    func makeServer(_ pki: TestPKI, _ store: SQLiteStore, port: Int) throws -> MeshServer {
+    func makeServer(
+        _ pki: TestPKI,
+        _ store: SQLiteStore,
+        port: Int,
+        configure: (inout MeshServer.Configuration) -> Void = { _ in }
+    ) throws -> MeshServer {
         var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
         configuration.host = "127.0.0.1"
         configuration.port = port
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.statusFlushInterval = .milliseconds(100)
+        configure(&configuration)
         return try MeshServer(configuration: configuration, store: store, logger: Logger(label: "e2e.server"))
     }
 

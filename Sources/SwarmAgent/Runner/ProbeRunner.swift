@@ -2,6 +2,7 @@
 public import Logging
 // why: assignments and spec checks use SwarmCore types.
 public import SwarmCore
+import SwarmGNMI
 // why: the runner shares a ResponderKeyring with the agent's responders.
 public import SwarmProbes
 import Synchronization
@@ -49,7 +50,7 @@ public final class ProbeRunner: Sendable {
 
     /// The probe kinds in `spec` this build cannot run.
     public static func unsupportedKinds(in spec: TestSpec) -> [ProbeKind] {
-        spec.probes.filter { !ProbeCatalog.kinds.contains($0) }
+        spec.probes.filter { $0 != .gnmi && !ProbeCatalog.kinds.contains($0) }
     }
 
     /// What is running now, as (test, revision).
@@ -108,6 +109,10 @@ public final class ProbeRunner: Sendable {
         let spec = assignment.spec
         var logger = logger
         logger[metadataKey: "swarm.test.id"] = "\(assignment.testID)"
+        if spec.probes.contains(.gnmi) {
+            await collectDevice(assignment, stop: stop, logger: logger)
+            return
+        }
         let probes = spec.probes.compactMap { ProbeCatalog.make($0) }
         let context = ProbeContext(testID: assignment.testID, revision: assignment.revision, spec: spec)
         let interval = spec.schedule.interval
@@ -189,6 +194,58 @@ public final class ProbeRunner: Sendable {
             next = next + interval
         }
         logger.info("test stopped")
+    }
+
+    /// A gNMI device test: one long-lived collector instead of scheduled runs. It reports on its
+    /// own cadence (the test interval) until the test stops.
+    private func collectDevice(_ assignment: TestAssignment, stop: StopSignal, logger: Logger) async {
+        let spec = assignment.spec
+        let gnmi = spec.options.gnmi
+        let spool = self.spool
+        let onAppended = self.onAppended
+        let emit: @Sendable ([ProbeObservation]) async -> Void = { observations in
+            do {
+                try await spool.append(observations)
+                onAppended()
+            } catch {
+                logger.error("could not spool \(observations.count) gnmi measurements: \(error)")
+            }
+        }
+        guard let connection = gnmi.connection else {
+            // The server could not hand the device out; say why on every report until that changes.
+            let reason =
+                gnmi.unavailableReason.isEmpty
+                ? "the server sent no connection for device \(gnmi.deviceID)" : gnmi.unavailableReason
+            logger.warning("device \(gnmi.deviceID) unavailable: \(reason)")
+            let context = ProbeContext(testID: assignment.testID, revision: assignment.revision, spec: spec)
+            let interval = spec.schedule.interval > .zero ? spec.schedule.interval : .seconds(10)
+            repeat {
+                await emit([
+                    context.observation(
+                        kind: .gnmi,
+                        startedAt: .now(),
+                        duration: .zero,
+                        status: .failed,
+                        reason: reason
+                    )
+                ])
+            } while await stop.sleep(until: .now + interval) != .stopped
+            return
+        }
+        let collector = DeviceCollector(
+            testID: assignment.testID,
+            revision: assignment.revision,
+            deviceID: gnmi.deviceID,
+            connection: connection,
+            reportInterval: spec.schedule.interval,
+            logger: logger
+        )
+        logger.info("collecting from device \(connection.label) every \(spec.schedule.interval)")
+        let task = Task { await collector.run(emit: emit) }
+        await stop.wait()
+        task.cancel()
+        await task.value
+        logger.info("device collection stopped")
     }
 
     /// The next window of a "continue"-mode test ("new"-mode occurrences are child tests the

@@ -21,6 +21,7 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
     @OptionGroup(title: "Responders") var responders: ResponderOptions
+    @OptionGroup(title: "Devices") var deviceKey: DeviceKeyOptions
 
     @Option(help: "Data directory (database, spool, development certificates).")
     var data: String = "data"
@@ -58,6 +59,8 @@ struct DevCommand: AsyncParsableCommand {
         serverConfiguration.serverVersion = StreamSwarm.version
         let responderKey = try await SwarmResponderKey.load(from: store, logger: logger)
         serverConfiguration.responderKey = responderKey
+        let vault = try DevDeviceKey.ensure(options: deviceKey, data: data, logger: logger)
+        serverConfiguration.deviceVault = vault
         // why: one host, so only the server's responders run; the local agent measures them at 127.0.0.1.
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let db = "\(data)/streamswarm.sqlite"
@@ -158,5 +161,20 @@ enum DevelopmentCertificates {
         else {
             throw ValidationError("cannot write \(path): check that the data directory is writable")
         }
+    }
+}
+
+/// Dev mode's device key: --device-key-file / SWARM_DEVICE_KEY when given, else `data/device.key`,
+/// made on first start (mode 0600) so `devices add` works at once.
+enum DevDeviceKey {
+    static func ensure(options: DeviceKeyOptions, data: String, logger: Logger) throws -> DeviceVault {
+        if let vault = try options.load() { return vault }
+        let path = "\(data)/device.key"
+        if FileManager.default.fileExists(atPath: path) {
+            return try DeviceVault.load(keyFile: path, environment: [:]) ?? DeviceVault.createKeyFile(at: path)
+        }
+        let vault = try DeviceVault.createKeyFile(at: path)
+        logger.info("made the device key \(path) (id \(vault.keyID)); 'devices add' needs --device-key-file \(path)")
+        return vault
     }
 }

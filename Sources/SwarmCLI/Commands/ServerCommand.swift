@@ -35,6 +35,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-in-flight-batches"), help: "Unacknowledged batches allowed per agent.")
     var maxInFlightBatches: Int = 8
     @OptionGroup(title: "Responders") var responders: ResponderOptions
+    @OptionGroup(title: "Devices") var deviceKey: DeviceKeyOptions
     @Option(name: .customLong("http"), help: "Gateway (JSON API and web UI) listen address HOST:PORT; empty disables.")
     var http: String = "127.0.0.1:8080"
     @Flag(
@@ -60,6 +61,14 @@ struct ServerCommand: AsyncParsableCommand {
         let sqlite = try store.open(logger: logger)
         let responderKey = try await SwarmResponderKey.load(from: sqlite, logger: logger)
         configuration.responderKey = responderKey
+        configuration.deviceVault = try deviceKey.load()
+        if let vault = configuration.deviceVault {
+            logger.info("device key \(vault.keyID) loaded: device credentials can be handed to agents")
+        } else {
+            logger.notice(
+                "no device key (--device-key-file or SWARM_DEVICE_KEY): devices with credentials cannot be collected"
+            )
+        }
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let server = try MeshServer(configuration: configuration, store: sqlite, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

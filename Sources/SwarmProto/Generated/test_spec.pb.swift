@@ -321,99 +321,93 @@ public nonisolated struct Streamswarm_Mesh_V1_Recurrence: Sendable {
   public init() {}
 }
 
-public nonisolated struct Streamswarm_Mesh_V1_Probe: @unchecked Sendable {
+public nonisolated struct Streamswarm_Mesh_V1_Probe: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Streamswarm_Mesh_V1_ProbeKind {
-    get {_storage._kind}
-    set {_uniqueStorage()._kind = newValue}
-  }
+  public var kind: Streamswarm_Mesh_V1_ProbeKind = .unspecified
 
-  public var options: OneOf_Options? {
-    get {return _storage._options}
-    set {_uniqueStorage()._options = newValue}
-  }
+  public var options: Streamswarm_Mesh_V1_Probe.OneOf_Options? = nil
 
   public var icmp: Streamswarm_Mesh_V1_IcmpOptions {
     get {
-      if case .icmp(let v)? = _storage._options {return v}
+      if case .icmp(let v)? = options {return v}
       return Streamswarm_Mesh_V1_IcmpOptions()
     }
-    set {_uniqueStorage()._options = .icmp(newValue)}
+    set {options = .icmp(newValue)}
   }
 
   public var udp: Streamswarm_Mesh_V1_UdpOptions {
     get {
-      if case .udp(let v)? = _storage._options {return v}
+      if case .udp(let v)? = options {return v}
       return Streamswarm_Mesh_V1_UdpOptions()
     }
-    set {_uniqueStorage()._options = .udp(newValue)}
+    set {options = .udp(newValue)}
   }
 
   public var tcp: Streamswarm_Mesh_V1_TcpOptions {
     get {
-      if case .tcp(let v)? = _storage._options {return v}
+      if case .tcp(let v)? = options {return v}
       return Streamswarm_Mesh_V1_TcpOptions()
     }
-    set {_uniqueStorage()._options = .tcp(newValue)}
+    set {options = .tcp(newValue)}
   }
 
   public var dns: Streamswarm_Mesh_V1_DnsOptions {
     get {
-      if case .dns(let v)? = _storage._options {return v}
+      if case .dns(let v)? = options {return v}
       return Streamswarm_Mesh_V1_DnsOptions()
     }
-    set {_uniqueStorage()._options = .dns(newValue)}
+    set {options = .dns(newValue)}
   }
 
   public var http: Streamswarm_Mesh_V1_HttpOptions {
     get {
-      if case .http(let v)? = _storage._options {return v}
+      if case .http(let v)? = options {return v}
       return Streamswarm_Mesh_V1_HttpOptions()
     }
-    set {_uniqueStorage()._options = .http(newValue)}
+    set {options = .http(newValue)}
   }
 
   public var traceroute: Streamswarm_Mesh_V1_TracerouteOptions {
     get {
-      if case .traceroute(let v)? = _storage._options {return v}
+      if case .traceroute(let v)? = options {return v}
       return Streamswarm_Mesh_V1_TracerouteOptions()
     }
-    set {_uniqueStorage()._options = .traceroute(newValue)}
+    set {options = .traceroute(newValue)}
   }
 
   public var mtu: Streamswarm_Mesh_V1_MtuOptions {
     get {
-      if case .mtu(let v)? = _storage._options {return v}
+      if case .mtu(let v)? = options {return v}
       return Streamswarm_Mesh_V1_MtuOptions()
     }
-    set {_uniqueStorage()._options = .mtu(newValue)}
+    set {options = .mtu(newValue)}
   }
 
   public var bandwidth: Streamswarm_Mesh_V1_BandwidthOptions {
     get {
-      if case .bandwidth(let v)? = _storage._options {return v}
+      if case .bandwidth(let v)? = options {return v}
       return Streamswarm_Mesh_V1_BandwidthOptions()
     }
-    set {_uniqueStorage()._options = .bandwidth(newValue)}
+    set {options = .bandwidth(newValue)}
   }
 
   public var system: Streamswarm_Mesh_V1_SystemOptions {
     get {
-      if case .system(let v)? = _storage._options {return v}
+      if case .system(let v)? = options {return v}
       return Streamswarm_Mesh_V1_SystemOptions()
     }
-    set {_uniqueStorage()._options = .system(newValue)}
+    set {options = .system(newValue)}
   }
 
   public var gnmi: Streamswarm_Mesh_V1_GnmiOptions {
     get {
-      if case .gnmi(let v)? = _storage._options {return v}
+      if case .gnmi(let v)? = options {return v}
       return Streamswarm_Mesh_V1_GnmiOptions()
     }
-    set {_uniqueStorage()._options = .gnmi(newValue)}
+    set {options = .gnmi(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -433,8 +427,6 @@ public nonisolated struct Streamswarm_Mesh_V1_Probe: @unchecked Sendable {
   }
 
   public init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_IcmpOptions: Sendable {
@@ -669,27 +661,36 @@ public nonisolated struct Streamswarm_Mesh_V1_SystemOptions: Sendable {
 /// gNMI collection from one managed device. Tests store only device_id; the server fills in the
 /// connection from its device inventory (credentials decrypted) each time it hands out the
 /// assignment, so secrets cross only the mutually authenticated mesh stream.
-public nonisolated struct Streamswarm_Mesh_V1_GnmiOptions: Sendable {
+public nonisolated struct Streamswarm_Mesh_V1_GnmiOptions: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var deviceID: Int64 = 0
+  public var deviceID: Int64 {
+    get {_storage._deviceID}
+    set {_uniqueStorage()._deviceID = newValue}
+  }
 
   public var connection: Streamswarm_Mesh_V1_GnmiConnection {
-    get {_connection ?? Streamswarm_Mesh_V1_GnmiConnection()}
-    set {_connection = newValue}
+    get {_storage._connection ?? Streamswarm_Mesh_V1_GnmiConnection()}
+    set {_uniqueStorage()._connection = newValue}
   }
   /// Returns true if `connection` has been explicitly set.
-  public var hasConnection: Bool {self._connection != nil}
+  public var hasConnection: Bool {_storage._connection != nil}
   /// Clears the value of `connection`. Subsequent reads from it will return its default value.
-  public mutating func clearConnection() {self._connection = nil}
+  public mutating func clearConnection() {_uniqueStorage()._connection = nil}
+
+  /// Set instead of connection when the server could not hand the device out (why, for the operator).
+  public var unavailableReason: String {
+    get {_storage._unavailableReason}
+    set {_uniqueStorage()._unavailableReason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _connection: Streamswarm_Mesh_V1_GnmiConnection? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_GnmiConnection: Sendable {
@@ -1234,243 +1235,205 @@ nonisolated extension Streamswarm_Mesh_V1_Probe: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".Probe"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{2}\u{9}icmp\0\u{1}udp\0\u{1}tcp\0\u{1}dns\0\u{1}http\0\u{1}traceroute\0\u{1}mtu\0\u{1}bandwidth\0\u{1}system\0\u{1}gnmi\0")
 
-  fileprivate class _StorageClass {
-    var _kind: Streamswarm_Mesh_V1_ProbeKind = .unspecified
-    var _options: Streamswarm_Mesh_V1_Probe.OneOf_Options?
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _kind = source._kind
-      _options = source._options
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
-        case 10: try {
-          var v: Streamswarm_Mesh_V1_IcmpOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .icmp(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .icmp(v)
-          }
-        }()
-        case 11: try {
-          var v: Streamswarm_Mesh_V1_UdpOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .udp(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .udp(v)
-          }
-        }()
-        case 12: try {
-          var v: Streamswarm_Mesh_V1_TcpOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .tcp(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .tcp(v)
-          }
-        }()
-        case 13: try {
-          var v: Streamswarm_Mesh_V1_DnsOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .dns(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .dns(v)
-          }
-        }()
-        case 14: try {
-          var v: Streamswarm_Mesh_V1_HttpOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .http(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .http(v)
-          }
-        }()
-        case 15: try {
-          var v: Streamswarm_Mesh_V1_TracerouteOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .traceroute(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .traceroute(v)
-          }
-        }()
-        case 16: try {
-          var v: Streamswarm_Mesh_V1_MtuOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .mtu(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .mtu(v)
-          }
-        }()
-        case 17: try {
-          var v: Streamswarm_Mesh_V1_BandwidthOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .bandwidth(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .bandwidth(v)
-          }
-        }()
-        case 18: try {
-          var v: Streamswarm_Mesh_V1_SystemOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .system(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .system(v)
-          }
-        }()
-        case 19: try {
-          var v: Streamswarm_Mesh_V1_GnmiOptions?
-          var hadOneofValue = false
-          if let current = _storage._options {
-            hadOneofValue = true
-            if case .gnmi(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._options = .gnmi(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 10: try {
+        var v: Streamswarm_Mesh_V1_IcmpOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .icmp(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .icmp(v)
+        }
+      }()
+      case 11: try {
+        var v: Streamswarm_Mesh_V1_UdpOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .udp(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .udp(v)
+        }
+      }()
+      case 12: try {
+        var v: Streamswarm_Mesh_V1_TcpOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .tcp(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .tcp(v)
+        }
+      }()
+      case 13: try {
+        var v: Streamswarm_Mesh_V1_DnsOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .dns(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .dns(v)
+        }
+      }()
+      case 14: try {
+        var v: Streamswarm_Mesh_V1_HttpOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .http(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .http(v)
+        }
+      }()
+      case 15: try {
+        var v: Streamswarm_Mesh_V1_TracerouteOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .traceroute(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .traceroute(v)
+        }
+      }()
+      case 16: try {
+        var v: Streamswarm_Mesh_V1_MtuOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .mtu(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .mtu(v)
+        }
+      }()
+      case 17: try {
+        var v: Streamswarm_Mesh_V1_BandwidthOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .bandwidth(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .bandwidth(v)
+        }
+      }()
+      case 18: try {
+        var v: Streamswarm_Mesh_V1_SystemOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .system(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .system(v)
+        }
+      }()
+      case 19: try {
+        var v: Streamswarm_Mesh_V1_GnmiOptions?
+        var hadOneofValue = false
+        if let current = self.options {
+          hadOneofValue = true
+          if case .gnmi(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.options = .gnmi(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._kind != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
-      }
-      switch _storage._options {
-      case .icmp?: try {
-        guard case .icmp(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      }()
-      case .udp?: try {
-        guard case .udp(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .tcp?: try {
-        guard case .tcp(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-      }()
-      case .dns?: try {
-        guard case .dns(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-      }()
-      case .http?: try {
-        guard case .http(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-      }()
-      case .traceroute?: try {
-        guard case .traceroute(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-      }()
-      case .mtu?: try {
-        guard case .mtu(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-      }()
-      case .bandwidth?: try {
-        guard case .bandwidth(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-      }()
-      case .system?: try {
-        guard case .system(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-      }()
-      case .gnmi?: try {
-        guard case .gnmi(let v)? = _storage._options else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    switch self.options {
+    case .icmp?: try {
+      guard case .icmp(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .udp?: try {
+      guard case .udp(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .tcp?: try {
+      guard case .tcp(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .dns?: try {
+      guard case .dns(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .http?: try {
+      guard case .http(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .traceroute?: try {
+      guard case .traceroute(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .mtu?: try {
+      guard case .mtu(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .bandwidth?: try {
+      guard case .bandwidth(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .system?: try {
+      guard case .system(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .gnmi?: try {
+      guard case .gnmi(let v)? = self.options else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_Probe, rhs: Streamswarm_Mesh_V1_Probe) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._kind != rhs_storage._kind {return false}
-        if _storage._options != rhs_storage._options {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.kind != rhs.kind {return false}
+    if lhs.options != rhs.options {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1856,38 +1819,83 @@ nonisolated extension Streamswarm_Mesh_V1_SystemOptions: SwiftProtobuf.Message, 
 
 nonisolated extension Streamswarm_Mesh_V1_GnmiOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GnmiOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{2}\u{2}connection\0\u{b}paths\0\u{c}\u{2}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{2}\u{2}connection\0\u{3}unavailable_reason\0\u{b}paths\0\u{c}\u{2}\u{1}")
+
+  fileprivate class _StorageClass {
+    var _deviceID: Int64 = 0
+    var _connection: Streamswarm_Mesh_V1_GnmiConnection? = nil
+    var _unavailableReason: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _deviceID = source._deviceID
+      _connection = source._connection
+      _unavailableReason = source._unavailableReason
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.deviceID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._connection) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._deviceID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._connection) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._unavailableReason) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.deviceID != 0 {
-      try visitor.visitSingularInt64Field(value: self.deviceID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._deviceID != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._deviceID, fieldNumber: 1)
+      }
+      try { if let v = _storage._connection {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._unavailableReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unavailableReason, fieldNumber: 4)
+      }
     }
-    try { if let v = self._connection {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_GnmiOptions, rhs: Streamswarm_Mesh_V1_GnmiOptions) -> Bool {
-    if lhs.deviceID != rhs.deviceID {return false}
-    if lhs._connection != rhs._connection {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._deviceID != rhs_storage._deviceID {return false}
+        if _storage._connection != rhs_storage._connection {return false}
+        if _storage._unavailableReason != rhs_storage._unavailableReason {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

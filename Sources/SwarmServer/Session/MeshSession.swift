@@ -401,9 +401,11 @@ struct MeshSession {
         outbound: NIOAsyncChannelOutboundWriter<MeshFrame>,
         logger: Logger
     ) async throws {
-        let assignments = try await MeshTargets.resolve(
-            try await server.store.activeAssignments(for: agent),
-            store: server.store
+        let assignments = try await DeviceTargets.resolve(
+            try await MeshTargets.resolve(try await server.store.activeAssignments(for: agent), store: server.store),
+            store: server.store,
+            vault: server.configuration.deviceVault,
+            logger: logger
         )
         let (messages, snapshot) = state.values.withLock { values -> ([MeshMessage], Bool) in
             var messages: [MeshMessage] = []

@@ -1,0 +1,68 @@
+import Logging
+import SwarmCore
+import SwarmPKI
+import SwarmStore
+
+/// Fills in gNMI assignments: a test naming an inventory device gets the device's connection,
+/// credentials unsealed with the operator's device key, when it is pushed to the agent. Stored
+/// tests never hold them; only the mutually authenticated mesh stream carries them.
+enum DeviceTargets {
+    static func resolve(
+        _ assignments: [TestAssignment],
+        store: any Store,
+        vault: DeviceVault?,
+        logger: Logger
+    ) async throws -> [TestAssignment] {
+        var resolved: [TestAssignment] = []
+        for var assignment in assignments {
+            let deviceID = assignment.spec.options.gnmi.deviceID
+            guard assignment.spec.probes.contains(.gnmi), deviceID > 0 else {
+                resolved.append(assignment)
+                continue
+            }
+            do {
+                assignment.spec.options.gnmi.connection = try await connection(deviceID, store: store, vault: vault)
+            } catch {
+                let reason = (error as? PKIError)?.message ?? (error as? StoreError)?.message ?? "\(error)"
+                logger.warning("cannot hand out device \(deviceID) to its agents: \(reason)")
+                assignment.spec.options.gnmi.unavailableReason = reason
+            }
+            resolved.append(assignment)
+        }
+        return resolved
+    }
+
+    static func connection(_ id: Int64, store: any Store, vault: DeviceVault?) async throws -> GNMIConnection {
+        guard let device = try await store.device(id: id) else {
+            throw StoreError(code: .notFound, message: "device \(id) is no longer in the inventory")
+        }
+        var secrets = DeviceSecrets()
+        if !device.sealedSecrets.isEmpty {
+            guard let vault else {
+                throw StoreError(
+                    code: .invalidInput,
+                    message: "the server has no device key to unseal the credentials of \(device.name): "
+                        + "start it with --device-key-file FILE or \(DeviceVault.environmentVariable)"
+                )
+            }
+            secrets = try vault.open(device.sealedSecrets)
+        }
+        return GNMIConnection(
+            name: device.name,
+            address: device.address,
+            port: device.port,
+            auth: device.auth,
+            username: device.username,
+            password: secrets.password,
+            clientCertificatePEM: device.clientCertificatePEM,
+            clientKeyPEM: secrets.clientKeyPEM,
+            caCertificatePEM: device.caCertificatePEM,
+            serverName: device.serverName,
+            pinnedCertificatePEM: device.pinnedCertificatePEM,
+            subscriptions: device.subscriptions,
+            mode: device.mode,
+            encoding: device.encoding,
+            pollInterval: device.pollInterval
+        )
+    }
+}
