@@ -35,7 +35,8 @@ let package = Package(
     name: "StreamSwarm",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "streamswarm", targets: ["SwarmCLI"])
+        .executable(name: "streamswarm", targets: ["SwarmCLI"]),
+        .executable(name: "swarm-gnmi-target", targets: ["SwarmGNMITarget"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -95,7 +96,8 @@ let package = Package(
         .target(
             name: "SwarmGateway",
             dependencies: [
-                "SwarmCore", "SwarmStore", "SwarmWire", hummingbird, hummingbirdCore, hummingbirdBcrypt, crypto, logging,
+                "SwarmCore", "SwarmStore", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore, hummingbirdBcrypt, crypto,
+                logging,
                 serviceLifecycle,
             ],
             resources: [.copy("Resources/ui")]
@@ -111,6 +113,9 @@ let package = Package(
                 grdb,
             ]
         ),
+
+        // A test peer, not a product: simulated gNMI devices for the lab and the collector bench.
+        .executableTarget(name: "SwarmGNMITarget", dependencies: ["SwarmTestSupport", argumentParser]),
 
         // MARK: - Test support
         .target(
@@ -151,7 +156,7 @@ let package = Package(
             name: "SwarmGatewayTests",
             dependencies: [
                 "SwarmGateway", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmCore", "SwarmProto",
-                "SwarmServer", "SwarmTestSupport", hummingbird, hummingbirdTesting, logging, swiftProtobuf,
+                "SwarmServer", "SwarmTestSupport", "SwarmPKI", hummingbird, hummingbirdTesting, logging, swiftProtobuf,
             ]
         ),
         .testTarget(
@@ -164,7 +169,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SwarmLabTests",
-            dependencies: ["SwarmProbes", "SwarmCore", "SwarmTestSupport", nioCore, nioPosix]
+            dependencies: [
+                "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmPKI",
+                nioCore, nioPosix, logging,
+            ]
         ),
         .testTarget(
             name: "SwarmIntegrationTests",

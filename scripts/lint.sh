@@ -49,12 +49,14 @@ allowed_for() {
     SwarmAgent)
         echo "SwarmCore SwarmWire SwarmPKI SwarmProbes SwarmGNMI GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
         ;;
-    # SwarmWire: only its proto3 JSON mapping (MeshJSON) and error type; never the mesh framing.
+    # SwarmWire: only its proto3 JSON mapping (MeshJSON), device status and path correlation, and its
+    # error type; never the mesh framing. SwarmPKI: only DeviceVault, to seal posted device credentials.
     SwarmGateway)
-        echo "SwarmCore SwarmStore SwarmWire Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
+        echo "SwarmCore SwarmStore SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
         ;;
     SwarmCLI) echo "ANY" ;;
     SwarmTestSupport) echo "ANY -SwarmCLI" ;;
+    SwarmGNMITarget) echo "SwarmTestSupport ArgumentParser" ;;
     *) return 1 ;;
     esac
 }

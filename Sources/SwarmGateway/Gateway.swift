@@ -4,6 +4,7 @@ import Hummingbird
 public import Logging
 public import ServiceLifecycle
 import SwarmCore
+public import SwarmPKI
 public import SwarmStore
 
 /// The HTTP/JSON gateway and web UI. It reads and writes the store only (never the mesh
@@ -20,6 +21,8 @@ public struct Gateway: Service {
         public var uiDirectory: URL?
         /// Reported by `/api/v1/health`.
         public var version: String = "dev"
+        /// Seals device credentials posted to `/devices`; without it, devices with credentials are refused.
+        public var deviceVault: DeviceVault?
         /// How long a resolved session or token is reused for reads (0 turns the cache off).
         /// Writes through this gateway reset it at once; other gateways see changes within it.
         public var authCacheTTL: Duration = .seconds(1)
@@ -155,6 +158,7 @@ public struct Gateway: Service {
         AccountRoutes(store: store, hasher: hasher).add(to: api)
         SettingsRoutes(store: store, settings: settings).add(to: api)
         OverviewRoutes(store: store).add(to: api)
+        DeviceRoutes(store: store, vault: configuration.deviceVault).add(to: api)
         return (router, api.entries)
     }
 }

@@ -25,6 +25,8 @@ public final class TestGNMITarget: Sendable {
         /// Required in `username`/`password` metadata when set.
         public var credentials: (username: String, password: String)?
         public var interfaces = 2
+        /// How many of the 18 openconfig-interfaces counters each interface has (the first N).
+        public var countersPerInterface = 18
         public var bitsPerSecond: Double = 80_000_000
         public var portSpeed = "openconfig-if-ethernet:SPEED_1GB"
         public var encodings: [Gnmi_Encoding] = [.jsonIetf, .json, .proto]
@@ -54,15 +56,18 @@ public final class TestGNMITarget: Sendable {
     }
     private let changes = ChangeBroadcaster()
 
-    public init(_ settings: Settings) {
+    public let host: String
+
+    public init(_ settings: Settings, host: String = "127.0.0.1") {
         self.settings = settings
+        self.host = host
     }
 
-    /// Starts listening on 127.0.0.1 (`port` 0 picks a free one); returns the port.
+    /// Starts listening on `host` (`port` 0 picks a free one); returns the port.
     @discardableResult
     public func start(port: Int = 0) async throws -> Int {
         let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: "127.0.0.1", port: port),
+            address: .ipv4(host: host, port: port),
             transportSecurity: transportSecurity(),
             config: .defaults
         )
@@ -165,7 +170,7 @@ public final class TestGNMITarget: Sendable {
             let name = "eth\(index)"
             let interface = [Self.elem("interfaces"), Self.elem("interface", ["name": name])]
             let octets = UInt64(settings.bitsPerSecond / 8 * seconds)
-            for (n, counter) in Self.counterNames.enumerated() {
+            for (n, counter) in Self.counterNames.prefix(settings.countersPerInterface).enumerated() {
                 let value: UInt64 =
                     switch counter {
                     case "in-octets", "out-octets": octets

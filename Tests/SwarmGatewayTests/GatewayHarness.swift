@@ -22,6 +22,7 @@ struct GatewayHarness {
 
     /// Runs `body` with a harness whose store lives in a temporary directory.
     static func with<T>(
+        configure: (inout Gateway.Configuration) throws -> Void = { _ in },
         _ body: (GatewayHarness) async throws -> T
     ) async throws -> T {
         try await withTemporaryDirectory { directory in
@@ -50,6 +51,7 @@ struct GatewayHarness {
             var configuration = Gateway.Configuration(host: "127.0.0.1", port: 0, passwordHasher: hasher)
             // Tests change sessions and tokens behind the gateway's back; the cache has its own test.
             configuration.authCacheTTL = .zero
+            try configure(&configuration)
             configuration.uiDirectory = URL(fileURLWithPath: #filePath)
                 .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Sources/SwarmGateway/Resources/ui")

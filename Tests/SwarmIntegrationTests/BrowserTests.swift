@@ -138,7 +138,8 @@ struct BrowserTests {
 
         // Every other page renders.
         for (page, ready) in [
-            ("agents", "#agents-table"), ("agents/local", "body"), ("tests", "#tests-table"), ("mesh", "#mesh-matrix"),
+            ("agents", "#agents-table"), ("agents/local", "body"), ("devices", "#devices-table"),
+            ("tests", "#tests-table"), ("mesh", "#mesh-matrix"),
             ("users", "#users-table"), ("tokens", "#tokens-table"), ("settings", "#settings-form"),
             ("profile", "#password-form"),
             ("dashboard", "#events-list"),

@@ -47,7 +47,9 @@ struct DevCommand: AsyncParsableCommand {
 
         // Dev mode binds loopback only, so it may print a fresh admin password on every start.
         let devPassword = try await DevAdmin.reset(store: store, hasher: PasswordHasher(cost: 10), logger: logger)
+        let vault = try DevDeviceKey.ensure(options: deviceKey, data: data, logger: logger)
         var gatewayConfiguration = Gateway.Configuration(host: "127.0.0.1", port: httpPort)
+        gatewayConfiguration.deviceVault = vault
         gatewayConfiguration.version = StreamSwarm.version
         let gateway = Gateway(configuration: gatewayConfiguration, store: store, logger: logger)
 
@@ -59,7 +61,6 @@ struct DevCommand: AsyncParsableCommand {
         serverConfiguration.serverVersion = StreamSwarm.version
         let responderKey = try await SwarmResponderKey.load(from: store, logger: logger)
         serverConfiguration.responderKey = responderKey
-        let vault = try DevDeviceKey.ensure(options: deviceKey, data: data, logger: logger)
         serverConfiguration.deviceVault = vault
         // why: one host, so only the server's responders run; the local agent measures them at 127.0.0.1.
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)

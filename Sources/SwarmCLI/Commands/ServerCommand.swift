@@ -78,6 +78,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !http.isEmpty {
             let (httpHost, httpPort) = try parseHostPort(http, option: "--http")
             var gateway = Gateway.Configuration(host: httpHost, port: httpPort, secureCookies: secureCookies)
+            gateway.deviceVault = configuration.deviceVault
             gateway.version = StreamSwarm.version
             services.append(.init(service: Gateway(configuration: gateway, store: sqlite, logger: logger)))
             if try await sqlite.users().isEmpty {

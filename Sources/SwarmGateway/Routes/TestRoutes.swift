@@ -192,6 +192,9 @@ struct TestRoutes {
     }
 
     static func check(_ spec: TestSpec) throws {
+        if spec.probes.contains(.gnmi) {
+            throw GatewayError.badRequest("gnmi collection is set up per device: POST /api/v1/devices")
+        }
         do { try spec.validate() } catch { throw GatewayError.badRequest(error.description) }
     }
 

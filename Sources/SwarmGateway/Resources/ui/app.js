@@ -9,6 +9,8 @@ import * as login from './pages/login.js';
 import * as dashboard from './pages/dashboard.js';
 import * as agents from './pages/agents.js';
 import * as agent from './pages/agent.js';
+import * as devices from './pages/devices.js';
+import * as device from './pages/device.js';
 import * as tests from './pages/tests.js';
 import * as testForm from './pages/test-form.js';
 import * as results from './pages/results.js';
@@ -30,6 +32,9 @@ function resolve(parts) {
   switch (a || 'dashboard') {
     case 'dashboard': return parts.length <= 1 ? { mod: dashboard, nav: 'dashboard' } : null;
     case 'agents': return b === undefined ? { mod: agents, nav: 'agents' } : (c === undefined ? { mod: agent, nav: 'agents', params: { name: b } } : null);
+    case 'devices':
+      if (b === undefined) return { mod: devices, nav: 'devices' };
+      return /^\d+$/.test(b) && c === undefined ? { mod: device, nav: 'devices', params: { id: b } } : null;
     case 'tests':
       if (b === undefined) return { mod: tests, nav: 'tests' };
       if (b === 'new' && c === undefined) return { mod: testForm, nav: 'tests', params: { id: null }, role: 'operator' };

@@ -85,6 +85,24 @@ export function fmtBytes(b) {
   return fmtNum(v) + ' ' + units[i];
 }
 
+/** Bits per second, SI units: 80000000 → "80 Mbit/s". */
+export function fmtBps(b) {
+  const n = num(b);
+  if (n === null) return '—';
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];
+  let v = n; let i = 0;
+  while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return fmtNum(v) + ' ' + units[i];
+}
+
+/** "host:port", with IPv6 literals in brackets. */
+export function hostPort(host, port) {
+  const p = num(port);
+  if (!host) return p === null ? '—' : ':' + p;
+  if (p === null) return host;
+  return host.includes(':') ? `[${host}]:${p}` : `${host}:${p}`;
+}
+
 /** Kinds whose headline value is a time in µs. */
 export const LATENCY_KINDS = new Set(['icmp', 'udp', 'tcp', 'dns', 'http']);
 

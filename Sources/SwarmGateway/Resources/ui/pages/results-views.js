@@ -1,8 +1,9 @@
-// Results page views: chart sections per probe kind, the traceroute hop table and path changes,
+// Results page views: chart sections per probe kind, the traceroute hop table, path changes and managed devices along the path,
 // and the raw results table. Each builder returns {el, update(data)} so canvases survive refreshes.
 
+import { enc } from '../api.js';
 import { h, replace, table, badge, empty } from '../dom.js';
-import { num, ms, fmtTime, fmtNum, fmtPct, fmtUs, fmtValue, resultBody } from '../format.js';
+import { num, ms, fmtTime, fmtNum, fmtPct, fmtUs, fmtValue, fmtBps, resultBody } from '../format.js';
 import { drawTimeSeries, drawStackedBars, palette } from '../charts.js';
 
 const msFmt = (v) => fmtNum(v) + ' ms';
@@ -197,6 +198,99 @@ export function tracerouteViews() {
         h('td', { class: 'num', text: String(c.hops) }),
         h('td', { text: c.reached ? 'yes' : 'no' }))));
       noChanges.hidden = changes.length > 0;
+    },
+  };
+}
+
+const growth = (v) => { const n = num(v); return n === null ? '—' : n.toLocaleString(); };
+
+/** "8.1% (81 Mbit/s)": the highest utilisation in the window with the highest rate beside it. */
+function utilText(pct, bps) {
+  const p = num(pct); const b = num(bps);
+  if (p === null && b === null) return '—';
+  if (p === null) return fmtBps(b);
+  return b === null ? fmtPct(p) : `${fmtPct(p)} (${fmtBps(b)})`;
+}
+
+/** Per-interface maxima and counter growth of one device in the window (a nested table). */
+function pathInterfaces(list) {
+  if (!list.length) return h('span', { class: 'muted', text: 'no interface figures' });
+  const { table: tbl, tbody } = table(null, ['Interface', 'Oper', ['In max', 'num'], ['Out max', 'num'],
+    ['In err', 'num'], ['Out err', 'num'], ['In disc', 'num'], ['Out disc', 'num']], 'grid compact');
+  const bad = (v) => ['num', num(v) ? 'bad-count' : ''];
+  replace(tbody, list.map((i) => h('tr', null,
+    h('td', { class: 'mono', text: i.name || '' }),
+    h('td', null, i.operStatus ? badge(String(i.operStatus).toLowerCase()) : '—'),
+    h('td', { class: 'num nowrap', text: utilText(i.inUtilisationMaxPercent, i.inBpsMax) }),
+    h('td', { class: 'num nowrap', text: utilText(i.outUtilisationMaxPercent, i.outBpsMax) }),
+    h('td', { class: bad(i.inErrors), text: growth(i.inErrors) }),
+    h('td', { class: bad(i.outErrors), text: growth(i.outErrors) }),
+    h('td', { class: bad(i.inDiscards), text: growth(i.inDiscards) }),
+    h('td', { class: bad(i.outDiscards), text: growth(i.outDiscards) }))));
+  return tbl;
+}
+
+/**
+ * #managed-path: "Managed infrastructure along the path" from GET /results/path (data.path: the answer, or
+ * {error} when the call failed). Hops whose address belongs to a device show its figures in the window.
+ */
+export function managedPathView() {
+  const { table: tbl, tbody } = table('path-devices', [['TTL', 'num'], 'Address', ['Seen', 'num'], 'Device', 'Status',
+    ['CPU avg / max', 'num'], ['Memory', 'num'], ['Queue drops', 'num'], 'Interfaces (max utilisation, counter growth)']);
+  const caption = h('p', { class: 'muted' });
+  const error = h('p', { class: 'section-error', hidden: true });
+  const none = empty('No traceroute hops in this range.');
+  const unmanaged = h('p', { class: 'muted', hidden: true }, 'None of these hops is a managed device. Add routers and switches (with their interface addresses) on the ',
+    h('a', { href: '#/devices', text: 'Devices' }), ' page to see their figures here.');
+  const scroll = h('div', { class: 'table-scroll' }, tbl);
+  return {
+    el: h('section', { id: 'managed-path', class: 'panel' }, h('h2', { text: 'Managed infrastructure along the path' }), caption, error, scroll, none, unmanaged),
+    update({ path }) {
+      if (!path) return;
+      if (path.error) {
+        error.textContent = 'Could not correlate the path with the managed devices: ' + path.error;
+        error.hidden = false;
+        caption.textContent = '';
+        replace(tbody);
+        scroll.hidden = true;
+        none.hidden = true;
+        unmanaged.hidden = true;
+        return;
+      }
+      error.hidden = true;
+      const hops = path.hops || [];
+      const runs = num(path.runs) ?? 0;
+      caption.textContent = `${runs} traceroute run${runs === 1 ? '' : 's'} from ${fmtTime(path.from)} to ${fmtTime(path.to)}; figures are for the same window.`;
+      scroll.hidden = hops.length === 0;
+      none.hidden = hops.length > 0;
+      unmanaged.hidden = !hops.length || hops.some((x) => x.device);
+      replace(tbody, hops.map((hop) => {
+        const cells = [
+          h('td', { class: 'num', text: String(num(hop.ttl) ?? '') }),
+          h('td', { class: 'mono', text: hop.address || '*' }),
+          h('td', { class: 'num', text: String(num(hop.seen) ?? 0) }),
+        ];
+        const d = hop.device;
+        if (!d) {
+          cells.push(h('td', { class: 'not-managed', colspan: 6, text: 'not managed' }));
+          return h('tr', { class: 'unmanaged' }, cells);
+        }
+        cells.push(h('td', { class: 'name' }, h('a', { href: '#/devices/' + enc(String(d.id)), dataset: { deviceId: d.id }, text: d.name || `device ${d.id}` })));
+        const f = hop.figures;
+        if (!f) {
+          cells.push(h('td', { class: 'muted', colspan: 5, text: 'no figures in this window' }));
+          return h('tr', { class: 'managed' }, cells);
+        }
+        const samples = num(f.samples) ?? 0;
+        cells.push(
+          h('td', null, badge(f.status || 'pending'), ' ', h('small', { class: 'muted', text: `${samples} sample${samples === 1 ? '' : 's'}` }),
+            f.reason ? h('div', { class: 'reason-text', text: f.reason }) : null),
+          h('td', { class: 'num nowrap', text: num(f.cpuAveragePercent) === null && num(f.cpuMaxPercent) === null ? '—' : `${fmtPct(f.cpuAveragePercent)} / ${fmtPct(f.cpuMaxPercent)}` }),
+          h('td', { class: 'num', text: fmtPct(f.memoryUsedPercent) }),
+          h('td', { class: ['num', num(f.queueDrops) ? 'bad-count' : ''], text: growth(f.queueDrops) }),
+          h('td', { class: 'nested' }, pathInterfaces(f.interfaces || [])));
+        return h('tr', { class: 'managed' }, cells);
+      }));
     },
   };
 }

@@ -1,15 +1,17 @@
 // Test results (#/results/ID): summary header, range/agent/kind filters, charts per probe kind,
 // newest raw results, CSV/JSON export, and the child tests of a "new"-mode recurring parent (#children).
+// Traceroute tests also show the managed devices along the path (#managed-path, GET /results/path over the same range).
 // Refreshes (≤ 1/s) when the stream reports new results.
 
 import { get, enc } from '../api.js';
 import { h, append, replace, badge, dl, select, table, coalesce, reportError, empty } from '../dom.js';
 import { num, ms, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
 import { testAction } from './tests.js';
-import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, systemCharts, rawTable, agentColors } from './results-views.js';
+import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, managedPathView, systemCharts, rawTable, agentColors } from './results-views.js';
 
 const RANGES = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 24 * 3600e3], ['all', null]];
 const CHILDREN_LIMIT = 50;
+const PATH_REUSE_MS = 10000; // the path correlation reads many results: refetched at most every 10 s per range
 
 /** Default range: the smallest of 1h/6h/24h/7d covering the test's life so far (now − createdAt); 7d when older. */
 export function autoRange(createdAt, now = Date.now()) {
@@ -173,10 +175,26 @@ export function mount(root, ctx) {
     } else if (kind) {
       views.push(valueChart(kind));
       if (LOSS_KINDS.has(kind)) views.push(lossJitterCharts());
-      if (kind === 'traceroute') views.push(tracerouteViews());
+      if (kind === 'traceroute') views.push(tracerouteViews(), managedPathView());
     }
     state.views = views;
     replace(charts, views.length ? views.map((v) => v.el) : h('section', { class: 'panel' }, empty('This test has no probes to chart.')));
+  }
+
+  /**
+   * GET /results/path for the traceroute views, over the page's range ("all": since the test was created).
+   * A failure is shown in the section, not flashed: it resolves to {error}.
+   */
+  let pathCache = null; // {key, at, value}
+  function loadPath(from, to) {
+    const t = state.test;
+    const since = from || (t && t.createdAt) || '';
+    const key = `${state.agent}|${state.range}`;
+    const now = Date.now();
+    if (pathCache && pathCache.key === key && now - pathCache.at < PATH_REUSE_MS && !pathCache.value.error) return Promise.resolve(pathCache.value);
+    return get('/api/v1/results/path', { test: id, agent: state.agent, from: since, to })
+      .then((value) => value || { hops: [] }, (e) => ({ error: e && e.message ? e.message : String(e) }))
+      .then((value) => { pathCache = { key, at: now, value }; return value; });
   }
 
   let dataSeq = 0;
@@ -191,9 +209,10 @@ export function mount(root, ctx) {
     const from = span ? new Date(now - span).toISOString() : '';
     const needSeries = kind && kind !== 'system';
     const limit = kind === 'system' ? 3000 : 1000; // system charts come from raw results (24 h at 30 s ≈ 2,900)
-    const [series, rawRes] = await Promise.all([
+    const [series, rawRes, path] = await Promise.all([
       needSeries ? get('/api/v1/results/series', { test: id, agent: state.agent, kind, from, points: 1000 }) : Promise.resolve(null),
       get('/api/v1/results', { test: id, agent: state.agent, from, limit, order: 'desc' }),
+      kind === 'traceroute' ? loadPath(from, new Date(now).toISOString()) : Promise.resolve(null),
     ]);
     if (!ctx.alive() || seq !== dataSeq) return;
     const rawList = (rawRes && rawRes.results) || [];
@@ -213,6 +232,7 @@ export function mount(root, ctx) {
       xMax,
       gapMs: bucket ? bucket * 1000 * 2.5 : undefined,
       color: agentColors(t.agents),
+      path,
     };
     ensureViews(kind);
     for (const v of state.views) v.update(data);

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SwarmTestSupport
+
+/// `swarm-gnmi-target`: the test gNMI device as a process, for the network lab (a device inside a
+/// namespace) and the collector benchmark (hundreds of devices). Not a product: a test peer.
+@main
+struct GNMITargetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm-gnmi-target",
+        abstract: "Simulated gNMI devices (OpenConfig counters that move) for tests and benchmarks."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "First port; device n listens on port + n.") var port: Int
+    @Option(help: "How many devices to run.") var count = 1
+    @Option(help: "PEM certificate (omit for a plaintext target).") var cert: String?
+    @Option(help: "PEM private key.") var key: String?
+    @Option(name: .customLong("client-ca"), help: "Require client certificates signed by this CA (mTLS).")
+    var clientCA: String?
+    @Option(help: "Required username (with --password-file).") var username: String?
+    @Option(name: .customLong("password-file"), help: "File holding the required password.") var passwordFile: String?
+    @Option(help: "Interfaces per device.") var interfaces = 2
+    @Option(name: .customLong("counters-per-interface"), help: "Counters per interface (1–18).")
+    var countersPerInterface = 18
+    @Option(name: .customLong("bits-per-second"), help: "Rate the octet counters grow at.") var bitsPerSecond =
+        80_000_000.0
+    @Option(name: .customLong("stats-interval"), help: "Print 'updates_sent N' every this many seconds (0: never).")
+    var statsInterval = 0.0
+
+    func run() async throws {
+        let security: TestGNMITarget.Security
+        if let cert, let key {
+            security = .tls(
+                certificatePEM: try String(contentsOfFile: cert, encoding: .utf8),
+                keyPEM: try String(contentsOfFile: key, encoding: .utf8),
+                clientCA: try clientCA.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            )
+        } else {
+            security = .plaintext
+        }
+        var credentials: (username: String, password: String)?
+        if let username, let passwordFile {
+            let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .newlines)
+            credentials = (username, password)
+        }
+        var targets: [TestGNMITarget] = []
+        for n in 0..<count {
+            var settings = TestGNMITarget.Settings(security: security, credentials: credentials)
+            settings.interfaces = interfaces
+            settings.countersPerInterface = max(1, min(18, countersPerInterface))
+            settings.bitsPerSecond = bitsPerSecond
+            let target = TestGNMITarget(settings, host: host)
+            try await target.start(port: port + n)
+            targets.append(target)
+        }
+        print("listening: \(count) device(s) on \(host):\(port)...\(port + count - 1)")
+        fflush(nil)
+        while true {
+            try await Task.sleep(for: .seconds(statsInterval > 0 ? statsInterval : 3600))
+            if statsInterval > 0 {
+                print("updates_sent \(targets.reduce(0) { $0 + $1.updatesSent })")
+                fflush(nil)
+            }
+        }
+    }
+}
