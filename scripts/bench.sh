@@ -8,6 +8,8 @@
 #   AGENTS=200 RATES="20000" SECONDS_=5 scripts/bench.sh
 #   BENCH=icmp ICMP_SECONDS=30 scripts/bench.sh      # only the icmp benchmark (BENCH=mesh: only mesh)
 #   BENCH=gateway scripts/bench.sh   # results endpoint (86,400 -> 1,000 points) vs store read; agent list vs static (wrk)
+#   BENCH=gnmi scripts/bench.sh      # one agent, 200 simulated gNMI devices x 50 counters/s: ingested vs offered
+#   GNMI_DEVICES=50 GNMI_SECONDS=10 BENCH=gnmi scripts/bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -15,6 +17,9 @@ if ! command -v swift >/dev/null && [ -x /opt/swift/usr/bin/swift ]; then export
 scripts/bootstrap.sh
 echo "== $(date -u +%H:%M:%S) building release binary (a cold build takes ~8 minutes on 2 cores)"
 swift build -c release --product streamswarm
+if [[ ${BENCH:-all} == all || ${BENCH:-all} == gnmi ]]; then
+  swift build -c release --product swarm-gnmi-target
+fi
 # Many simulated agents need many descriptors (two per connection in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 bench=${BENCH:-all}
@@ -51,4 +56,9 @@ fi
 if [[ $bench == all || $bench == gateway ]]; then
   echo "== $(date -u +%H:%M:%S) bench gateway: 86,400-point series, agent list and static file under wrk"
   .build/release/streamswarm bench gateway --seconds "${GATEWAY_SECONDS:-10}"
+fi
+
+if [[ $bench == all || $bench == gnmi ]]; then
+  echo "== $(date -u +%H:%M:%S) bench gnmi: one agent, ${GNMI_DEVICES:-200} simulated devices, 50 counters/s each"
+  .build/release/streamswarm bench gnmi --devices "${GNMI_DEVICES:-200}" --seconds "${GNMI_SECONDS:-30}"
 fi

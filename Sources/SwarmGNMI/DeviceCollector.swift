@@ -146,7 +146,14 @@ public struct DeviceCollector: Sendable {
                     }
                     // The first task to finish (the stream ending, or the watchdog) ends the connection.
                     defer { group.cancelAll() }
-                    _ = try await group.next()
+                    do {
+                        _ = try await group.next()
+                    } catch {
+                        // Updates received since the last report are not lost with the connection.
+                        await collector.flush(state: state, emit: emit)
+                        throw error
+                    }
+                    await collector.flush(state: state, emit: emit)
                 }
             case .once:
                 let list = collector.subscriptionList(subscriptions, mode: .once)
@@ -215,13 +222,16 @@ public struct DeviceCollector: Sendable {
         }
     }
 
+    /// Reports what arrived since the last report, if anything did (before a connection ends).
+    func flush(state: SharedState, emit: @escaping @Sendable ([ProbeObservation]) async -> Void) async {
+        guard state.pendingUpdates > 0 else { return }
+        await emit([observation(state: state, startedAt: state.lastReportAt)])
+    }
+
     private func report(state: SharedState, emit: @escaping @Sendable ([ProbeObservation]) async -> Void) async throws {
-        var started = Timestamp.now()
         while true {
             try await Task.sleep(for: reportInterval)
-            let observation = observation(state: state, startedAt: started)
-            started = Timestamp.now()
-            await emit([observation])
+            await emit([observation(state: state, startedAt: state.lastReportAt)])
         }
     }
 
@@ -297,6 +307,7 @@ final class SharedState: Sendable {
         var capabilities: GNMISnapshot.Capabilities?
         var latency: Duration?
         var lastActivity = ContinuousClock.now
+        var lastReportAt = Timestamp.now()
         var synced = false
     }
     private let inner: Mutex<Inner>
@@ -320,6 +331,9 @@ final class SharedState: Sendable {
     }
 
     var lastActivity: ContinuousClock.Instant { inner.withLock { $0.lastActivity } }
+    /// When the interval the next report covers began.
+    var lastReportAt: Timestamp { inner.withLock { $0.lastReportAt } }
+    var pendingUpdates: Int { inner.withLock { $0.state.pendingUpdates } }
 
     func snapshot(deviceID: Int64, connection: GNMIConnection) -> GNMISnapshot {
         inner.withLock {
@@ -328,6 +342,7 @@ final class SharedState: Sendable {
             s.capabilities = $0.capabilities
             s.rpcLatency = $0.latency
             $0.capabilities = nil
+            $0.lastReportAt = .now()
             return s
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import SwarmTestSupport
 
@@ -54,6 +55,20 @@ struct GNMITargetCommand: AsyncParsableCommand {
             try await target.start(port: port + n)
             targets.append(target)
         }
+        // SIGTERM: stop serving (open streams end), then print the final count, so a benchmark can
+        // compare every update sent with every update ingested.
+        signal(SIGTERM, SIG_IGN)
+        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM)
+        let all = targets
+        terminate.setEventHandler {
+            Task {
+                for target in all { await target.stop() }
+                print("updates_sent_total \(all.reduce(0) { $0 + $1.updatesSent })")
+                fflush(nil)
+                Foundation.exit(0)
+            }
+        }
+        terminate.resume()
         print("listening: \(count) device(s) on \(host):\(port)...\(port + count - 1)")
         fflush(nil)
         while true {
