@@ -82,6 +82,7 @@ struct DevCommand: AsyncParsableCommand {
                   .build/debug/streamswarm tests create --db \(db) --name web --kind tcp --target 127.0.0.1:\(port) --agent local --interval 10s
                   .build/debug/streamswarm tests list --db \(db)
                   .build/debug/streamswarm results show 1 --db \(db)
+                  .build/debug/streamswarm devices add --db \(db) --device-key-file \(data)/device.key --name r1 --address ADDR --port PORT --auth password --username U --password-stdin --agent local
                 Stop with Ctrl-C (the agent's unsent measurements stay in its spool).
 
                 """

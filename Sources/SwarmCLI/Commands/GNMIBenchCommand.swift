@@ -110,6 +110,14 @@ struct GNMIBenchCommand: AsyncParsableCommand {
         )
         defer { agentProcess.terminate() }
 
+        // Baseline: the same agent process connected and idle, before any device.
+        let connectDeadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < connectDeadline, try await !store.agents().contains(where: \.online) {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .seconds(2))
+        let idleRSS = MeshBenchCommand.rssBytes(pid: agentProcess.processIdentifier)
+
         let sealed = try vault.seal(DeviceSecrets(password: "bench-password"))
         var deviceRecords: [DeviceRecord] = []
         for n in 0..<devices {
@@ -202,7 +210,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                       offered   %.0f updates/s (sent by the devices)
                       ingested  %.0f updates/s (in stored gnmi results; window edges differ by up to a report)
                       results   %.0f/s stored, %d failed
-                      agent     CPU %.1f%% of one core, peak RSS %.1f MiB
+                      agent     CPU %.1f%% of one core, peak RSS %.1f MiB (idle before the devices: %.1f MiB)
                       whole run %d updates sent, %d stored: ratio %.4f (target 1.0000: no loss)
                     """,
                 devices,
@@ -214,6 +222,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                 failed,
                 cpu,
                 Double(peakRSS) / 1_048_576,
+                Double(idleRSS) / 1_048_576,
                 sentTotal,
                 storedTotal,
                 sentTotal > 0 ? Double(storedTotal) / Double(sentTotal) : 0
