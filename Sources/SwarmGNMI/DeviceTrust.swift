@@ -69,6 +69,9 @@ final class DeviceTrust: Sendable {
             tls.privateKey = .bytes(Array(connection.clientKeyPEM.utf8), format: .pem)
         }
         tls.serverCertificateVerification = .fullVerification
+        // Our callback verifies against `roots` (loaded once per process); BoringSSL's own store is
+        // unused, so it stays empty instead of parsing the system bundle into every connection.
+        tls.trustRoots = .certificates([])
         tls.customVerificationCallback = { [self] certificates, promise in
             sawCertificate.withLock { $0 = true }
             Task {
