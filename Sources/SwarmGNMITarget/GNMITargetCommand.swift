@@ -26,7 +26,10 @@ struct GNMITargetCommand: AsyncParsableCommand {
     var countersPerInterface = 18
     @Option(name: .customLong("bits-per-second"), help: "Rate the octet counters grow at.") var bitsPerSecond =
         80_000_000.0
-    @Option(name: .customLong("stats-interval"), help: "Print 'updates_sent N' every this many seconds (0: never).")
+    @Option(
+        name: .customLong("stats-interval"),
+        help: "Print 'updates_sent N UNIX_NANOS' every this many seconds (0: never)."
+    )
     var statsInterval = 0.0
 
     func run() async throws {
@@ -74,7 +77,9 @@ struct GNMITargetCommand: AsyncParsableCommand {
         while true {
             try await Task.sleep(for: .seconds(statsInterval > 0 ? statsInterval : 3600))
             if statsInterval > 0 {
-                print("updates_sent \(targets.reduce(0) { $0 + $1.updatesSent })")
+                // The count and when it was read (ns since the epoch), so a reader can take a rate.
+                let now = Int64(Date().timeIntervalSince1970 * 1e9)
+                print("updates_sent \(targets.reduce(0) { $0 + $1.updatesSent }) \(now)")
                 fflush(nil)
             }
         }

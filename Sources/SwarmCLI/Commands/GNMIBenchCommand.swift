@@ -168,6 +168,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
         var ingested = 0
         var failed = 0
         var results = 0
+        var covered: Duration = .zero
         for test in tests {
             let rows = try await store.measurements(
                 test: test,
@@ -177,19 +178,22 @@ struct GNMIBenchCommand: AsyncParsableCommand {
             )
             for row in rows {
                 results += 1
+                covered += row.duration
                 if row.status != .ok { failed += 1 }
                 if let snapshot = try? MeasurementEncoding.decodeGNMI(row.payload) { ingested += snapshot.updates }
             }
         }
-        let offered = Double(offeredEnd - offeredStart) / elapsed
-        let ingestedRate = Double(ingested) / elapsed
+        let offered = Double(offeredEnd.count - offeredStart.count) / (offeredEnd.at - offeredStart.at).seconds
+        // Each result covers the time since the previous one; rate over the time the results cover.
+        let coveredSeconds = covered.seconds / Double(max(1, devices))
+        let ingestedRate = Double(ingested) / max(coveredSeconds, 0.001)
         let cpu = (cpuEnd - cpuStart) / elapsed * 100
 
         // Loss check over the whole run: stop the devices (they print every update they ever sent),
         // let the agent report what it still holds, and compare with every update stored.
         target.terminate()
         try await Self.waitFor("updates_sent_total", in: "\(work)/target.out", process: nil)
-        let sentTotal = try Self.lastStat("\(work)/target.out", key: "updates_sent_total")
+        let sentTotal = try Self.lastStat("\(work)/target.out", key: "updates_sent_total").count
         var storedTotal = 0
         var stableSince = ContinuousClock.now
         let settleDeadline = ContinuousClock.now + .seconds(20)
@@ -208,7 +212,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                 format: """
                     gnmi: %d devices × %d counters/s, measured over %.1f s
                       offered   %.0f updates/s (sent by the devices)
-                      ingested  %.0f updates/s (in stored gnmi results; window edges differ by up to a report)
+                      ingested  %.0f updates/s (in the stored gnmi results of the window, over the %.1f s they cover)
                       results   %.0f/s stored, %d failed
                       agent     CPU %.1f%% of one core, peak RSS %.1f MiB (idle before the devices: %.1f MiB)
                       whole run %d updates sent, %d stored: ratio %.4f (target 1.0000: no loss)
@@ -218,6 +222,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                 elapsed,
                 offered,
                 ingestedRate,
+                coveredSeconds,
                 Double(results) / elapsed,
                 failed,
                 cpu,
@@ -270,13 +275,18 @@ struct GNMIBenchCommand: AsyncParsableCommand {
         throw ValidationError("timed out waiting for '\(text)' in \(file)")
     }
 
-    /// The newest `KEY N` line the target printed.
-    static func lastStat(_ file: String, key: String = "updates_sent") throws -> Int {
+    /// The newest `KEY N [UNIX_NANOS]` line the target printed.
+    static func lastStat(_ file: String, key: String = "updates_sent") throws -> (count: Int, at: Timestamp) {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix(key + " ") }),
-            let value = Int(line.dropFirst(key.count + 1))
-        else { throw ValidationError("the target printed no statistics") }
-        return value
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix(key + " ") }) else {
+            throw ValidationError("the target printed no '\(key)' statistics")
+        }
+        let fields = line.split(separator: " ")
+        guard fields.count >= 2, let value = Int(fields[1]) else {
+            throw ValidationError("bad statistics line: \(line)")
+        }
+        let at = fields.count >= 3 ? Int64(fields[2]).map(Timestamp.init(unixNanos:)) : nil
+        return (value, at ?? .now())
     }
 
     /// User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15).
