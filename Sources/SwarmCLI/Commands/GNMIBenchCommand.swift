@@ -150,7 +150,9 @@ struct GNMIBenchCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
         }
 
-        // The measured window.
+        // The measured window: updates that landed in the store in it, beside updates the devices sent.
+        let storedStart = try await Self.storedUpdates(tests: tests, store: store)
+        let storedStartAt = Timestamp.now()
         let offeredStart = try Self.lastStat("\(work)/target.out")
         let cpuStart = Self.cpuSeconds(pid: agentProcess.processIdentifier)
         let windowStart = Timestamp.now()
@@ -161,14 +163,12 @@ struct GNMIBenchCommand: AsyncParsableCommand {
         }
         let windowEnd = Timestamp.now()
         let offeredEnd = try Self.lastStat("\(work)/target.out")
+        let storedEnd = try await Self.storedUpdates(tests: tests, store: store)
+        let storedEndAt = Timestamp.now()
         let cpuEnd = Self.cpuSeconds(pid: agentProcess.processIdentifier)
         let elapsed = (windowEnd - windowStart).seconds
-        // Results for the window's last second are still in flight: give them time to land.
-        try await Task.sleep(for: .seconds(4))
-        var ingested = 0
         var failed = 0
         var results = 0
-        var covered: Duration = .zero
         for test in tests {
             let rows = try await store.measurements(
                 test: test,
@@ -178,15 +178,11 @@ struct GNMIBenchCommand: AsyncParsableCommand {
             )
             for row in rows {
                 results += 1
-                covered += row.duration
                 if row.status != .ok { failed += 1 }
-                if let snapshot = try? MeasurementEncoding.decodeGNMI(row.payload) { ingested += snapshot.updates }
             }
         }
         let offered = Double(offeredEnd.count - offeredStart.count) / (offeredEnd.at - offeredStart.at).seconds
-        // Each result covers the time since the previous one; rate over the time the results cover.
-        let coveredSeconds = covered.seconds / Double(max(1, devices))
-        let ingestedRate = Double(ingested) / max(coveredSeconds, 0.001)
+        let ingestedRate = Double(storedEnd - storedStart) / (storedEndAt - storedStartAt).seconds
         let cpu = (cpuEnd - cpuStart) / elapsed * 100
 
         // Loss check over the whole run: stop the devices (they print every update they ever sent),
@@ -212,7 +208,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                 format: """
                     gnmi: %d devices × %d counters/s, measured over %.1f s
                       offered   %.0f updates/s (sent by the devices)
-                      ingested  %.0f updates/s (in the stored gnmi results of the window, over the %.1f s they cover)
+                      ingested  %.0f updates/s (landed in the store, end to end)  ratio %.3f
                       results   %.0f/s stored, %d failed
                       agent     CPU %.1f%% of one core, peak RSS %.1f MiB (idle before the devices: %.1f MiB)
                       whole run %d updates sent, %d stored: ratio %.4f (target 1.0000: no loss)
@@ -222,7 +218,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                 elapsed,
                 offered,
                 ingestedRate,
-                coveredSeconds,
+                offered > 0 ? ingestedRate / offered : 0,
                 Double(results) / elapsed,
                 failed,
                 cpu,
