@@ -33,6 +33,8 @@ struct GNMIBenchCommand: AsyncParsableCommand {
     @Option(help: "Measured window in seconds, after every device reported once.") var seconds = 30
     @Option(name: .customLong("warmup-timeout"), help: "Seconds to wait for every device's first result.")
     var warmupTimeout = 60
+    @Option(help: "Seconds to let the pipeline reach steady state after the warm-up, before measuring.")
+    var settle = 10
 
     func run() async throws {
         let binary =
@@ -149,6 +151,9 @@ struct GNMIBenchCommand: AsyncParsableCommand {
             if Set(reporting.map(\.testID)).count == devices { break }
             try await Task.sleep(for: .seconds(1))
         }
+
+        // Connecting 200 devices leaves a backlog in flight; measure the steady state, not its drain.
+        try await Task.sleep(for: .seconds(settle))
 
         // The measured window: updates that landed in the store in it, beside updates the devices sent.
         let storedStart = try await Self.storedUpdates(tests: tests, store: store)
