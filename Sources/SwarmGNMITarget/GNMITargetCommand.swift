@@ -65,6 +65,10 @@ struct GNMITargetCommand: AsyncParsableCommand {
         let all = targets
         terminate.setEventHandler {
             Task {
+                // Stop sending first and let what was written reach the collector, so the final
+                // count is what was delivered, then close.
+                for target in all { target.goSilent() }
+                try? await Task.sleep(for: .seconds(2))
                 for target in all { await target.stop() }
                 print("updates_sent_total \(all.reduce(0) { $0 + $1.updatesSent })")
                 fflush(nil)
