@@ -108,7 +108,7 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
+                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", "SwarmGNMI", "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
                 nioSSL,
                 grdb,
             ]
@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto",
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto", "SwarmGNMI",
                 x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, grpcCore, grpcHTTP2, swiftProtobuf,
             ]
         ),

@@ -1,8 +1,8 @@
 import Foundation
-// why: the collector's API speaks SwarmCore's observations, connections and IDs.
+// why: the collector's API speaks SwarmCore's observations, connections and IDs, and gNMI encodings.
 public import Logging
 public import SwarmCore
-import SwarmGNMIProto
+public import SwarmGNMIProto
 import Synchronization
 
 /// Collects from one device for as long as its test runs: connect, Capabilities, then Subscribe
@@ -265,7 +265,7 @@ public struct DeviceCollector: Sendable {
 
     static func seconds(_ d: Duration) -> String { String(format: "%.1f s", d.seconds) }
 
-    static func protoEncoding(_ e: GNMIConnection.Encoding) -> Gnmi_Encoding {
+    public static func protoEncoding(_ e: GNMIConnection.Encoding) -> Gnmi_Encoding {
         switch e {
         case .jsonIETF: .jsonIetf
         case .json: .json

@@ -28,7 +28,7 @@ enum GNMIErrorClassifier {
             case .notFound:
                 return GNMIFailure(
                     .unknownPath,
-                    "\(label) does not know a subscribed path (\(rpc.message)); remove or correct the path"
+                    "\(label) does not know a requested path (\(rpc.message)); remove or correct the path"
                 )
             case .unimplemented where rpc.message.lowercased().contains("encoding"),
                 .invalidArgument where rpc.message.lowercased().contains("encoding"):

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwarmGNMI
 // why: Settings.encodings lists generated gNMI encodings.
 public import SwarmGNMIProto
 import SwiftProtobuf
@@ -385,7 +386,7 @@ private struct Service: Gnmi_gNMI.ServiceProtocol {
         let all = target.leaves()
         var selected: [TestGNMITarget.Leaf] = []
         for path in request.message.path {
-            selected += try target.select(GNMIJoin.join(request.message.prefix, path), from: all)
+            selected += try target.select(GNMIPath.join(request.message.prefix, path), from: all)
         }
         var response = Gnmi_GetResponse()
         response.notification = target.notifications(selected, encoding: request.message.encoding, target: "")
@@ -412,7 +413,7 @@ private struct Service: Gnmi_gNMI.ServiceProtocol {
             let all = target.leaves()
             var paths: [Gnmi_Path] = []
             for s in list.subscription {
-                let path = GNMIJoin.join(list.prefix, s.path)
+                let path = GNMIPath.join(list.prefix, s.path)
                 _ = try target.select(path, from: all)
                 paths.append(path)
             }
@@ -536,13 +537,4 @@ private struct SubscribeSession: Sendable {
     }
 
     private func isStatus(_ path: Gnmi_Path) -> Bool { path.elem.last?.name == "oper-status" }
-}
-
-/// Prefix + path, as the gNMI spec joins them.
-enum GNMIJoin {
-    static func join(_ prefix: Gnmi_Path, _ path: Gnmi_Path) -> Gnmi_Path {
-        var joined = path
-        joined.elem = prefix.elem + path.elem
-        return joined
-    }
 }

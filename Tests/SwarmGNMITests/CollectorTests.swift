@@ -333,7 +333,7 @@ struct CollectorTests {
         let first = try #require(seen.first)
         #expect(
             first.reason
-                == "r1 (127.0.0.1:\(target.port)) does not know a subscribed path (unknown path /vendor/secret/state); "
+                == "r1 (127.0.0.1:\(target.port)) does not know a requested path (unknown path /vendor/secret/state); "
                 + "remove or correct the path"
         )
     }

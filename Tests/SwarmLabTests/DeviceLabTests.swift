@@ -132,6 +132,30 @@ struct DeviceLabTests {
                 #expect(show.stdout.contains("interface   eth0 UP in "), "\(show.stdout)")
                 #expect(!show.stdout.contains("lab-secret"))
 
+                // A one-shot Get from the CLI host (inside A), with the stored settings and credentials.
+                let key = ["--device-key-file", "\(data)/device.key"]
+                let get = try await lab.run(
+                    .a,
+                    [binary, "devices", "get", "r1", "/interfaces/interface[name=eth1]/state/counters/in-octets"] + key
+                        + db,
+                    timeout: .seconds(20)
+                )
+                #expect(get.succeeded, "devices get: \(get.stdout) \(get.stderr)")
+                #expect(
+                    get.stdout.hasPrefix("/interfaces/interface[name=eth1]/state/counters/in-octets = "),
+                    "\(get.stdout)"
+                )
+                let unknown = try await lab.run(
+                    .a,
+                    [binary, "devices", "get", "r1", "/vendor/thing"] + key + db,
+                    timeout: .seconds(20)
+                )
+                #expect(!unknown.succeeded)
+                #expect(
+                    unknown.stderr.contains("does not know a requested path (unknown path /vendor/thing)"),
+                    "\(unknown.stderr)"
+                )
+
                 // The API (signed in as the dev admin) shows the device and the correlation.
                 let password = try #require(
                     dev.stdout.components(separatedBy: "sign in as admin / ").dropFirst().first?

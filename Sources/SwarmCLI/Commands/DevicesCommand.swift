@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwarmCore
+import SwarmGNMI
+import SwarmGNMIProto
 import SwarmPKI
+import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmWire
@@ -31,7 +34,7 @@ struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
         abstract: "Manage gNMI devices (routers, switches) that agents collect telemetry from.",
-        subcommands: [Add.self, List.self, Show.self, Remove.self]
+        subcommands: [Add.self, List.self, Show.self, Get.self, Remove.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -216,7 +219,7 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
             let sqlite = try store.open(logger: logger)
-            let found = try await DeviceStatus.find(device, store: sqlite)
+            let found = try await findDevice(device, store: sqlite)
             let status = try await DeviceStatus.latest(found, store: sqlite)
             print("device \(found.id) \(found.name)")
             print(
@@ -256,6 +259,52 @@ struct DevicesCommand: AsyncParsableCommand {
         }
     }
 
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One-shot gNMI Get from this host: print each leaf under PATH (a diagnostic, like gnmic get).",
+            discussion:
+                "Dials the device from where this command runs, with the device's stored settings and credentials."
+        )
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var logging: LoggingOptions
+        @OptionGroup var key: DeviceKeyOptions
+        @Argument(help: "Device id or name.") var device: String
+        @Argument(help: "Path, e.g. /interfaces/interface[name=eth0]/state/counters.") var path: String
+
+        func run() async throws {
+            let logger = try logging.makeLogger(label: "streamswarm.devices")
+            let sqlite = try store.open(logger: logger)
+            let found = try await findDevice(device, store: sqlite)
+            let parsed: Gnmi_Path
+            do { parsed = try GNMIPath.parse(path) } catch { throw ValidationError(error.message) }
+            let connection = try await DeviceTargets.connection(found.id, store: sqlite, vault: try key.load())
+            let response: Gnmi_GetResponse
+            do throws(GNMIFailure) {
+                response = try await GNMISession.withSession(connection, logger: logger) { session in
+                    try await session.get(paths: [parsed], encoding: DeviceCollector.protoEncoding(connection.encoding))
+                }
+            } catch {
+                throw ValidationError(error.message)
+            }
+            var leaves = 0
+            for notification in response.notification {
+                for update in notification.update {
+                    let full = GNMIPath.format(GNMIPath.join(notification.prefix, update.path))
+                    let value = (try? GNMIValue(update.val)).map(Self.text) ?? "(undecodable value)"
+                    print("\(full) = \(value)")
+                    leaves += 1
+                }
+            }
+            if leaves == 0 { print("no leaves under \(path)") }
+        }
+
+        static func text(_ value: GNMIValue) -> String {
+            if let t = value.text { return t }
+            if let n = value.number { return String(n) }
+            return "\(value)"
+        }
+    }
+
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a device: its agents stop collecting; its results stay with its test."
@@ -267,10 +316,17 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
             let sqlite = try store.open(logger: logger)
-            let found = try await DeviceStatus.find(device, store: sqlite)
+            let found = try await findDevice(device, store: sqlite)
             try await sqlite.deleteDevice(id: found.id)
             print("removed device \(found.id) \(found.name)")
         }
+    }
+}
+
+/// A device by id or name, or a usage error that says how to list them.
+func findDevice(_ idOrName: String, store: SQLiteStore) async throws -> DeviceRecord {
+    do { return try await DeviceStatus.find(idOrName, store: store) } catch let error as StoreError {
+        throw ValidationError(error.message)
     }
 }
 

@@ -1,12 +1,13 @@
 import Logging
-import SwarmCore
-import SwarmPKI
-import SwarmStore
+// why: connection(_:store:vault:) is public for the CLI's one-shot reads.
+public import SwarmCore
+public import SwarmPKI
+public import SwarmStore
 
 /// Fills in gNMI assignments: a test naming an inventory device gets the device's connection,
 /// credentials unsealed with the operator's device key, when it is pushed to the agent. Stored
 /// tests never hold them; only the mutually authenticated mesh stream carries them.
-enum DeviceTargets {
+public enum DeviceTargets {
     static func resolve(
         _ assignments: [TestAssignment],
         store: any Store,
@@ -32,7 +33,9 @@ enum DeviceTargets {
         return resolved
     }
 
-    static func connection(_ id: Int64, store: any Store, vault: DeviceVault?) async throws -> GNMIConnection {
+    /// The connection an agent gets for device `id`: settings from the inventory, credentials
+    /// unsealed with `vault` (also used by `devices get` for a one-shot read from the CLI host).
+    public static func connection(_ id: Int64, store: any Store, vault: DeviceVault?) async throws -> GNMIConnection {
         guard let device = try await store.device(id: id) else {
             throw StoreError(code: .notFound, message: "device \(id) is no longer in the inventory")
         }
