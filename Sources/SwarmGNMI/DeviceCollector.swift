@@ -214,9 +214,13 @@ public struct DeviceCollector: Sendable {
         case .update(let notification):
             state.apply(notification)
         case .syncResponse:
-            state.synced()
+            state.sawActivity()
         case .error(let error):
-            throw GNMIFailure(.deviceError, "\(connection.label) reported an error: \(error.code) \(error.message)")
+            throw GNMIFailure(
+                .deviceError,
+                "\(connection.label) reported an error: \(error.code) \(error.message); "
+                    + "the device's gNMI log says why (redialling)"
+            )
         case nil:
             break
         }
@@ -308,7 +312,6 @@ final class SharedState: Sendable {
         var latency: Duration?
         var lastActivity = ContinuousClock.now
         var lastReportAt = Timestamp.now()
-        var synced = false
     }
     private let inner: Mutex<Inner>
 
@@ -323,12 +326,8 @@ final class SharedState: Sendable {
         }
     }
 
-    func synced() {
-        inner.withLock {
-            $0.synced = true
-            $0.lastActivity = .now
-        }
-    }
+    /// A sync response proves the stream alive too.
+    func sawActivity() { inner.withLock { $0.lastActivity = .now } }
 
     var lastActivity: ContinuousClock.Instant { inner.withLock { $0.lastActivity } }
     /// When the interval the next report covers began.

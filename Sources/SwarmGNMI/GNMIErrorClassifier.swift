@@ -50,7 +50,10 @@ enum GNMIErrorClassifier {
             case .unavailable:
                 return transportFailure(chain, trust: trust, connection: connection, rpcMessage: rpc.message)
             default:
-                return GNMIFailure(.deviceError, "\(label) failed the request: \(rpc.code): \(rpc.message)")
+                return GNMIFailure(
+                    .deviceError,
+                    "\(label) failed the request: \(rpc.code): \(rpc.message); the device's gNMI log says why (retrying)"
+                )
             }
         }
         return transportFailure(chain, trust: trust, connection: connection, rpcMessage: "")

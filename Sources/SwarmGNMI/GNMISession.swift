@@ -7,7 +7,6 @@ public import Logging
 public import SwarmCore
 public import SwarmGNMIProto
 import SwiftProtobuf
-import Synchronization
 
 /// One TLS connection to one device and the gNMI RPCs a collector makes on it (Capabilities, Get,
 /// Subscribe). Credentials go in the `username`/`password` metadata of every RPC when the auth

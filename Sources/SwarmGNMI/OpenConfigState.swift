@@ -25,8 +25,6 @@ public struct OpenConfigState: Sendable {
     private(set) var newestTimestamp: Int64 = 0
     /// Leaf updates since the last ``takeSnapshot(device:)``.
     public private(set) var pendingUpdates = 0
-    /// Leaves that mapped to nothing (other models); counted, not kept.
-    public private(set) var unmappedUpdates = 0
 
     struct QueueKey: Hashable, Sendable {
         var interface: String
@@ -90,7 +88,8 @@ public struct OpenConfigState: Sendable {
             }
             return count
         }
-        if !map(elements, value, at: timestamp) { unmappedUpdates += 1 }
+        // Leaves of other models count as updates but map to nothing.
+        map(elements, value, at: timestamp)
         return 1
     }
 
@@ -122,61 +121,57 @@ public struct OpenConfigState: Sendable {
             }
             return count
         default:
-            if !map(elements, .json(leaf), at: timestamp) { unmappedUpdates += 1 }
+            map(elements, .json(leaf), at: timestamp)
             return 1
         }
     }
 
-    /// Maps one leaf by its OpenConfig path; false when the path is not one we model.
-    private mutating func map(_ e: [Element], _ value: GNMIValue, at timestamp: Int64) -> Bool {
+    /// Maps one leaf by its OpenConfig path; leaves of paths we do not model are ignored.
+    private mutating func map(_ e: [Element], _ value: GNMIValue, at timestamp: Int64) {
         let names = e.map(\.name)
         // /interfaces/interface[name]/state/counters/<leaf>
         if names.count == 5, names[0] == "interfaces", names[1] == "interface", names[2] == "state",
             names[3] == "counters", let name = e[1].keys["name"], let counter = value.counter
         {
-            return setCounter(interface: name, leaf: names[4], counter, at: timestamp)
+            setCounter(interface: name, leaf: names[4], counter, at: timestamp)
+            return
         }
         // /interfaces/interface[name]/state/oper-status
         if names.count == 4, names[0] == "interfaces", names[1] == "interface", names[2] == "state",
-            let name = e[1].keys["name"]
+            names[3] == "oper-status", let name = e[1].keys["name"], let text = value.text
         {
-            if names[3] == "oper-status", let text = value.text {
-                interfaces[name, default: InterfaceState(snapshot: .init(name: name))].snapshot.operStatus = text
-                return true
-            }
-            return false
+            interfaces[name, default: InterfaceState(snapshot: .init(name: name))].snapshot.operStatus = text
+            return
         }
         // /interfaces/interface[name]/ethernet/state/{port-speed,negotiated-port-speed}
         if names.count == 5, names[0] == "interfaces", names[1] == "interface", names[2] == "ethernet",
             names[3] == "state", names[4] == "port-speed" || names[4] == "negotiated-port-speed",
             let name = e[1].keys["name"], let text = value.text
         {
-            let speed = Self.speedBitsPerSecond(text)
-            if names[4] == "port-speed" || speed != nil {
-                var state = interfaces[name, default: InterfaceState(snapshot: .init(name: name))]
-                if let speed { state.snapshot.speedBitsPerSecond = speed }
-                interfaces[name] = state
+            if let speed = Self.speedBitsPerSecond(text) {
+                interfaces[name, default: InterfaceState(snapshot: .init(name: name))].snapshot.speedBitsPerSecond =
+                    speed
             }
-            return true
+            return
         }
         // /components/component[name]/cpu/utilization/state/instant
         if names.count == 6, names[0] == "components", names[1] == "component", names[2] == "cpu",
             names[3] == "utilization", names[4] == "state", let name = e[1].keys["name"]
         {
             if names[5] == "instant", let v = value.number { cpuByComponent["component:" + name] = v }
-            return true
+            return
         }
         // /system/cpus/cpu[index]/state/total/instant
         if names.count == 6, names[0] == "system", names[1] == "cpus", names[2] == "cpu", names[3] == "state",
             let index = e[2].keys["index"]
         {
             if names[4] == "total", names[5] == "instant", let v = value.number { cpuByComponent["core:" + index] = v }
-            return true
+            return
         }
         // /system/memory/state/{physical,reserved,used,free}
         if names.count == 4, names[0] == "system", names[1] == "memory", names[2] == "state" {
             if let v = value.counter { memory[names[3]] = v }
-            return true
+            return
         }
         // /qos/interfaces/interface[interface-id]/output/queues/queue[name]/state/<leaf>
         if names.count == 8, names[0] == "qos", names[1] == "interfaces", names[2] == "interface",
@@ -188,15 +183,13 @@ public struct OpenConfigState: Sendable {
             switch names[7] {
             case "transmit-pkts": q.transmittedPackets = v
             case "dropped-pkts": q.droppedPackets = v
-            default: return true
+            default: return
             }
             queues[key] = q
-            return true
         }
-        return false
     }
 
-    private mutating func setCounter(interface name: String, leaf: String, _ v: UInt64, at timestamp: Int64) -> Bool {
+    private mutating func setCounter(interface name: String, leaf: String, _ v: UInt64, at timestamp: Int64) {
         var state = interfaces[name] ?? InterfaceState(snapshot: .init(name: name))
         switch leaf {
         case "in-octets":
@@ -224,14 +217,14 @@ public struct OpenConfigState: Sendable {
             break
         default:
             interfaces[name] = state
-            return false
+            return
         }
         if let speed = state.snapshot.speedBitsPerSecond, speed > 0 {
             state.snapshot.inUtilisationPercent = state.snapshot.inBitsPerSecond.map { $0 / Double(speed) * 100 }
             state.snapshot.outUtilisationPercent = state.snapshot.outBitsPerSecond.map { $0 / Double(speed) * 100 }
         }
         interfaces[name] = state
-        return true
+        return
     }
 
     /// Bits per second since the previous sample; nil on the first sample and after a counter

@@ -16,26 +16,40 @@ public struct DeviceStatus: Sendable {
         return reason.isEmpty ? "\(state) at \(at)" : "\(state) at \(at): \(reason)"
     }
 
-    /// The newest result, and the capabilities from the newest result that carries them.
-    public static func latest(_ device: DeviceRecord, store: any Store) async throws -> DeviceStatus {
+    /// State, reason and error kind from the newest result only: one row, for lists of devices.
+    public static func newest(_ device: DeviceRecord, store: any Store) async throws -> DeviceStatus {
+        try await read(device, store: store, rows: 1)
+    }
+
+    /// The newest result, plus the newest figures and the capabilities from the newest results that
+    /// carry them (capabilities ride on the first result after each connect), looking back at most
+    /// `lookback` results.
+    public static func latest(
+        _ device: DeviceRecord,
+        store: any Store,
+        lookback: Int = 2000
+    ) async throws
+        -> DeviceStatus
+    {
+        try await read(device, store: store, rows: lookback)
+    }
+
+    private static func read(_ device: DeviceRecord, store: any Store, rows: Int) async throws -> DeviceStatus {
         var status = DeviceStatus(state: "pending", at: nil, reason: "", errorKind: "")
         guard let test = device.testID else { return status }
-        let recent = try await store.measurements(test: test, agent: nil, range: .all, limit: 200, newestFirst: true)
+        let recent = try await store.measurements(test: test, agent: nil, range: .all, limit: rows, newestFirst: true)
         guard let newest = recent.first else { return status }
         status.state = newest.status.rawValue
         status.at = newest.startedAt
         status.reason = newest.reason
-        if let snapshot = try? MeasurementEncoding.decodeGNMI(newest.payload) {
-            status.errorKind = snapshot.errorKind
-            if newest.status == .ok { status.snapshot = snapshot }
+        // Newest first, each row decoded once; a healthy device stops at its first rows.
+        for (index, row) in recent.enumerated() {
+            guard let snapshot = try? MeasurementEncoding.decodeGNMI(row.payload) else { continue }
+            if index == 0 { status.errorKind = snapshot.errorKind }
+            if status.snapshot == nil, row.status == .ok { status.snapshot = snapshot }
+            if status.capabilities == nil { status.capabilities = snapshot.capabilities }
+            if status.snapshot != nil, status.capabilities != nil { break }
         }
-        if status.snapshot == nil {
-            status.snapshot =
-                recent.lazy.filter { $0.status == .ok }.compactMap { try? MeasurementEncoding.decodeGNMI($0.payload) }
-                .first
-        }
-        status.capabilities =
-            recent.lazy.compactMap { try? MeasurementEncoding.decodeGNMI($0.payload).capabilities }.first
         return status
     }
 

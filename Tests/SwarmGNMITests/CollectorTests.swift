@@ -312,7 +312,11 @@ struct CollectorTests {
                 == "r1 (127.0.0.1:\(target.port)) does not support encoding proto (it offers json_ietf); "
                 + "set the device's encoding to one of those"
         )
-        if case .gnmi(let s) = first.result { #expect(s.errorKind == "unsupported_encoding") }
+        guard case .gnmi(let failed) = first.result else {
+            Issue.record("a failed collection still carries a gnmi result with its error kind")
+            return
+        }
+        #expect(failed.errorKind == "unsupported_encoding")
         #expect(target.subscribeCalls == 0)
         // A device that lists no encodings refuses at Subscribe instead.
         let silent = try await self.target { $0.encodings = [] }

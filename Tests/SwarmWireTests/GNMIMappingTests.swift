@@ -1,6 +1,8 @@
 import Foundation
 import SwarmCore
+import SwarmProto
 import SwarmWire
+import SwiftProtobuf
 import Testing
 
 @Suite("gNMI on the mesh wire")
@@ -89,10 +91,13 @@ struct GNMIMappingTests {
             status: .ok,
             result: .gnmi(snapshot)
         )
+        // What the agent encodes is what the server stores; reading the stored result back gives
+        // the same snapshot, field for field.
+        let encoded = try MeasurementEncoding.encode(observation, sequence: 1)
+        let stored = try Streamswarm_Mesh_V1_Measurement(serializedBytes: encoded).gnmi.serializedData()
+        #expect(try MeasurementEncoding.decodeGNMI(stored) == snapshot)
         let json = try MeasurementEncoding.observationJSON(observation)
         #expect(json.contains("\"updates\":\"123\""))
-        let data = try MeasurementEncoding.encode(observation, sequence: 1)
-        #expect(!data.isEmpty)
     }
 
     @Test("a spec stored before gNMI existed (no gnmi options key) still decodes")

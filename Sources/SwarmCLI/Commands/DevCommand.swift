@@ -173,7 +173,7 @@ enum DevDeviceKey {
         if let vault = try options.load() { return vault }
         let path = "\(data)/device.key"
         if FileManager.default.fileExists(atPath: path) {
-            return try DeviceVault.load(keyFile: path, environment: [:]) ?? DeviceVault.createKeyFile(at: path)
+            return try DeviceVault(base64: String(contentsOfFile: path, encoding: .utf8))
         }
         let vault = try DeviceVault.createKeyFile(at: path)
         logger.info("made the device key \(path) (id \(vault.keyID)); 'devices add' needs --device-key-file \(path)")

@@ -199,7 +199,7 @@ struct DevicesCommand: AsyncParsableCommand {
                 print("no devices: add one with 'streamswarm devices add --name … --address … --port …'")
             }
             for device in devices {
-                let status = try await DeviceStatus.latest(device, store: sqlite)
+                let status = try await DeviceStatus.newest(device, store: sqlite)
                 print(
                     "\(device.id)\t\(device.name)\t\(device.address):\(device.port)\t\(device.auth.rawValue)\t"
                         + "\(device.agents.map(\.rawValue).joined(separator: ","))\t\(status.summary)"

@@ -46,7 +46,7 @@ struct DeviceRoutes {
         api.on(.get, "devices", .role(.viewer)) { _, _ in
             var list: [DeviceDTO] = []
             for device in try await store.devices() {
-                list.append(DeviceDTO(device, status: try await DeviceStatus.latest(device, store: store)))
+                list.append(DeviceDTO(device, status: try await DeviceStatus.newest(device, store: store)))
             }
             return try JSONResponse.make(DeviceList(devices: list))
         }
@@ -75,7 +75,7 @@ struct DeviceRoutes {
                 )
             }
             return try JSONResponse.make(
-                DeviceDTO(stored, status: try await DeviceStatus.latest(stored, store: store)),
+                DeviceDTO(stored, status: try await DeviceStatus.newest(stored, store: store)),
                 status: .created
             )
         }
@@ -138,11 +138,7 @@ struct DeviceRoutes {
             sealed = try vault.seal(secrets)
         }
         let subscriptions = try (body.subscriptions ?? []).map { try $0.subscription() }
-        let known = Set(try await store.agents().map(\.name))
-        let agents = try TestRoutes.agents(body.agents)
-        if let unknown = agents.first(where: { !known.contains($0) }) {
-            throw GatewayError.badRequest("agent \(unknown) has never connected: check the name")
-        }
+        let agents = try await TestRoutes.knownAgents(body.agents, store: store)
         return DeviceRecord(
             name: body.name,
             address: body.address,

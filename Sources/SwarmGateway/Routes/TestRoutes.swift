@@ -40,7 +40,7 @@ struct TestRoutes {
             let body = try await request.decodeStrict(Write.self, context: context)
             // A mesh spec gets its peer per pair, so it validates then.
             let spec = try Self.spec(body.spec, validate: body.mesh != true)
-            let agents = try await knownAgents(body.agents)
+            let agents = try await Self.knownAgents(body.agents, store: store)
             if body.mesh == true {
                 guard agents.count >= 2 else { throw GatewayError.badRequest("a mesh needs at least two agents") }
                 var made: [TestRecord] = []
@@ -66,7 +66,7 @@ struct TestRoutes {
             let body = try await request.decodeStrict(Write.self, context: context)
             guard body.mesh != true else { throw GatewayError.badRequest("'mesh' applies to creating tests only") }
             let spec = try Self.spec(body.spec)
-            let agents = try await knownAgents(body.agents)
+            let agents = try await Self.knownAgents(body.agents, store: store)
             var record = try await store.reviseTest(current.id, spec: withStart(spec))
             if Set(agents) != Set(record.agents) { record = try await store.reassignTest(current.id, agents: agents) }
             try await log(context, "test.revised", record.id, "test \(record.id) edited: revision \(record.revision)")
@@ -200,7 +200,7 @@ struct TestRoutes {
 
     /// The named agents, each of which must have connected at least once: a typo should be an
     /// error, not a phantom agent that never reports.
-    private func knownAgents(_ names: [String]) async throws -> [AgentName] {
+    static func knownAgents(_ names: [String], store: any Store) async throws -> [AgentName] {
         let agents = try Self.agents(names)
         let known = Set(try await store.agents().map(\.name))
         if let unknown = agents.first(where: { !known.contains($0) }) {

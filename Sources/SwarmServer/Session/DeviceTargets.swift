@@ -15,14 +15,23 @@ public enum DeviceTargets {
         logger: Logger
     ) async throws -> [TestAssignment] {
         var resolved: [TestAssignment] = []
+        // One inventory read per reconcile, not one per device (an agent may hold hundreds).
+        var inventory: [Int64: DeviceRecord]?
         for var assignment in assignments {
             let deviceID = assignment.spec.options.gnmi.deviceID
             guard assignment.spec.probes.contains(.gnmi), deviceID > 0 else {
                 resolved.append(assignment)
                 continue
             }
+            if inventory == nil {
+                inventory = Dictionary(uniqueKeysWithValues: try await store.devices().map { ($0.id, $0) })
+            }
             do {
-                assignment.spec.options.gnmi.connection = try await connection(deviceID, store: store, vault: vault)
+                assignment.spec.options.gnmi.connection = try connection(
+                    inventory?[deviceID],
+                    id: deviceID,
+                    vault: vault
+                )
             } catch {
                 let reason = (error as? PKIError)?.message ?? (error as? StoreError)?.message ?? "\(error)"
                 logger.warning("cannot hand out device \(deviceID) to its agents: \(reason)")
@@ -36,7 +45,11 @@ public enum DeviceTargets {
     /// The connection an agent gets for device `id`: settings from the inventory, credentials
     /// unsealed with `vault` (also used by `devices get` for a one-shot read from the CLI host).
     public static func connection(_ id: Int64, store: any Store, vault: DeviceVault?) async throws -> GNMIConnection {
-        guard let device = try await store.device(id: id) else {
+        try connection(try await store.device(id: id), id: id, vault: vault)
+    }
+
+    static func connection(_ record: DeviceRecord?, id: Int64, vault: DeviceVault?) throws -> GNMIConnection {
+        guard let device = record else {
             throw StoreError(code: .notFound, message: "device \(id) is no longer in the inventory")
         }
         var secrets = DeviceSecrets()
