@@ -47,7 +47,9 @@ public struct PasswordHasher: Sendable {
     }
 
     public func verify(_ password: String, hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        // bcrypt would compare only the bytes before a NUL; no stored password contains one.
+        if password.utf8.contains(0) { return false }
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 
     /// A random password for generated accounts (dev admin, `users create` without one).
@@ -58,6 +60,10 @@ public struct PasswordHasher: Sendable {
     public static func check(_ password: String) throws(GatewayError) {
         guard password.count >= 10 else {
             throw GatewayError.badRequest("passwords need at least 10 characters")
+        }
+        // bcrypt stops at the first NUL: "secret\0anything" would equal "secret".
+        guard !password.utf8.contains(0) else {
+            throw GatewayError.badRequest("passwords may not contain the NUL character")
         }
         guard password.utf8.count <= 72 else {
             throw GatewayError.badRequest("passwords may have at most 72 bytes (bcrypt ignores the rest)")

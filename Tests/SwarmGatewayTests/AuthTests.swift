@@ -231,4 +231,75 @@ struct AuthTests {
             }
         }
     }
+
+    @Test("password change: never with an API token, wrong current passwords count against the sign-in limit")
+    func passwordChangeHardening() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let viewer = try await client.signIn("admin")
+                let created = try await client.send(
+                    .post,
+                    "/api/v1/tokens",
+                    as: viewer,
+                    json: ["name": "script", "role": "admin", "expiresInDays": 30]
+                )
+                let secret = try #require(try created.json()["secret"] as? String)
+                let byToken = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: Caller(bearer: secret),
+                    json: ["currentPassword": GatewayHarness.password, "newPassword": "a much newer password"]
+                )
+                #expect(byToken.status == .forbidden)
+                #expect(try await h.store.user("admin").map { $0.passwordHash } != nil)
+                _ = try await client.signIn("admin")  // unchanged
+
+                let noCSRF = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: viewer,
+                    json: ["currentPassword": GatewayHarness.password, "newPassword": "a much newer password"],
+                    withCSRF: false
+                )
+                #expect(noCSRF.status == .forbidden)
+
+                var statuses: [HTTPResponse.Status] = []
+                for attempt in 0..<7 {
+                    let guess = try await client.send(
+                        .post,
+                        "/api/v1/auth/password",
+                        as: viewer,
+                        json: ["currentPassword": "guess number \(attempt)", "newPassword": "a much newer password"]
+                    )
+                    statuses.append(guess.status)
+                }
+                #expect(statuses.prefix(5).allSatisfy { $0 == .forbidden })
+                #expect(statuses.last == .tooManyRequests)
+                // Limited even with the right password now, like sign-in.
+                let right = try await client.send(
+                    .post,
+                    "/api/v1/auth/password",
+                    as: viewer,
+                    json: ["currentPassword": GatewayHarness.password, "newPassword": "a much newer password"]
+                )
+                #expect(right.status == .tooManyRequests)
+                #expect(right.headers[.retryAfter] != nil)
+            }
+        }
+    }
+
+    @Test("passwords containing NUL are refused: bcrypt would ignore everything after it")
+    func nulPasswords() async throws {
+        #expect(throws: GatewayError.self) { try PasswordHasher.check("long enough\u{0}password") }
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let sneaky = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    json: ["username": "admin", "password": GatewayHarness.password + "\u{0}trailing"]
+                )
+                #expect(sneaky.status == .unauthorized)
+            }
+        }
+    }
 }

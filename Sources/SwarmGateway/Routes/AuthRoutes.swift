@@ -78,23 +78,47 @@ struct AuthRoutes {
             )
         }
         api.on(.post, "auth/password", .role(.viewer)) { request, context in
-            guard let principal = context.principal else { throw GatewayError.unauthenticated }
-            let body = try await request.decodeStrict(PasswordChange.self, context: context)
-            guard let user = try await store.user(principal.username),
-                try await hasher.verify(body.currentPassword, hash: user.passwordHash)
-            else { throw GatewayError(.forbidden, "the current password is wrong") }
-            try PasswordHasher.check(body.newPassword)
-            _ = try await store.updateUser(
-                principal.username,
-                role: nil,
-                passwordHash: try await hasher.hash(body.newPassword),
-                disabled: nil
-            )
-            // Every session ended with the change, this one included: sign in again.
-            var response = JSONResponse.noContent
-            response.setCookie(cookie(value: "", maxAge: 0))
-            return response
+            try await changePassword(request, context)
         }
+    }
+
+    /// Password change: a browser session only (an API token must never become a guessing oracle
+    /// for its owner's password), CSRF-checked by the route builder, and counted by the sign-in
+    /// limiter like a failed sign-in.
+    private func changePassword(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        guard let principal = context.principal else { throw GatewayError.unauthenticated }
+        guard case .session = principal.method else {
+            throw GatewayError.forbidden(
+                "a password is changed from a signed-in browser session only, never with an API token"
+            )
+        }
+        let body = try await request.decodeStrict(PasswordChange.self, context: context)
+        let limit = try await settings.value("loginAttemptsPerMinute")
+        if let wait = limiter.retryAfter(address: context.remoteAddress, username: principal.username, limit: limit) {
+            context.logger.notice("password change refused: too many wrong current passwords")
+            throw GatewayError(
+                .tooManyRequests,
+                "too many wrong passwords: try again in \(wait) s",
+                headers: [.retryAfter: String(wait)]
+            )
+        }
+        guard let user = try await store.user(principal.username),
+            try await hasher.verify(body.currentPassword, hash: user.passwordHash)
+        else {
+            limiter.recordFailure(address: context.remoteAddress, username: principal.username)
+            throw GatewayError(.forbidden, "the current password is wrong")
+        }
+        try PasswordHasher.check(body.newPassword)
+        _ = try await store.updateUser(
+            principal.username,
+            role: nil,
+            passwordHash: try await hasher.hash(body.newPassword),
+            disabled: nil
+        )
+        // Every session ended with the change, this one included: sign in again.
+        var response = JSONResponse.noContent
+        response.setCookie(cookie(value: "", maxAge: 0))
+        return response
     }
 
     private func login(_ request: Request, _ context: GatewayContext) async throws -> Response {
