@@ -38,8 +38,9 @@ Commands:
         Issue gnmi-clients/NAME.pem + .key (CN=NAME,
         SAN URI:streamswarm://gnmi-client/NAME, EKU clientAuth, 825 days).
   revoke NAME | revoke --serial HEX
-        Add a certificate serial to revoked.txt. NAME is an agent or gnmi-client
-        name. The running server re-reads revoked.txt by itself.
+        Add certificate serials to revoked.txt. NAME is an agent or gnmi-client
+        name: every serial ever issued to it (issued.tsv, including ones replaced
+        with --force) is revoked. The running server re-reads revoked.txt by itself.
   list  Show issued certificates with serial, expiry and status.
   help  Show this text.
 
@@ -398,29 +399,47 @@ cmd_revoke() {
         fi
     else
         check_name "certificate" "$name"
-        local found=() k
-        if [ -f "$CERTS_DIR/agents/$name.pem" ]; then found+=("agent:$CERTS_DIR/agents/$name.pem"); fi
-        if [ -f "$CERTS_DIR/gnmi-clients/$name.pem" ]; then found+=("gnmi-client:$CERTS_DIR/gnmi-clients/$name.pem"); fi
-        if [ "${#found[@]}" -gt 1 ]; then
+        local kinds=() k
+        if [ -f "$CERTS_DIR/agents/$name.pem" ]; then kinds+=(agent); fi
+        if [ -f "$CERTS_DIR/gnmi-clients/$name.pem" ]; then kinds+=(gnmi-client); fi
+        if [ "${#kinds[@]}" -gt 1 ]; then
             die "'$name' is both an agent and a gnmi-client certificate; use --serial with one of:" \
                 "  agent $(cert_serial "$CERTS_DIR/agents/$name.pem")" \
                 "  gnmi-client $(cert_serial "$CERTS_DIR/gnmi-clients/$name.pem")"
-        elif [ "${#found[@]}" -eq 1 ]; then
-            k="${found[0]%%:*}"
-            serial="$(cert_serial "${found[0]#*:}")"
-            label="$k $name"
-        else
-            # Fall back to the issue log (certificate file may have been removed).
-            local row=""
-            if [ -f "$CERTS_DIR/issued.tsv" ]; then
-                row="$(awk -F'\t' -v n="$name" '($2=="agent" || $2=="gnmi-client") && $3==n {print $1" "$2}' \
-                    "$CERTS_DIR/issued.tsv" | tail -n1)"
-            fi
-            [ -n "$row" ] || die "no agent or gnmi-client certificate named '$name' in $CERTS_DIR (agents/$name.pem, gnmi-clients/$name.pem, issued.tsv)"
-            serial="${row%% *}"
-            label="${row#* } $name"
-            warn "certificate file for '$name' not found; using the latest serial for it in issued.tsv"
         fi
+        # Every serial ever issued to the name (a '--force' re-issue leaves the old one valid
+        # until revoked), from the issue log, plus the current file's.
+        local serials=()
+        if [ "${#kinds[@]}" -eq 1 ]; then
+            k="${kinds[0]}"
+            if [ "$k" = agent ]; then serials+=("$(cert_serial "$CERTS_DIR/agents/$name.pem")"); else
+                serials+=("$(cert_serial "$CERTS_DIR/gnmi-clients/$name.pem")"); fi
+        fi
+        if [ -f "$CERTS_DIR/issued.tsv" ]; then
+            local logged
+            while IFS=$'\t' read -r logged k; do
+                if [ -n "$logged" ]; then serials+=("$(normalize_serial "$logged")"); kinds+=("$k"); fi
+            done < <(awk -F'\t' -v n="$name" '($2=="agent" || $2=="gnmi-client") && $3==n {print $1"\t"$2}' \
+                "$CERTS_DIR/issued.tsv")
+        fi
+        [ "${#serials[@]}" -gt 0 ] || die "no agent or gnmi-client certificate named '$name' in $CERTS_DIR (agents/$name.pem, gnmi-clients/$name.pem, issued.tsv)"
+        ensure_bookkeeping
+        local revoked_now added=0 one
+        revoked_now="$(load_revoked)"
+        for one in $(printf '%s\n' "${serials[@]}" | sort -u); do
+            if grep -xF -- "$one" <<<"$revoked_now" >/dev/null; then continue; fi
+            printf '# %s revoked %s %s\n%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${kinds[0]}" "$name" "$one" \
+                >>"$CERTS_DIR/revoked.txt"
+            info "revoked ${kinds[0]} $name: serial $one added to $CERTS_DIR/revoked.txt"
+            added=$((added + 1))
+        done
+        if [ "$added" -eq 0 ]; then
+            info "every serial issued to '$name' is already in $CERTS_DIR/revoked.txt; nothing to do"
+        else
+            info "the running server polls revoked.txt and reloads it automatically; no restart is needed"
+            info "(make sure the server's revocation file is this one, or copy it there)"
+        fi
+        return 0
     fi
 
     ensure_bookkeeping

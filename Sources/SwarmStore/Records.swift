@@ -51,12 +51,23 @@ public struct SessionStart: Sendable {
     public var agentVersion: String
     public var host: HostFacts
     public var at: Timestamp
-    public init(agent: AgentName, sessionID: String, agentVersion: String, host: HostFacts, at: Timestamp) {
+    /// The serial of the client certificate the session was admitted with (hex, as revoked.txt
+    /// lists it); a revoke records it so the certificate stays refused.
+    public var certificateSerial: String
+    public init(
+        agent: AgentName,
+        sessionID: String,
+        agentVersion: String,
+        host: HostFacts,
+        at: Timestamp,
+        certificateSerial: String = ""
+    ) {
         self.agent = agent
         self.sessionID = sessionID
         self.agentVersion = agentVersion
         self.host = host
         self.at = at
+        self.certificateSerial = certificateSerial
     }
 }
 

@@ -11,11 +11,16 @@ public protocol AgentStore: Sendable {
     func markOffline(_ agent: AgentName, sessionID: String, at: Timestamp) async throws
     func agents() async throws -> [AgentRecord]
     func agent(_ name: AgentName) async throws -> AgentRecord?
-    /// Forgets an offline agent (its results and assignments go with it).
+    /// Forgets an offline agent (its results and assignments go with it). A revocation is not
+    /// forgotten with it: the name and its certificate serials stay refused.
     /// - Throws: ``StoreError`` `.conflict` while it is online, `.notFound` when unknown.
     func deleteAgent(_ name: AgentName) async throws
-    /// Marks an agent revoked: the mesh refuses it and closes its session.
+    /// Marks an agent revoked: the mesh refuses it and closes its session. The revoked identity
+    /// (name and last certificate serial) is kept apart from the agent row, so no delete undoes it.
     func revokeAgent(_ name: AgentName, at: Timestamp) async throws -> AgentRecord
+    /// Whether an administrator revoked this agent name or this certificate serial.
+    /// Admission must refuse the peer when this throws (fail closed).
+    func isRevoked(_ name: AgentName, serial: String) async throws -> Bool
 }
 
 /// Tests, their revisions and which agents run them.

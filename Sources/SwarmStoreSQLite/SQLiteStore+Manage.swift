@@ -41,6 +41,17 @@ extension SQLiteStore {
             guard db.changesCount > 0 else {
                 throw StoreError(code: .notFound, message: "agent \(name) does not exist")
             }
+            // The name and the serial it last connected with, kept where no delete reaches.
+            try db.execute(
+                sql: """
+                    INSERT INTO revoked_identities (agent_name, serial, revoked_at)
+                    SELECT name, '', ? FROM agents WHERE name = ?
+                    UNION ALL
+                    SELECT name, certificate_serial, ? FROM agents WHERE name = ? AND certificate_serial != ''
+                    ON CONFLICT DO NOTHING
+                    """,
+                arguments: [at.unixNanos, name.rawValue, at.unixNanos, name.rawValue]
+            )
             try Self.appendEvent(
                 db,
                 EventRecord(
@@ -56,6 +67,19 @@ extension SQLiteStore {
             throw StoreError(code: .notFound, message: "agent \(name) does not exist")
         }
         return record
+    }
+
+    public func isRevoked(_ name: AgentName, serial: String) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM revoked_identities
+                                   WHERE agent_name = ? OR (? != '' AND serial = ?))
+                    """,
+                arguments: [name.rawValue, serial, serial]
+            ) ?? true
+        }
     }
 
     public func createChildTest(_ spec: TestSpec, parent: TestID, occurrence: Int) async throws -> TestRecord {

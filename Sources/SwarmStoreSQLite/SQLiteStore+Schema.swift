@@ -151,6 +151,23 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v4-revoked-identities") { db in
+            try db.execute(
+                sql: """
+                    -- Revocations outlive the agent row: nothing references or cascades into this table.
+                    CREATE TABLE revoked_identities (
+                        agent_name TEXT NOT NULL,
+                        serial TEXT NOT NULL DEFAULT '',
+                        revoked_at INTEGER NOT NULL,
+                        PRIMARY KEY (agent_name, serial)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX revoked_identities_by_serial ON revoked_identities(serial) WHERE serial != '';
+                    ALTER TABLE agents ADD COLUMN certificate_serial TEXT NOT NULL DEFAULT '';
+                    INSERT INTO revoked_identities (agent_name, serial, revoked_at)
+                        SELECT name, '', revoked_at FROM agents WHERE revoked_at IS NOT NULL;
+                    """
+            )
+        }
         return migrator
     }
 }

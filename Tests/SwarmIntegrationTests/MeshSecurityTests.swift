@@ -206,6 +206,38 @@ import X509
         }
     }
 
+    @Test("a revocation outlives deleting the agent: the deleted name and its certificate stay refused")
+    func revocationSurvivesDelete() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            let name = AgentName.fixture("doomed")
+            let issued = try pki.agent("doomed")
+            try await withMeshServer(pki: pki, store: store) { _, port in
+                let first = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                guard case .welcome = await first.hello().0 else {
+                    Issue.record("the agent was not welcomed before its revocation")
+                    return
+                }
+                #expect(await eventually { (try? await store.agent(name))??.online == false })
+                _ = try await store.revokeAgent(name, at: .now())
+                // Allowed: a revoked agent is offline. Its data goes; its revocation must not.
+                try await store.deleteAgent(name)
+                #expect(try await store.agent(name) == nil)
+                #expect(try await store.isRevoked(name, serial: ""))
+                #expect(try await store.isRevoked(AgentName.fixture("renamed"), serial: issued.serial))
+
+                let again = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                guard case .refused(let error) = await again.hello().0 else {
+                    Issue.record("a revoked agent was admitted again after its row was deleted")
+                    return
+                }
+                #expect(error.code == .revoked)
+                #expect(try await store.agent(name)?.online != true)
+            }
+        }
+    }
+
     @Test("a second session for the same agent replaces the first, which is told Goodbye(replaced)")
     func replacement() async throws {
         try await withTemporaryDirectory { dir in

@@ -86,4 +86,39 @@ import Testing
             }
         }
     }
+
+    /// The certificate's serial as openssl prints it (upper-case hex; the list normalises it).
+    func serial(ofPEMFile path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["x509", "-in", path, "-noout", "-serial"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "serial=", with: "")
+    }
+
+    @Test("revoke NAME revokes every serial ever issued to the name, the ones replaced with --force too")
+    func revokeEveryIssuedSerial() async throws {
+        try await withTemporaryDirectory { dir in
+            let certs = "\(dir)/certs"
+            try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+            #expect(try provision(["init"], dir: certs).status == 0)
+            #expect(try provision(["agent", "edge-2"], dir: certs).status == 0)
+            let first = try serial(ofPEMFile: "\(certs)/agents/edge-2.pem")
+            #expect(try provision(["agent", "edge-2", "--force"], dir: certs).status == 0)
+            let second = try serial(ofPEMFile: "\(certs)/agents/edge-2.pem")
+            #expect(first != second)
+            #expect(try provision(["revoke", "edge-2"], dir: certs).status == 0)
+            let list = RevocationList(path: "\(certs)/revoked.txt")
+            try list.reloadIfChanged()
+            #expect(list.contains(serial: first), "the certificate replaced with --force must be revoked too")
+            #expect(list.contains(serial: second))
+            let again = try provision(["revoke", "edge-2"], dir: certs)
+            #expect(again.status == 0 && again.output.contains("nothing to do"))
+        }
+    }
 }

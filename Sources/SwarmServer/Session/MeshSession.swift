@@ -108,13 +108,25 @@ struct MeshSession {
         }
 
         // An admin may have revoked this agent through the gateway (the store is the shared truth).
-        if let known = try? await server.store.agent(peer.agent), let revokedAt = known.revokedAt {
+        // Fail closed: when the store cannot say, the agent is not admitted.
+        let revoked: Bool
+        do {
+            revoked = try await server.store.isRevoked(peer.agent, serial: peer.serial)
+        } catch {
+            logger.error("cannot check whether the agent is revoked; refusing it for now: \(error)")
+            try? await send(
+                outbound,
+                .error(.init(code: .storeUnavailable, message: "server store unavailable; retry later", fatal: true))
+            )
+            return
+        }
+        if revoked {
             try await send(
                 outbound,
                 .error(
                     .init(
                         code: .revoked,
-                        message: "agent \(peer.agent) was revoked at \(revokedAt) by an administrator: "
+                        message: "agent \(peer.agent) (certificate \(peer.serial)) was revoked by an administrator: "
                             + "provision a new certificate under a new name to bring this host back",
                         fatal: true
                     )
@@ -139,7 +151,8 @@ struct MeshSession {
                     sessionID: sessionID,
                     agentVersion: hello.agentVersion,
                     host: hello.host,
-                    at: .now()
+                    at: .now(),
+                    certificateSerial: peer.serial
                 )
             )
             try await send(
