@@ -34,8 +34,10 @@ readonly packages=(
     wrk               # HTTP load for the gateway benchmark
 )
 
+# dpkg-query prints one word and no pipe is involved: `dpkg -s | grep -q` under pipefail failed at
+# random when grep exited first and dpkg died of SIGPIPE (CI saw libc6-dev "still not installed").
 installed() {
-    dpkg -s "$1" 2> /dev/null | grep -q '^Status: install ok installed$'
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2> /dev/null) == installed* ]]
 }
 
 missing=()

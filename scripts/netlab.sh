@@ -471,7 +471,7 @@ cmd_status() {
     fi
     local node
     for node in r1 r2; do
-        if in_ns "$node" nft list tables 2>/dev/null | grep -q netlab; then
+        if in_ns "$node" nft list tables 2>/dev/null | grep netlab > /dev/null; then
             echo "# nftables in $node"
             in_ns "$node" nft list table inet netlab
         fi
