@@ -21,6 +21,7 @@ let grpcProtobuf: Target.Dependency = .product(name: "GRPCProtobuf", package: "g
 let grpcHTTP2: Target.Dependency = .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
+let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdBcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
 
@@ -41,6 +42,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -65,7 +67,8 @@ let package = Package(
         .target(
             name: "SwarmGNMI",
             dependencies: [
-                "SwarmCore", "SwarmGNMIProto", grpcCore, grpcProtobuf, grpcHTTP2, nioCore, nioSSL, x509, swiftASN1, crypto,
+                "SwarmCore", "SwarmGNMIProto", grpcCore, grpcProtobuf, grpcHTTP2, nioCore, nioSSL, x509, swiftASN1,
+                crypto,
                 logging, swiftProtobuf,
             ]
         ),
@@ -96,8 +99,9 @@ let package = Package(
         .target(
             name: "SwarmGateway",
             dependencies: [
-                "SwarmCore", "SwarmStore", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore, hummingbirdBcrypt, crypto,
-                logging,
+                "SwarmCore", "SwarmStore", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore, hummingbirdBcrypt,
+                crypto,
+                logging, nioHTTPTypes,
                 serviceLifecycle,
             ],
             resources: [.copy("Resources/ui")]
@@ -108,7 +112,8 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", "SwarmGNMI", "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
+                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", "SwarmGNMI", "SwarmGNMIProto", swiftProtobuf,
+                argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
                 nioSSL,
                 grdb,
             ]
@@ -121,7 +126,8 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto", "SwarmGNMI",
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto",
+                "SwarmGNMI",
                 x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, grpcCore, grpcHTTP2, swiftProtobuf,
             ]
         ),
@@ -150,7 +156,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SwarmGNMITests",
-            dependencies: ["SwarmGNMI", "SwarmGNMIProto", "SwarmCore", "SwarmPKI", "SwarmTestSupport", swiftProtobuf, logging]
+            dependencies: [
+                "SwarmGNMI", "SwarmGNMIProto", "SwarmCore", "SwarmPKI", "SwarmTestSupport", swiftProtobuf, logging,
+            ]
         ),
         .testTarget(
             name: "SwarmGatewayTests",
@@ -170,7 +178,8 @@ let package = Package(
         .testTarget(
             name: "SwarmLabTests",
             dependencies: [
-                "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmPKI",
+                "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire",
+                "SwarmPKI",
                 nioCore, nioPosix, logging,
             ]
         ),
@@ -178,7 +187,8 @@ let package = Package(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto", nioCore, nioPosix, nioSSL,
+                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto", nioCore, nioPosix,
+                nioSSL,
                 logging, serviceLifecycle, crypto,
                 x509,
                 grdb,

@@ -52,7 +52,7 @@ allowed_for() {
     # SwarmWire: only its proto3 JSON mapping (MeshJSON), device status and path correlation, and its
     # error type; never the mesh framing. SwarmPKI: only DeviceVault, to seal posted device credentials.
     SwarmGateway)
-        echo "SwarmCore SwarmStore SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
+        echo "SwarmCore SwarmStore SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOHTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
         ;;
     SwarmCLI) echo "ANY" ;;
     SwarmTestSupport) echo "ANY -SwarmCLI" ;;

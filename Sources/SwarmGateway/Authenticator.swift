@@ -54,8 +54,7 @@ struct Authenticator: RouterMiddleware {
         let hash = Secrets.digest(cookie)
         guard let session = try await store.session(tokenHash: hash) else { return nil }
         let now = Timestamp.now()
-        let idle = Duration.seconds(try await settings.value("sessionIdleMinutes") * 60)
-        if now - session.lastSeenAt > idle {
+        if try await Self.hasExpired(session, at: now, settings: settings) {
             try await store.deleteSession(tokenHash: hash)
             return nil
         }
@@ -66,6 +65,30 @@ struct Authenticator: RouterMiddleware {
             role: user.role,
             method: .session(tokenHash: hash, csrfToken: session.csrfToken)
         )
+    }
+
+    /// Idle too long, or older than the absolute lifetime however busy it was.
+    static func hasExpired(_ session: SessionRecord, at now: Timestamp, settings: GatewaySettings) async throws -> Bool
+    {
+        let idle = Duration.seconds(try await settings.value("sessionIdleMinutes") * 60)
+        let lifetime = Duration.seconds(try await settings.value("sessionLifetimeHours") * 3600)
+        return now - session.lastSeenAt > idle || now - session.createdAt > lifetime
+    }
+
+    /// Whether a caller resolved earlier would still be let in (open live-update streams ask).
+    static func isStillValid(_ principal: Principal, store: any Store, settings: GatewaySettings) async throws -> Bool {
+        let now = Timestamp.now()
+        switch principal.method {
+        case .session(let hash, _):
+            guard let session = try await store.session(tokenHash: hash),
+                try await !hasExpired(session, at: now, settings: settings)
+            else { return false }
+        case .token(let id):
+            guard let token = try await store.tokens().first(where: { $0.id == id }) else { return false }
+            if let expires = token.expiresAt, expires <= now { return false }
+        }
+        guard let user = try await store.user(principal.username) else { return false }
+        return !user.disabled
     }
 
     private func tokenPrincipal(_ secret: String) async throws -> Principal {

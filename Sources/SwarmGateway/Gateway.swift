@@ -26,6 +26,14 @@ public struct Gateway: Service {
         /// How long a resolved session or token is reused for reads (0 turns the cache off).
         /// Writes through this gateway reset it at once; other gateways see changes within it.
         public var authCacheTTL: Duration = .seconds(1)
+        /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in limits, logs).
+        public var trustedProxies: TrustedProxies = .none
+        /// bcrypt checks (sign-in, password change) running at once; more get 429 at once.
+        public var maxConcurrentPasswordChecks: Int = 8
+        /// How often expired browser sessions are deleted.
+        public var sessionSweepInterval: Duration = .seconds(60)
+        /// Header, body and idle timeouts and the connection cap.
+        public var limits = HTTPLimits()
 
         public init(
             host: String = "127.0.0.1",
@@ -69,22 +77,28 @@ public struct Gateway: Service {
         )
         let onListening = self.onListening
         let logger = self.logger
-        let app = Application(
+        let app = Self.makeApplication(
             router: router,
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port),
-                serverName: "StreamSwarm"
-            ),
+            host: configuration.host,
+            port: configuration.port,
+            limits: configuration.limits,
+            logger: logger,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("gateway listening on http://\(channel.localAddress?.ipAddress ?? "?"):\(port)")
                 onListening(port)
-            },
-            logger: logger
+            }
         )
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await live.run() }
+                let sweeper = SessionSweeper(
+                    store: store,
+                    settings: GatewaySettings(store: store),
+                    interval: configuration.sessionSweepInterval,
+                    logger: logger
+                )
+                group.addTask { await sweeper.run() }
                 group.addTask { try await app.run() }
                 try await group.next()
                 group.cancelAll()
@@ -111,6 +125,7 @@ public struct Gateway: Service {
         let decoyHash = try await hasher.hash(Secrets.random())
 
         let router = Router(context: GatewayContext.self)
+        router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
         router.add(middleware: SecurityHeaders())
         router.get("/") { request, _ in
             guard let response = assets.response(for: "/ui/index.html", request: request) else {
@@ -142,11 +157,15 @@ public struct Gateway: Service {
             }
             return response
         }
-        api.on(.get, "stream", .role(.viewer)) { _, _ in try live.response() }
+        api.on(.get, "stream", .role(.viewer)) { _, context in
+            guard let principal = context.principal else { throw GatewayError.unauthenticated }
+            return try live.response(for: principal)
+        }
         AuthRoutes(
             store: store,
             hasher: hasher,
-            limiter: LoginLimiter(),
+            limiter: LoginLimiter(maxConcurrentChecks: configuration.maxConcurrentPasswordChecks),
+            live: live,
             settings: settings,
             secureCookies: configuration.secureCookies,
             decoyHash: decoyHash
@@ -155,7 +174,7 @@ public struct Gateway: Service {
         TestRoutes(store: store).add(to: api)
         ResultRoutes(store: store).add(to: api)
         MeshRoutes(store: store).add(to: api)
-        AccountRoutes(store: store, hasher: hasher).add(to: api)
+        AccountRoutes(store: store, hasher: hasher, live: live).add(to: api)
         SettingsRoutes(store: store, settings: settings).add(to: api)
         OverviewRoutes(store: store).add(to: api)
         DeviceRoutes(store: store, vault: configuration.deviceVault).add(to: api)

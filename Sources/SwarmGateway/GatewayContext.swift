@@ -19,8 +19,9 @@ public struct GatewayContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the authenticator; nil for anonymous callers.
     public var principal: Principal?
-    /// The peer's IP address (login rate limiting, logs).
-    public let remoteAddress: String
+    /// The client's IP address (login rate limiting, logs): the peer, or for a request through a
+    /// trusted proxy the client it names in `X-Forwarded-For` (set by ``ClientAddressMiddleware``).
+    public internal(set) var remoteAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -20,10 +20,16 @@ final class GatewaySettings: Sendable {
             help: "sign a browser out after this long idle"
         ),
         Key(
+            name: "sessionLifetimeHours",
+            range: 1...720,
+            defaultValue: 24,
+            help: "sign a browser out this long after it signed in, however busy"
+        ),
+        Key(
             name: "loginAttemptsPerMinute",
             range: 1...100,
             defaultValue: 5,
-            help: "failed sign-ins allowed per address and per username each minute"
+            help: "failed sign-ins allowed per username from one client each minute (4 times as many per client)"
         ),
         Key(
             name: "defaultTestIntervalSeconds",

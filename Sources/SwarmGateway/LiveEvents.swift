@@ -19,7 +19,16 @@ final class LiveEvents: Sendable {
 
     private struct Client: Sendable {
         let continuation: AsyncStream<Event>.Continuation
-        init(_ continuation: AsyncStream<Event>.Continuation) { self.continuation = continuation }
+        /// Who opened the stream: it ends when their session or token stops being valid.
+        let principal: Principal
+    }
+
+    enum Subscription {
+        case stream(AsyncStream<Event>)
+        /// `maxClients` streams are open.
+        case full
+        /// The user holds `maxPerUser` streams already.
+        case userFull
     }
 
     private struct State {
@@ -33,14 +42,25 @@ final class LiveEvents: Sendable {
     static let bufferSize = 256
     /// Open streams allowed at once; more get 503 (each costs at most `bufferSize` events).
     let maxClients: Int
+    /// Open streams one user may hold (a tab each); more get 429, so no user takes everyone's share.
+    let maxPerUser: Int
     private let state = Mutex(State())
     private let store: any Store
+    private let settings: GatewaySettings
     private let logger: Logger
     private let keepalive: Duration
 
-    init(store: any Store, logger: Logger, keepalive: Duration = .seconds(15), maxClients: Int = 1000) {
+    init(
+        store: any Store,
+        logger: Logger,
+        keepalive: Duration = .seconds(15),
+        maxClients: Int = 1000,
+        maxPerUser: Int = 16
+    ) {
         self.maxClients = maxClients
+        self.maxPerUser = maxPerUser
         self.store = store
+        self.settings = GatewaySettings(store: store)
         self.logger = logger
         self.keepalive = keepalive
     }
@@ -67,19 +87,24 @@ final class LiveEvents: Sendable {
         for client in clients { client.continuation.finish() }
     }
 
-    /// A new subscriber's event stream (already finished after ``finish()``), or nil when
-    /// `maxClients` streams are open.
-    func subscribe() -> AsyncStream<Event>? {
+    /// A new event stream for `principal` (already finished after ``finish()``), unless the
+    /// gateway or the user is at their limit.
+    func subscribe(for principal: Principal) -> Subscription {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Event.self,
             bufferingPolicy: .bufferingNewest(Self.bufferSize)
         )
-        let client = Client(continuation)
-        var full = false
+        let client = Client(continuation: continuation, principal: principal)
+        var refusal: Subscription?
         let id = state.withLock { state -> Int? in
             guard !state.finished else { return nil }
             guard state.clients.count < maxClients else {
-                full = true
+                refusal = .full
+                return nil
+            }
+            let held = state.clients.values.count { $0.principal.username == principal.username }
+            guard held < maxPerUser else {
+                refusal = .userFull
                 return nil
             }
             state.nextID += 1
@@ -88,12 +113,53 @@ final class LiveEvents: Sendable {
         }
         guard let id else {
             continuation.finish()
-            return full ? nil : stream
+            return refusal ?? .stream(stream)
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.clients.removeValue(forKey: id) }
         }
-        return stream
+        return .stream(stream)
+    }
+
+    /// Ends the streams of `username` (disabled, deleted, password changed), or only those opened
+    /// with one browser session (signed out). Returns how many ended.
+    @discardableResult
+    func endStreams(of username: String, sessionTokenHash: String? = nil) -> Int {
+        let ended = state.withLock { state -> [Client] in
+            let matching = state.clients.filter { _, client in
+                guard client.principal.username == username else { return false }
+                guard let sessionTokenHash else { return true }
+                if case .session(let hash, _) = client.principal.method { return hash == sessionTokenHash }
+                return false
+            }
+            for id in matching.keys { state.clients[id] = nil }
+            return Array(matching.values)
+        }
+        for client in ended { client.continuation.finish() }
+        return ended.count
+    }
+
+    /// Ends every stream whose session or token is no longer valid: changes made by another
+    /// gateway or the CLI reach open streams within one keepalive interval.
+    func revalidate(_ isValid: @Sendable (Principal) async throws -> Bool) async {
+        let clients = state.withLock { $0.clients }
+        var verdicts: [Principal: Bool] = [:]
+        for client in clients.values where verdicts[client.principal] == nil {
+            do {
+                verdicts[client.principal] = try await isValid(client.principal)
+            } catch {
+                // The store did not answer: keep the stream and ask again next time.
+                logger.warning("could not re-check a live-update stream's caller: \(error)")
+                verdicts[client.principal] = true
+            }
+        }
+        let ended = state.withLock { state -> [Client] in
+            let stale = state.clients.filter { verdicts[$0.value.principal] == false }
+            for id in stale.keys { state.clients[id] = nil }
+            return Array(stale.values)
+        }
+        for client in ended { client.continuation.finish() }
+        if !ended.isEmpty { logger.info("ended \(ended.count) live-update streams whose sign-in is no longer valid") }
     }
 
     /// Sends `event` to every client. A full buffer drops the client's oldest event, and a
@@ -162,6 +228,8 @@ final class LiveEvents: Sendable {
             sinceKeepalive += .seconds(1)
             if sinceKeepalive >= keepalive {
                 sinceKeepalive = .zero
+                let (store, settings) = (self.store, self.settings)
+                await revalidate { try await Authenticator.isStillValid($0, store: store, settings: settings) }
                 broadcast(Event(name: "", json: ""))  // a comment line: keeps proxies from closing idle streams
             }
         }
@@ -174,13 +242,25 @@ final class LiveEvents: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The SSE response: `event:`/`data:` frames until the client leaves or the gateway stops.
-    func response() throws -> Response {
-        guard let stream = subscribe() else {
+    /// The SSE response: `event:`/`data:` frames until the client leaves, signs out, or the
+    /// gateway stops.
+    func response(for principal: Principal) throws -> Response {
+        let stream: AsyncStream<Event>
+        switch subscribe(for: principal) {
+        case .stream(let opened):
+            stream = opened
+        case .full:
             logger.warning("refused a live-update stream: \(maxClients) are open already")
             throw GatewayError(
                 .serviceUnavailable,
                 "too many live-update streams are open (\(maxClients)); close other tabs or retry later",
+                headers: [.retryAfter: "30"]
+            )
+        case .userFull:
+            logger.notice("refused a live-update stream for \(principal.username): \(maxPerUser) open already")
+            throw GatewayError(
+                .tooManyRequests,
+                "you have \(maxPerUser) live-update streams open already; close other tabs",
                 headers: [.retryAfter: "30"]
             )
         }

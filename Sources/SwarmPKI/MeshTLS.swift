@@ -38,21 +38,27 @@ public struct MeshTLSMaterial: Sendable, Hashable {
     }
 }
 
-/// TLS configuration builders for the mesh: mutual authentication against the swarm CA, TLS 1.2
-/// minimum, ALPN `streamswarm/1`.
+/// TLS configuration builders for the mesh: mutual authentication against the swarm CA, TLS 1.3
+/// (1.2 only when the server allows it), ALPN `streamswarm/1`.
 public enum MeshTLS {
     public static let alpn = "streamswarm/1"
 
     /// The server side: requires a client certificate issued by the swarm CA.
-    public static func makeServerConfiguration(_ material: MeshTLSMaterial) throws -> TLSConfiguration {
+    ///
+    /// - Parameter allowTLS12: also accept TLS 1.2 (older peers); by default only TLS 1.3, since
+    ///   both ends of the mesh are ours.
+    public static func makeServerConfiguration(
+        _ material: MeshTLSMaterial,
+        allowTLS12: Bool = false
+    ) throws -> TLSConfiguration {
         let (chain, key, roots) = try load(material)
         var configuration = TLSConfiguration.makeServerConfigurationWithMTLS(
             certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(key),
             trustRoots: .certificates(roots)
         )
-        // The helper defaults to TLS 1.0; the design requires 1.2 at least.
-        configuration.minimumTLSVersion = .tlsv12
+        // The helper defaults to TLS 1.0.
+        configuration.minimumTLSVersion = allowTLS12 ? .tlsv12 : .tlsv13
         configuration.applicationProtocols = [alpn]
         configuration.certificateVerification = .noHostnameVerification
         return configuration

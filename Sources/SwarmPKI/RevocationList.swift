@@ -29,22 +29,37 @@ public final class RevocationList: Sendable {
 
     public var count: Int { state.withLock { $0.serials.count } }
 
+    /// Reads the file for the first time. A missing file is an error: a mistyped `--revoked` path
+    /// must not mean "nothing is revoked" (`provision-certs.sh ca` creates the file empty).
+    ///
+    /// - Throws: ``PKIError`` `.unreadableFile` when the file is missing or cannot be read.
+    public func load() throws {
+        guard let path else { return }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw PKIError(
+                code: .unreadableFile,
+                message: "revocation list \(path) does not exist; create it (scripts/provision-certs.sh ca "
+                    + "makes an empty one, or: touch \(path)) or pass --revoked '' to run without revocation"
+            )
+        }
+        try reloadIfChanged()
+    }
+
     /// Re-reads the file when its modification time changed.
     ///
     /// - Returns: The serials added since the last load (so live sessions using them can be closed).
-    /// - Throws: ``PKIError`` `.unreadableFile` when the file exists but cannot be read; the list in
-    ///   force is kept.
+    /// - Throws: ``PKIError`` `.unreadableFile` when the file has gone or cannot be read; the list in
+    ///   force is kept either way, so deleting the file never un-revokes anyone.
     @discardableResult
     public func reloadIfChanged() throws -> Set<String> {
         guard let path else { return [] }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let modified = attributes?[.modificationDate] as? Date
-        if modified == nil {
-            // A missing file means nothing is revoked yet (fresh CA).
-            return state.withLock { state in
-                state.modified = nil
-                return []
-            }
+        guard let modified = attributes?[.modificationDate] as? Date else {
+            throw PKIError(
+                code: .unreadableFile,
+                message: "revocation list \(path) is missing; keeping the \(count) serials already loaded "
+                    + "(restore the file to change the list)"
+            )
         }
         if state.withLock({ $0.modified == modified }) { return [] }
         let text: String

@@ -23,6 +23,8 @@ public final class MeshServer: Service, Sendable {
         /// Port to bind; 0 picks a free one (see `onListening`). Defaults to 7443.
         public var port: Int = 7443
         public var tls: MeshTLSMaterial
+        /// Accept agents that speak TLS 1.2 at most; off by default (TLS 1.3 only).
+        public var allowTLS12 = false
         /// Path of the revocation list (`certs/revoked.txt`); nil disables revocation.
         public var revocationListPath: String?
         /// How often the revocation list is checked for changes. Defaults to 2 s.
@@ -78,14 +80,16 @@ public final class MeshServer: Service, Sendable {
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onListening = onListening
-        self.sslContext = try NIOSSLContext(configuration: MeshTLS.makeServerConfiguration(configuration.tls))
+        self.sslContext = try NIOSSLContext(
+            configuration: MeshTLS.makeServerConfiguration(configuration.tls, allowTLS12: configuration.allowTLS12)
+        )
         self.revocations = RevocationList(path: configuration.revocationListPath)
         self.ingest = BatchIngest(
             store: store,
             maxMeasurementsPerCommit: configuration.maxMeasurementsPerCommit,
             logger: logger
         )
-        try revocations.reloadIfChanged()
+        try revocations.load()
     }
 
     /// Number of live sessions.
@@ -182,10 +186,12 @@ public final class MeshServer: Service, Sendable {
 
     private func revocationLoop() async {
         guard configuration.revocationListPath != nil else { return }
+        var lastWarning: String?  // said once, not every interval
         while !Task.isCancelled {
             do { try await Task.sleep(for: configuration.revocationReloadInterval) } catch { break }
             do {
                 let added = try revocations.reloadIfChanged()
+                lastWarning = nil
                 if !added.isEmpty {
                     let closed = registry.closeSessions(withSerials: added)
                     logger.notice(
@@ -194,7 +200,9 @@ public final class MeshServer: Service, Sendable {
                     )
                 }
             } catch {
-                logger.warning("\(error)")
+                let warning = "\(error)"
+                if warning != lastWarning { logger.warning("\(warning)") }
+                lastWarning = warning
             }
         }
     }

@@ -91,6 +91,8 @@ public struct APITokenRecord: Sendable, Hashable {
 
 /// Something an operator may want to know happened (dashboard "recent events").
 public struct EventRecord: Sendable, Hashable {
+    /// Kinds that start with these belong to the account audit trail (admins only).
+    public static let accountKindPrefixes = ["user.", "token."]
     public var id: Int64
     public var at: Timestamp
     /// Dotted kind: `agent.online`, `test.created`, `user.deleted`, …

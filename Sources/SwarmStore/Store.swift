@@ -92,8 +92,9 @@ public protocol AccountStore: Sendable {
     func session(tokenHash: String) async throws -> SessionRecord?
     func touchSession(tokenHash: String, at: Timestamp) async throws
     func deleteSession(tokenHash: String) async throws
-    /// Deletes sessions idle since before `idleBefore`; returns how many.
-    func deleteSessions(idleBefore: Timestamp) async throws -> Int
+    /// Deletes sessions idle since before `idleBefore` or created before `createdBefore`;
+    /// returns how many.
+    func deleteSessions(idleBefore: Timestamp, createdBefore: Timestamp) async throws -> Int
     /// Stores a token and returns it with its id.
     func createToken(_ token: APITokenRecord) async throws -> APITokenRecord
     func tokens() async throws -> [APITokenRecord]
@@ -106,8 +107,9 @@ public protocol AccountStore: Sendable {
 /// An append-only log of what happened, for the dashboard.
 public protocol EventStore: Sendable {
     func appendEvent(_ event: EventRecord) async throws
-    /// The newest events first.
-    func events(limit: Int) async throws -> [EventRecord]
+    /// The newest events first; without `includingAccounts`, user and token events (the
+    /// account audit trail, for admins only) are left out.
+    func events(limit: Int, includingAccounts: Bool) async throws -> [EventRecord]
 }
 
 /// Small key/value settings.
@@ -148,5 +150,12 @@ extension MeasurementStore {
         limit: Int
     ) async throws -> [MeasurementRecord] {
         try await measurements(test: test, agent: agent, range: range, limit: limit, newestFirst: false)
+    }
+}
+
+extension EventStore {
+    /// Every event, the account audit trail included.
+    public func events(limit: Int) async throws -> [EventRecord] {
+        try await events(limit: limit, includingAccounts: true)
     }
 }

@@ -147,9 +147,12 @@ extension SQLiteStore {
         }
     }
 
-    public func deleteSessions(idleBefore: Timestamp) async throws -> Int {
+    public func deleteSessions(idleBefore: Timestamp, createdBefore: Timestamp) async throws -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM sessions WHERE last_seen_at < ?", arguments: [idleBefore.unixNanos])
+            try db.execute(
+                sql: "DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?",
+                arguments: [idleBefore.unixNanos, createdBefore.unixNanos]
+            )
             return db.changesCount
         }
     }
@@ -207,12 +210,15 @@ extension SQLiteStore {
         try await write { db in try Self.appendEvent(db, event) }
     }
 
-    public func events(limit: Int) async throws -> [EventRecord] {
-        try await read { db in
+    public func events(limit: Int, includingAccounts: Bool) async throws -> [EventRecord] {
+        let accounts = EventRecord.accountKindPrefixes.map { _ in "kind NOT LIKE ?" }.joined(separator: " AND ")
+        return try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?",
-                arguments: [max(1, min(limit, 1000))]
+                sql: "SELECT * FROM events WHERE ? OR (\(accounts)) ORDER BY id DESC LIMIT ?",
+                arguments: StatementArguments(
+                    [includingAccounts] + EventRecord.accountKindPrefixes.map { "\($0)%" } + [max(1, min(limit, 1000))]
+                )
             ).map { row in
                 EventRecord(
                     id: row["id"],

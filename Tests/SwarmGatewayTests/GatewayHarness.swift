@@ -64,9 +64,11 @@ struct GatewayHarness {
                 live: live,
                 logger: logger
             )
-            let app = Application(
+            let app = Gateway.makeApplication(
                 router: router,
-                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                host: "127.0.0.1",
+                port: 0,
+                limits: configuration.limits,
                 logger: logger
             )
             return try await body(GatewayHarness(store: store, app: app, routes: routes, live: live))

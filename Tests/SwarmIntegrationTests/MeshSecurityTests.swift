@@ -288,6 +288,45 @@ import X509
         }
     }
 
+    @Test("an agent limited to TLS 1.2 is refused by default and admitted with allowTLS12", arguments: [false, true])
+    func tls12Peers(allowed: Bool) async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            try await withMeshServer(pki: pki, store: store, configure: { $0.allowTLS12 = allowed }) { _, port in
+                var tls = try agentTLS(pki, try pki.agent("old-tls"))
+                tls.maximumTLSVersion = .tlsv12
+                let opening: MeshTestClient.Opening
+                do {
+                    opening = await (try await MeshTestClient.connect(port: port, tls: tls)).hello().0
+                } catch {
+                    opening = .closed("\(error)")
+                }
+                if case .welcome = opening {
+                    #expect(allowed, "a TLS 1.2 peer was admitted although 1.2 is not allowed")
+                } else {
+                    #expect(!allowed, "a TLS 1.2 peer was refused although 1.2 is allowed: \(opening)")
+                }
+            }
+        }
+    }
+
+    @Test("a mistyped revocation list path stops the server at start instead of revoking nothing")
+    func missingRevocationListRefusesToStart() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            let error = await #expect(throws: PKIError.self) {
+                try await withMeshServer(
+                    pki: pki,
+                    store: store,
+                    configure: { $0.revocationListPath = "\(dir)/no-such-revoked.txt" }
+                ) { _, _ in }
+            }
+            #expect(error?.code == .unreadableFile)
+        }
+    }
+
     @Test("revoking a connected agent's serial closes its session without a restart")
     func liveRevocation() async throws {
         try await withTemporaryDirectory { dir in

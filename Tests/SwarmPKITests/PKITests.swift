@@ -56,6 +56,25 @@ import X509
         }
     }
 
+    @Test("a missing revocation list is an error at start, and a vanished one keeps its serials")
+    func missingRevocationList() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = "\(dir)/revoked.txt"
+            let typo = RevocationList(path: "\(dir)/revokd.txt")
+            let error = #expect(throws: PKIError.self) { try typo.load() }
+            #expect(error?.code == .unreadableFile)
+            #expect(error?.message.contains("does not exist") == true)
+            #expect(error?.message.contains("--revoked ''") == true)
+
+            try "abcd\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let list = RevocationList(path: path)
+            try list.load()
+            try FileManager.default.removeItem(atPath: path)
+            #expect(throws: PKIError.self) { try list.reloadIfChanged() }
+            #expect(list.contains(serial: "abcd"))  // deleting the file revokes nothing less
+        }
+    }
+
     @Test("unreadable TLS material gives an error naming the file and what to do")
     func missingFile() throws {
         let material = MeshTLSMaterial(
@@ -68,11 +87,12 @@ import X509
         #expect(error?.message.contains("/nonexistent/server.pem") == true)
     }
 
-    @Test("the server configuration enforces TLS 1.2, mutual auth and the mesh ALPN")
+    @Test("the server configuration enforces TLS 1.3 (1.2 only when allowed), mutual auth and the mesh ALPN")
     func serverConfiguration() throws {
         let pki = try TestPKI()
         let configuration = try MeshTLS.makeServerConfiguration(pki.serverMaterial)
-        #expect(configuration.minimumTLSVersion == .tlsv12)
+        #expect(configuration.minimumTLSVersion == .tlsv13)
+        #expect(try MeshTLS.makeServerConfiguration(pki.serverMaterial, allowTLS12: true).minimumTLSVersion == .tlsv12)
         #expect(configuration.applicationProtocols == ["streamswarm/1"])
         #expect(configuration.certificateVerification == .noHostnameVerification)
     }

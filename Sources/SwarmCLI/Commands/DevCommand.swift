@@ -22,6 +22,7 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup(title: "Responders") var responders: ResponderOptions
     @OptionGroup(title: "Devices") var deviceKey: DeviceKeyOptions
+    @OptionGroup(title: "Gateway limits") var gatewayOptions: GatewayOptions
 
     @Option(help: "Data directory (database, spool, development certificates).")
     var data: String = "data"
@@ -49,6 +50,7 @@ struct DevCommand: AsyncParsableCommand {
         let devPassword = try await DevAdmin.reset(store: store, hasher: PasswordHasher(cost: 10), logger: logger)
         let vault = try DevDeviceKey.ensure(options: deviceKey, data: data, logger: logger)
         var gatewayConfiguration = Gateway.Configuration(host: "127.0.0.1", port: httpPort)
+        try gatewayOptions.apply(to: &gatewayConfiguration)
         gatewayConfiguration.deviceVault = vault
         gatewayConfiguration.version = StreamSwarm.version
         let gateway = Gateway(configuration: gatewayConfiguration, store: store, logger: logger)

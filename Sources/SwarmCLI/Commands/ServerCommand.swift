@@ -43,6 +43,9 @@ struct ServerCommand: AsyncParsableCommand {
         help: "Mark session cookies Secure: set this when browsers reach the gateway over HTTPS (a TLS proxy)."
     )
     var secureCookies = false
+    @OptionGroup(title: "Gateway limits") var gatewayOptions: GatewayOptions
+    @Flag(name: .customLong("allow-tls12"), help: "Also accept agents limited to TLS 1.2 (default: TLS 1.3 only).")
+    var allowTLS12 = false
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.server")
@@ -53,6 +56,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.revocationListPath = revoked.isEmpty ? nil : revoked
+        configuration.allowTLS12 = allowTLS12
         configuration.heartbeatInterval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
         guard maxFrameBytes >= 1024 else { throw ValidationError("--max-frame-bytes \(maxFrameBytes) is below 1024") }
         configuration.maxFrameBytes = maxFrameBytes
@@ -78,6 +82,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !http.isEmpty {
             let (httpHost, httpPort) = try parseHostPort(http, option: "--http")
             var gateway = Gateway.Configuration(host: httpHost, port: httpPort, secureCookies: secureCookies)
+            try gatewayOptions.apply(to: &gateway)
             gateway.deviceVault = configuration.deviceVault
             gateway.version = StreamSwarm.version
             services.append(.init(service: Gateway(configuration: gateway, store: sqlite, logger: logger)))

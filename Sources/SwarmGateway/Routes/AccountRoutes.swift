@@ -8,6 +8,8 @@ import SwarmStore
 struct AccountRoutes {
     let store: any Store
     let hasher: PasswordHasher
+    /// Open live-update streams end when their user is disabled, deleted or given a new password.
+    let live: LiveEvents
 
     struct NewUser: StrictBody {
         static let fields: Set<String> = ["username", "password", "role"]
@@ -58,9 +60,10 @@ struct AccountRoutes {
                 role: body.role
             )
             try await store.createUser(user)
-            context.logger.notice(
+            let message =
                 "user \(user.username) (\(user.role.rawValue)) created by \(context.principal?.username ?? "?")"
-            )
+            context.logger.notice("\(message)")
+            try await audit("user.created", user.username, message)
             return try JSONResponse.make(UserDTO(user), status: .created)
         }
         api.on(.patch, "users/:username", .role(.admin)) { request, context in
@@ -82,6 +85,7 @@ struct AccountRoutes {
                 passwordHash: hash,
                 disabled: body.disabled
             )
+            if user.disabled || hash != nil { live.endStreams(of: username) }
             context.logger.notice("user \(username) changed by \(context.principal?.username ?? "?")")
             try await audit(
                 "user.changed",
@@ -96,7 +100,10 @@ struct AccountRoutes {
                 throw GatewayError.badRequest("you cannot delete yourself; ask another admin")
             }
             try await store.deleteUser(username)
-            context.logger.notice("user \(username) deleted by \(context.principal?.username ?? "?")")
+            live.endStreams(of: username)
+            let message = "user \(username) deleted by \(context.principal?.username ?? "?")"
+            context.logger.notice("\(message)")
+            try await audit("user.deleted", username, message)
             return JSONResponse.noContent
         }
         api.on(.get, "tokens", .role(.admin)) { _, _ in

@@ -9,6 +9,8 @@ struct AuthRoutes {
     let store: any Store
     let hasher: PasswordHasher
     let limiter: LoginLimiter
+    /// Signing out ends that session's live-update streams; a password change ends all the user's.
+    let live: LiveEvents
     let settings: GatewaySettings
     /// Sets `Secure` on the session cookie (the gateway sits behind TLS).
     let secureCookies: Bool
@@ -51,8 +53,9 @@ struct AuthRoutes {
     func add(to api: APIRouteBuilder) {
         api.on(.post, "auth/login", .anyone) { request, context in try await login(request, context) }
         api.on(.post, "auth/logout", .role(.viewer)) { _, context in
-            if case .session(let hash, _) = context.principal?.method {
+            if let principal = context.principal, case .session(let hash, _) = principal.method {
                 try await store.deleteSession(tokenHash: hash)
+                live.endStreams(of: principal.username, sessionTokenHash: hash)
             }
             var response = JSONResponse.noContent
             response.setCookie(cookie(value: "", maxAge: 0))
@@ -93,21 +96,17 @@ struct AuthRoutes {
             )
         }
         let body = try await request.decodeStrict(PasswordChange.self, context: context)
-        let limit = try await settings.value("loginAttemptsPerMinute")
-        if let wait = limiter.retryAfter(address: context.remoteAddress, username: principal.username, limit: limit) {
-            context.logger.notice("password change refused: too many wrong current passwords")
-            throw GatewayError(
-                .tooManyRequests,
-                "too many wrong passwords: try again in \(wait) s",
-                headers: [.retryAfter: String(wait)]
-            )
+        let current = try await checkingPassword(
+            of: principal.username,
+            context,
+            refusal: "too many wrong passwords"
+        ) {
+            guard let user = try await store.user(principal.username),
+                try await hasher.verify(body.currentPassword, hash: user.passwordHash)
+            else { return false }
+            return true
         }
-        guard let user = try await store.user(principal.username),
-            try await hasher.verify(body.currentPassword, hash: user.passwordHash)
-        else {
-            limiter.recordFailure(address: context.remoteAddress, username: principal.username)
-            throw GatewayError(.forbidden, "the current password is wrong")
-        }
+        guard current else { throw GatewayError(.forbidden, "the current password is wrong") }
         try PasswordHasher.check(body.newPassword)
         _ = try await store.updateUser(
             principal.username,
@@ -115,33 +114,77 @@ struct AuthRoutes {
             passwordHash: try await hasher.hash(body.newPassword),
             disabled: nil
         )
+        live.endStreams(of: principal.username)
+        try await store.appendEvent(
+            EventRecord(
+                kind: "user.password",
+                subject: principal.username,
+                message: "\(principal.username) changed their password from \(context.remoteAddress)"
+            )
+        )
         // Every session ended with the change, this one included: sign in again.
         var response = JSONResponse.noContent
         response.setCookie(cookie(value: "", maxAge: 0))
         return response
     }
 
-    private func login(_ request: Request, _ context: GatewayContext) async throws -> Response {
-        let body = try await request.decodeStrict(Login.self, context: context)
+    /// Runs one password check under the limiter: the attempt is reserved (counted as a failure)
+    /// before bcrypt runs, so parallel guesses cannot outrun the count.
+    ///
+    /// - Returns: What `check` returned; a thrown error counts as a failure.
+    /// - Throws: 429 with Retry-After when the (username, client) pair or the client is over its
+    ///   limit, or when too many password checks are running at once.
+    private func checkingPassword(
+        of username: String,
+        _ context: GatewayContext,
+        refusal: String,
+        _ check: () async throws -> Bool
+    ) async throws -> Bool {
         let limit = try await settings.value("loginAttemptsPerMinute")
-        if let wait = limiter.retryAfter(address: context.remoteAddress, username: body.username, limit: limit) {
-            context.logger.notice("sign-in refused: too many failed attempts from \(context.remoteAddress)")
+        let reservation: LoginLimiter.Reservation
+        switch limiter.reserve(client: context.remoteAddress, username: username, limit: limit) {
+        case .allowed(let granted):
+            reservation = granted
+        case .limited(let wait):
+            context.logger.notice("\(refusal) for '\(username.prefix(64))' from \(context.remoteAddress): refused")
             throw GatewayError(
                 .tooManyRequests,
-                "too many failed sign-ins: try again in \(wait) s",
+                "\(refusal): try again in \(wait) s",
                 headers: [.retryAfter: String(wait)]
             )
+        case .busy:
+            context.logger.warning("password check refused: too many running at once (from \(context.remoteAddress))")
+            throw GatewayError(
+                .tooManyRequests,
+                "the server is checking too many passwords at once: try again in 1 s",
+                headers: [.retryAfter: "1"]
+            )
         }
-        let user = UserRecord.isValidUsername(body.username) ? try await store.user(body.username) : nil
-        // Verify against a fixed hash when the user is unknown, so timing does not reveal which users exist.
-        let hash = user?.passwordHash ?? decoyHash
-        let valid = try await hasher.verify(body.password, hash: hash)
-        guard let user, valid, !user.disabled else {
-            limiter.recordFailure(address: context.remoteAddress, username: body.username)
+        do {
+            let succeeded = try await check()
+            limiter.finish(reservation, succeeded: succeeded)
+            return succeeded
+        } catch {
+            limiter.finish(reservation, succeeded: false)
+            throw error
+        }
+    }
+
+    private func login(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let body = try await request.decodeStrict(Login.self, context: context)
+        var signedIn: UserRecord?
+        _ = try await checkingPassword(of: body.username, context, refusal: "too many failed sign-ins") {
+            let user = UserRecord.isValidUsername(body.username) ? try await store.user(body.username) : nil
+            // Verify against a fixed hash when the user is unknown, so timing does not reveal which users exist.
+            let valid = try await hasher.verify(body.password, hash: user?.passwordHash ?? decoyHash)
+            guard let user, valid, !user.disabled else { return false }
+            signedIn = user
+            return true
+        }
+        guard let user = signedIn else {
             context.logger.notice("failed sign-in for '\(body.username.prefix(64))' from \(context.remoteAddress)")
             throw GatewayError(.unauthorized, "wrong username or password")
         }
-        limiter.recordSuccess(username: user.username)
         let secret = Secrets.random()
         let csrf = Secrets.random()
         let now = Timestamp.now()

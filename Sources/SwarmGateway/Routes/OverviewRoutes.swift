@@ -25,7 +25,7 @@ struct OverviewRoutes {
     }
 
     func add(to api: APIRouteBuilder) {
-        api.on(.get, "overview", .role(.viewer)) { _, _ in
+        api.on(.get, "overview", .role(.viewer)) { _, context in
             let agents = try await store.agents()
             let tests = try await store.tests()
             let now = Timestamp.now()
@@ -73,7 +73,8 @@ struct OverviewRoutes {
                     testsActive: tests.filter { $0.state == .active }.count,
                     testsTotal: tests.count,
                     latency: hours,
-                    events: try await store.events(limit: 20).map(EventDTO.init)
+                    events: try await store.events(limit: 20, includingAccounts: context.principal?.role == .admin)
+                        .map(EventDTO.init)
                 )
             )
         }

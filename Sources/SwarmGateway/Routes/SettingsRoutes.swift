@@ -29,9 +29,10 @@ struct SettingsRoutes {
             try await store.appendEvent(EventRecord(kind: "settings.changed", subject: "settings", message: message))
             return try JSONResponse.make(Settings(settings: try await settings.all()))
         }
-        api.on(.get, "events", .role(.viewer)) { request, _ in
+        api.on(.get, "events", .role(.viewer)) { request, context in
             let limit = try ResultRoutes.int(request.uri.queryParameters, "limit", default: 100, in: 1...1000)
-            return try JSONResponse.make(Events(events: try await store.events(limit: limit).map(EventDTO.init)))
+            let events = try await store.events(limit: limit, includingAccounts: context.principal?.role == .admin)
+            return try JSONResponse.make(Events(events: events.map(EventDTO.init)))
         }
     }
 }
