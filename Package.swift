@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwarmStoreSQLiteTests",
-            dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport"]
+            dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging]
         ),
         .testTarget(
             name: "SwarmServerTests",

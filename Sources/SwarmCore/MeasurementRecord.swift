@@ -81,6 +81,27 @@ public struct IncomingBatch: Sendable {
     }
 }
 
+extension IncomingBatch {
+    /// What makes two batches the same: FNV-1a over each measurement's test, sequence and start,
+    /// in order. A replay of a batch has the same digest; a re-used id with other content does not.
+    public var contentDigest: Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt64) {
+            var v = value
+            for _ in 0..<8 {
+                hash = (hash ^ (v & 0xFF)) &* 0x100_0000_01b3
+                v >>= 8
+            }
+        }
+        for m in measurements {
+            mix(UInt64(bitPattern: m.testID.rawValue))
+            mix(m.sequence)
+            mix(UInt64(bitPattern: m.startedAt.unixNanos))
+        }
+        return Int64(bitPattern: hash)
+    }
+}
+
 /// The result of committing one batch.
 public struct BatchCommitResult: Sendable, Hashable {
     public var batchID: UInt64
@@ -89,10 +110,14 @@ public struct BatchCommitResult: Sendable, Hashable {
     public var rejectedCount: Int
     /// True when (agent, batch id) had been committed before: nothing was written again.
     public var duplicate: Bool
-    public init(batchID: UInt64, storedCount: Int, rejectedCount: Int = 0, duplicate: Bool) {
+    /// True when (agent, batch id) had been committed before with other measurements: nothing
+    /// was written, and the agent must renumber the batch (never ack it as a duplicate).
+    public var idReused: Bool
+    public init(batchID: UInt64, storedCount: Int, rejectedCount: Int = 0, duplicate: Bool, idReused: Bool = false) {
         self.batchID = batchID
         self.storedCount = storedCount
         self.rejectedCount = rejectedCount
         self.duplicate = duplicate
+        self.idReused = idReused
     }
 }

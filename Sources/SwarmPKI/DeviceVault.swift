@@ -44,6 +44,7 @@ public struct DeviceVault: Sendable {
     /// The key from `path`, else from `SWARM_DEVICE_KEY`; nil when neither is given.
     public static func load(keyFile path: String?, environment: [String: String]) throws -> DeviceVault? {
         if let path {
+            try KeyFilePermissions.check(path, what: "device key file")
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw PKIError(code: .unreadableFile, message: "cannot read the device key file \(path)", cause: error)

@@ -109,6 +109,7 @@ public enum MeshTLS {
                 cause: error
             )
         }
+        if case .file(let path) = material.privateKey { try KeyFilePermissions.check(path, what: "private key") }
         do {
             key = try NIOSSLPrivateKey(bytes: try material.privateKey.bytes(what: "private key"), format: .pem)
         } catch let error as PKIError {

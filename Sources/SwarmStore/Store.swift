@@ -59,6 +59,8 @@ public protocol MeasurementStore: Sendable {
     /// Several batches may share one database transaction (group commit); a result is returned
     /// for every batch, in order, only after the data is durable.
     func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult]
+    /// The highest batch id stored from `agent` (0 when none): told to the agent in Welcome.
+    func lastBatchID(of agent: AgentName) async throws -> UInt64
     /// Measurements of a test in a time range, at most `limit`: the oldest first, or with
     /// `newestFirst` the newest first (so "the latest N" does not read the whole series).
     func measurements(

@@ -168,6 +168,34 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v5-batch-digests-assignment-periods") { db in
+            try db.execute(
+                sql: """
+                    -- What a stored batch held, so a re-used batch id with other measurements is caught.
+                    ALTER TABLE ingested_batches ADD COLUMN digest INTEGER;
+                    -- When each agent was assigned each test: results measured while assigned are
+                    -- stored even if the test has moved on by the time they arrive.
+                    CREATE TABLE assignment_periods (
+                        test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        from_ts INTEGER NOT NULL,
+                        to_ts INTEGER
+                    );
+                    CREATE INDEX assignment_periods_by_agent ON assignment_periods(agent_id, test_id);
+                    INSERT INTO assignment_periods (test_id, agent_id, from_ts) SELECT test_id, agent_id, 0 FROM test_assignments;
+                    -- Triggers keep the history whatever path changes an assignment.
+                    CREATE TRIGGER assignment_opened AFTER INSERT ON test_assignments BEGIN
+                        INSERT INTO assignment_periods (test_id, agent_id, from_ts)
+                        VALUES (NEW.test_id, NEW.agent_id, CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER));
+                    END;
+                    CREATE TRIGGER assignment_closed AFTER DELETE ON test_assignments BEGIN
+                        UPDATE assignment_periods
+                        SET to_ts = CAST((julianday('now') - 2440587.5) * 86400000000000 AS INTEGER)
+                        WHERE test_id = OLD.test_id AND agent_id = OLD.agent_id AND to_ts IS NULL;
+                    END;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -36,16 +36,16 @@ public final class SQLiteStore: Store {
     ///   migration fails.
     public init(configuration: Configuration, logger: Logger) throws {
         self.logger = logger
-        let directory = (configuration.path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        // Owner-only directory and files; an existing world-readable database is narrowed.
+        if let note = try? PrivateFiles.prepareDatabaseFile(configuration.path) { logger.notice("\(note)") }
         var config = GRDB.Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
         let checkpoint = configuration.walAutocheckpointPages
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // FULL: a commit is on disk before the batch is acked, so an OS crash cannot lose an acked
+            // batch (NORMAL in WAL mode may lose the last commits). Group commit pays for it.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpoint)")
             // 32 MiB page cache per connection: a 24-hour series (~86,000 rows) stays in memory.
             try db.execute(sql: "PRAGMA cache_size = -32768")
@@ -312,17 +312,20 @@ public final class SQLiteStore: Store {
             var stored: [StoredKey: Int] = [:]
             var results: [BatchCommitResult] = []
             results.reserveCapacity(batches.count)
-            var allowedTests: [String: (agentID: Int64, tests: Set<Int64>)] = [:]
+            var allowedTests: [String: Assignments] = [:]
             let markBatch = try db.cachedStatement(
                 sql: """
-                    INSERT INTO ingested_batches (agent_id, batch_id, received_at, measurement_count)
-                    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    INSERT INTO ingested_batches (agent_id, batch_id, received_at, measurement_count, digest)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """
+            )
+            let storedDigest = try db.cachedStatement(
+                sql: "SELECT digest FROM ingested_batches WHERE agent_id = ? AND batch_id = ?"
             )
             let insert = try db.cachedStatement(sql: Self.insertMeasurementSQL)
             for batch in batches {
                 let name = batch.agent.rawValue
-                let allowed: (agentID: Int64, tests: Set<Int64>)
+                let allowed: Assignments
                 if let cached = allowedTests[name] {
                     allowed = cached
                 } else {
@@ -338,20 +341,26 @@ public final class SQLiteStore: Store {
                             message: "agent \(name) has no session record; it must say Hello first"
                         )
                     }
-                    let tests = try Int64.fetchSet(
-                        db,
-                        sql: "SELECT test_id FROM test_assignments WHERE agent_id = ?",
-                        arguments: [agentID]
-                    )
-                    allowed = (agentID, tests)
+                    allowed = try Assignments(db, agentID: agentID)
                     allowedTests[name] = allowed
                 }
-                let accepted = batch.measurements.filter { allowed.tests.contains($0.testID.rawValue) }
+                let accepted = batch.measurements.filter {
+                    allowed.covers($0.testID.rawValue, at: $0.startedAt.unixNanos)
+                }
+                let digest = batch.contentDigest
                 try markBatch.execute(arguments: [
-                    allowed.agentID, Int64(bitPattern: batch.batchID), now, accepted.count,
+                    allowed.agentID, Int64(bitPattern: batch.batchID), now, accepted.count, digest,
                 ])
                 if db.changesCount == 0 {
-                    results.append(BatchCommitResult(batchID: batch.batchID, storedCount: 0, duplicate: true))
+                    let earlier = try Int64.fetchOne(
+                        storedDigest,
+                        arguments: [allowed.agentID, Int64(bitPattern: batch.batchID)]
+                    )
+                    // Rows from before digests were kept (nil) count as the same batch.
+                    let reused = earlier.map { $0 != digest } ?? false
+                    results.append(
+                        BatchCommitResult(batchID: batch.batchID, storedCount: 0, duplicate: !reused, idReused: reused)
+                    )
                     continue
                 }
                 for m in accepted {
@@ -373,6 +382,54 @@ public final class SQLiteStore: Store {
             feed.publish(.measurementsStored(test: key.test, agent: key.agent, count: count))
         }
         return results
+    }
+
+    public func lastBatchID(of agent: AgentName) async throws -> UInt64 {
+        try await read { db in
+            let id = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT MAX(b.batch_id) FROM ingested_batches b JOIN agents a ON a.id = b.agent_id
+                    WHERE a.name = ?
+                    """,
+                arguments: [agent.rawValue]
+            )
+            return UInt64(bitPattern: id ?? 0)
+        }
+    }
+
+    /// The tests an agent holds now, and the periods it held others: a measurement is stored
+    /// when its test is assigned now or was when it was measured.
+    private struct Assignments {
+        /// Agent clocks differ from ours: a measurement this close to a period's ends counts.
+        static let clockSlack: Int64 = 60_000_000_000
+        let agentID: Int64
+        let current: Set<Int64>
+        let past: [Int64: [(from: Int64, to: Int64)]]
+
+        init(_ db: Database, agentID: Int64) throws {
+            self.agentID = agentID
+            current = try Int64.fetchSet(
+                db,
+                sql: "SELECT test_id FROM test_assignments WHERE agent_id = ?",
+                arguments: [agentID]
+            )
+            var past: [Int64: [(from: Int64, to: Int64)]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT test_id, from_ts, to_ts FROM assignment_periods WHERE agent_id = ? AND to_ts IS NOT NULL",
+                arguments: [agentID]
+            ) {
+                past[row[0], default: []].append((row[1], row[2]))
+            }
+            self.past = past
+        }
+
+        func covers(_ test: Int64, at time: Int64) -> Bool {
+            if current.contains(test) { return true }
+            return past[test]?.contains { time >= $0.from - Self.clockSlack && time <= $0.to + Self.clockSlack }
+                ?? false
+        }
     }
 
     private struct StoredKey: Hashable {

@@ -12,6 +12,19 @@ public enum MeasurementEncoding {
         try message(observation, sequence: sequence).serializedData()
     }
 
+    /// A serialized measurement with its result removed and marked failed with `reason`, keeping
+    /// its test, revision, kind, sequence and time: what the agent sends in place of a result too
+    /// large for any batch, so the stream moves on and the loss is visible.
+    ///
+    /// - Throws: when `payload` is not a serialized `Measurement`.
+    public static func failed(_ payload: Data, reason: String) throws -> Data {
+        var m = try Streamswarm_Mesh_V1_Measurement(serializedBytes: payload)
+        m.result = nil
+        m.status = .failed
+        m.reason = reason
+        return try m.serializedData()
+    }
+
     /// An observation as proto3 JSON of the whole `Measurement` (what `streamswarm probe --json` prints).
     public static func observationJSON(_ observation: ProbeObservation) throws -> String {
         var options = JSONEncodingOptions()

@@ -95,7 +95,8 @@ public enum MeshCodec {
                     maxFrameBytes: Int(m.maxFrameBytes),
                     maxInFlightBatches: Int(m.maxInFlightBatches),
                     protocolVersion: m.protocolVersion,
-                    responderKey: ResponderKey(bytes: Array(m.responderKey))
+                    responderKey: ResponderKey(bytes: Array(m.responderKey)),
+                    lastBatchID: m.lastBatchID
                 )
             )
         case .heartbeat(let m):
@@ -160,7 +161,13 @@ public enum MeshCodec {
             )
         case .error(let m):
             return .error(
-                Mesh.ErrorMessage(code: errorCode(m.code), message: m.message, fatal: m.fatal, batchID: m.batchID)
+                Mesh.ErrorMessage(
+                    code: errorCode(m.code),
+                    message: m.message,
+                    fatal: m.fatal,
+                    batchID: m.batchID,
+                    lastBatchID: m.lastBatchID
+                )
             )
         }
     }
@@ -196,6 +203,7 @@ public enum MeshCodec {
             m.maxInFlightBatches = UInt32(clamping: w.maxInFlightBatches)
             m.protocolVersion = w.protocolVersion
             if let key = w.responderKey { m.responderKey = Data(key.bytes) }
+            m.lastBatchID = w.lastBatchID
             frame.welcome = m
         case .heartbeat(let h):
             var m = Streamswarm_Mesh_V1_Heartbeat()
@@ -257,6 +265,7 @@ public enum MeshCodec {
             m.message = e.message
             m.fatal = e.fatal
             m.batchID = e.batchID
+            m.lastBatchID = e.lastBatchID
             frame.error = m
         }
         return frame
@@ -412,6 +421,7 @@ public enum MeshCodec {
         case .helloTimeout: .helloTimeout
         case .tooManyInFlight: .tooManyInFlight
         case .storeUnavailable: .storeUnavailable
+        case .batchIDReused: .batchIDReused
         case .unspecified, .UNRECOGNIZED: .unspecified
         }
     }
@@ -430,6 +440,7 @@ public enum MeshCodec {
         case .helloTimeout: .helloTimeout
         case .tooManyInFlight: .tooManyInFlight
         case .storeUnavailable: .storeUnavailable
+        case .batchIDReused: .batchIDReused
         case .unspecified: .unspecified
         }
     }

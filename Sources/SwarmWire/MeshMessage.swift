@@ -88,6 +88,8 @@ public enum Mesh {
         public var protocolVersion: UInt32
         /// The swarm's responder key; nil from a server that has none configured.
         public var responderKey: ResponderKey?
+        /// The highest batch id stored from this agent: new batches are numbered above it.
+        public var lastBatchID: UInt64
         public init(
             sessionID: String,
             agentName: String,
@@ -97,9 +99,11 @@ public enum Mesh {
             maxFrameBytes: Int,
             maxInFlightBatches: Int,
             protocolVersion: UInt32 = meshProtocolVersion,
-            responderKey: ResponderKey? = nil
+            responderKey: ResponderKey? = nil,
+            lastBatchID: UInt64 = 0
         ) {
             self.responderKey = responderKey
+            self.lastBatchID = lastBatchID
             self.sessionID = sessionID
             self.agentName = agentName
             self.heartbeatInterval = heartbeatInterval
@@ -249,17 +253,20 @@ public enum Mesh {
         public enum Code: Sendable, Hashable {
             case unspecified, unsupportedProtocolVersion, malformedFrame, frameTooLarge, unknownFlags,
                 unexpectedMessage, unauthenticated, revoked, invalidBatch, internalError, helloTimeout,
-                tooManyInFlight, storeUnavailable
+                tooManyInFlight, storeUnavailable, batchIDReused
         }
         public var code: Code
         public var message: String
         public var fatal: Bool
         public var batchID: UInt64
-        public init(code: Code, message: String, fatal: Bool, batchID: UInt64 = 0) {
+        /// With `.batchIDReused`: the highest batch id stored from this agent.
+        public var lastBatchID: UInt64
+        public init(code: Code, message: String, fatal: Bool, batchID: UInt64 = 0, lastBatchID: UInt64 = 0) {
             self.code = code
             self.message = message
             self.fatal = fatal
             self.batchID = batchID
+            self.lastBatchID = lastBatchID
         }
     }
 }

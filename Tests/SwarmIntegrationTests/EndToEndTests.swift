@@ -160,6 +160,82 @@ import Testing
         }
     }
 
+    @Test("a batch id re-used after a crash is renumbered and stored, never acked as a duplicate and lost")
+    func reusedBatchIDAfterCrash() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            let local = AgentName.fixture("local")
+            let test = try await store.createTest(
+                TestSpec(name: "system", probes: [.system], schedule: .init(interval: .seconds(3600))),
+                agents: [local]
+            )
+            // The agent's spool holds a formed, unacknowledged batch...
+            let spoolPath = "\(dir)/spool.sqlite"
+            let formed: Spool.Batch
+            do {
+                let spool = try Spool(path: spoolPath)
+                try await spool.append(
+                    (0..<2).map { i in
+                        ProbeObservation(
+                            testID: test.id,
+                            revision: 1,
+                            kind: .system,
+                            startedAt: .now(),
+                            duration: .milliseconds(1),
+                            status: .failed,
+                            reason: "spooled \(i)"
+                        )
+                    }
+                )
+                formed = try #require(try await spool.formBatch(maxMeasurements: 10))
+            }
+            let spooled = try await Spool(path: spoolPath).sequenceRange()
+            // ...whose id the server already stored with other measurements (the spool lost that
+            // batch in an OS crash and handed the id out again).
+            try await store.recordSessionStart(
+                SessionStart(
+                    agent: local,
+                    sessionID: "before",
+                    agentVersion: "t",
+                    host: HostFacts(hostname: "h"),
+                    at: .now()
+                )
+            )
+            let other = MeasurementRecord(
+                testID: test.id,
+                revision: 1,
+                agent: local,
+                sequence: 1,
+                kind: .system,
+                startedAt: .now(),
+                duration: .milliseconds(1),
+                status: .failed,
+                reason: "stored before the crash",
+                payload: Data([1])
+            )
+            _ = try await store.commitBatches([IncomingBatch(agent: local, batchID: formed.id, measurements: [other])])
+
+            let port = try await freePort()
+            let agent = try makeAgent(pki, port: port, spool: spoolPath)
+            let server = try makeServer(pki, store, port: port)
+            try await running({ try await server.run() }) {
+                try await running({ try await agent.run() }) {
+                    let stored = try await eventually {
+                        let sequences = Set(
+                            try await store.measurements(test: test.id, agent: local, range: .all, limit: .max).map(
+                                \.sequence
+                            )
+                        )
+                        return spooled.allSatisfy { sequences.contains($0) }
+                    }
+                    #expect(stored, "the spooled measurements behind the re-used batch id were not stored")
+                }
+            }
+            #expect(try await store.lastBatchID(of: local) > formed.id)
+        }
+    }
+
     @Test("a test created while the agent is connected is pushed at once; a cancel stops it")
     func livePush() async throws {
         try await withTemporaryDirectory { dir in

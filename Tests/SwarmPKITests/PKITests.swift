@@ -75,6 +75,32 @@ import X509
         }
     }
 
+    @Test("a private key or device key file others can read is refused with the chmod that fixes it")
+    func worldReadableKeys() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let issued = try pki.agent("perm")
+            let key = "\(dir)/agent.key"
+            try issued.privateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
+            let material = MeshTLSMaterial(
+                certificate: .pem(issued.certificatePEM),
+                privateKey: .file(key),
+                trustRoots: .pem(pki.ca.certificatePEM)
+            )
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
+            let error = #expect(throws: PKIError.self) { try MeshTLS.makeAgentConfiguration(material) }
+            #expect(error?.message.contains("chmod 600 \(key)") == true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+            _ = try MeshTLS.makeAgentConfiguration(material)
+
+            let vaultPath = "\(dir)/device.key"
+            _ = try DeviceVault.createKeyFile(at: vaultPath)
+            #expect(try DeviceVault.load(keyFile: vaultPath, environment: [:]) != nil)
+            try FileManager.default.setAttributes([.posixPermissions: 0o604], ofItemAtPath: vaultPath)
+            #expect(throws: PKIError.self) { try DeviceVault.load(keyFile: vaultPath, environment: [:]) }
+        }
+    }
+
     @Test("unreadable TLS material gives an error naming the file and what to do")
     func missingFile() throws {
         let material = MeshTLSMaterial(

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SwarmCore
 import SwarmStore
 import SwarmStoreSQLite
@@ -52,6 +53,84 @@ import Testing
             #expect(first == [BatchCommitResult(batchID: 10, storedCount: 5, duplicate: false)])
             #expect(replay.allSatisfy { $0.duplicate && $0.storedCount == 0 })
             #expect(try await store.measurementCount(test: test.id) == 5)
+        }
+    }
+
+    @Test("a batch id re-used for other measurements is reported, never acked as a duplicate")
+    func reusedBatchID() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+            try await session(store, local)
+            let first = IncomingBatch(
+                agent: local,
+                batchID: 7,
+                measurements: [record(test.id, agent: local, sequence: 1, at: 1)]
+            )
+            // After an OS crash rolled the agent's spool back, id 7 is handed out again.
+            let reused = IncomingBatch(
+                agent: local,
+                batchID: 7,
+                measurements: [
+                    record(test.id, agent: local, sequence: 1, at: 1),
+                    record(test.id, agent: local, sequence: 2, at: 2),
+                ]
+            )
+            #expect(try await store.commitBatches([first]).first?.storedCount == 1)
+            let result = try #require(try await store.commitBatches([reused]).first)
+            #expect(result.idReused && !result.duplicate && result.storedCount == 0)
+            #expect(try await store.commitBatches([first]).first?.duplicate == true)  // a true replay
+            #expect(try await store.lastBatchID(of: local) == 7)
+            #expect(try await store.lastBatchID(of: other) == 0)
+            // Renumbered, the batch is stored; the measurement both carried is stored once.
+            let renumbered = IncomingBatch(agent: local, batchID: 8, measurements: reused.measurements)
+            #expect(try await store.commitBatches([renumbered]).first?.storedCount == 2)
+            #expect(try await store.measurementCount(test: test.id) == 2)
+        }
+    }
+
+    @Test("results measured while a test was assigned are stored after it moved to other agents")
+    func assignmentHistory() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            try await session(store, local)
+            try await session(store, other, id: "s2")
+            let test = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+            let measuredWhileAssigned = Timestamp.now().unixNanos
+            _ = try await store.reassignTest(test.id, agents: [other])
+            let batch = IncomingBatch(
+                agent: local,
+                batchID: 1,
+                measurements: [
+                    record(test.id, agent: local, sequence: 1, at: measuredWhileAssigned),
+                    // Long after the move (beyond any clock slack): refused.
+                    record(test.id, agent: local, sequence: 2, at: measuredWhileAssigned + 3_600_000_000_000),
+                    // Long before it was ever assigned: refused.
+                    record(test.id, agent: local, sequence: 3, at: measuredWhileAssigned - 3_600_000_000_000),
+                ]
+            )
+            let result = try #require(try await store.commitBatches([batch]).first)
+            #expect(result.storedCount == 1)
+            #expect(result.rejectedCount == 2)
+            #expect(try await store.measurementCount(test: test.id) == 1)
+        }
+    }
+
+    @Test("the database directory is 0700 and its files 0600; an existing world-readable file is narrowed")
+    func privateFiles() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = "\(dir)/data/store.sqlite"
+            let store = try SQLiteStore(configuration: .init(path: path), logger: .init(label: "t"))
+            try await session(store, local)
+            func mode(_ file: String) throws -> Int {
+                (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int ?? -1) & 0o777
+            }
+            #expect(try mode("\(dir)/data") == 0o700)
+            #expect(try mode(path) == 0o600)
+            #expect(try mode(path + "-wal") == 0o600)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+            _ = try SQLiteStore(configuration: .init(path: path), logger: .init(label: "t"))
+            #expect(try mode(path) == 0o600)
         }
     }
 

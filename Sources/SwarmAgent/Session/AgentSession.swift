@@ -199,6 +199,7 @@ public final class AgentSession: Service, Sendable {
             try await outbound.write(MeshCodec.encode(.hello(hello)))
             let welcome = try await self.awaitWelcome(&frames, channel: channel.channel)
             if let key = welcome.responderKey { configuration.keyring.update(key) }
+            try await spool.raiseBatchCounter(above: welcome.lastBatchID)
             stats.withLock {
                 $0.sessionsOpened += 1
                 $0.connected = true

@@ -81,6 +81,18 @@ struct LiveSession {
                 }
             case .error(let error):
                 if error.fatal { throw AgentError(message: "server closed the session: \(error.message)") }
+                if error.code == .batchIDReused {
+                    // The id was stored before with other measurements: send these under a new one.
+                    state.values.withLock { _ = $0.inFlight.removeValue(forKey: error.batchID) }
+                    if let batch = try await owner.spool.renumber(error.batchID, above: error.lastBatchID) {
+                        logger.warning(
+                            "batch id \(error.batchID) was already used on the server; resending as \(batch.id)"
+                        )
+                        try await send(batch, state: state)
+                    }
+                    doorbell.ring()
+                    continue
+                }
                 if error.code == .invalidBatch {
                     // The server will never take this batch; keeping it would replay it forever.
                     let dropped = try await owner.spool.discard(error.batchID)
@@ -140,6 +152,11 @@ struct LiveSession {
 
     /// Replays unacknowledged batches, then sends new ones as measurements are spooled.
     private func sendBatches(state: State, doorbell: Doorbell) async throws {
+        // Batches formed under a larger limit than this server's would be refused on every replay.
+        let dissolved = try await owner.spool.dissolveBatches(largerThan: maxBatchBytes)
+        if dissolved > 0 {
+            logger.notice("re-forming \(dissolved) unacknowledged batches to fit \(maxBatchBytes) bytes")
+        }
         for batch in try await owner.spool.unacknowledgedBatches() {
             try await waitForWindow(state: state, doorbell: doorbell)
             try await send(batch, state: state)

@@ -26,14 +26,14 @@ public final class Spool: Sendable {
     /// - Throws: ``SpoolError`` when the file cannot be opened or migrated.
     public init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        // Owner-only directory and files; an existing world-readable spool is narrowed.
+        _ = try? PrivateFiles.prepareDatabaseFile(path)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // FULL: a batch formed (its id taken) survives an OS crash, so the id is never handed out
+        // again for other measurements; an acked batch's deletion is durable too.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             var migrator = DatabaseMigrator()
@@ -112,8 +112,9 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Groups up to `maxMeasurements` unbatched measurements, at most `maxBytes` of them (but always
-    /// at least one), into a new numbered batch.
+    /// Groups up to `maxMeasurements` unbatched measurements, at most `maxBytes` of them, into a
+    /// new numbered batch. A single measurement larger than `maxBytes` is stored as a failed
+    /// measurement saying so (its result dropped), so one huge result never wedges the stream.
     ///
     /// - Returns: nil when nothing is waiting.
     public func formBatch(maxMeasurements: Int, maxBytes: Int = .max) async throws -> Batch? {
@@ -123,13 +124,24 @@ public final class Spool: Sendable {
                 sql: "SELECT seq, payload FROM measurements WHERE batch_id IS NULL ORDER BY seq LIMIT ?",
                 arguments: [maxMeasurements]
             )
-            var rows: [Row] = []
+            var rows: [(seq: Int64, payload: Data)] = []
             var bytes = 0
             for row in candidates {
-                let size = (row[1] as Data).count + 16
-                if !rows.isEmpty && bytes + size > maxBytes { break }
-                rows.append(row)
-                bytes += size
+                var payload: Data = row[1]
+                let seq: Int64 = row[0]
+                if Self.size(payload) > maxBytes {
+                    guard rows.isEmpty else { break }  // it starts the next batch
+                    payload = try MeasurementEncoding.failed(
+                        payload,
+                        reason:
+                            "result of \(payload.count) bytes exceeds the server's batch limit of \(maxBytes) bytes; "
+                            + "its details were dropped"
+                    )
+                    try db.execute(sql: "UPDATE measurements SET payload = ? WHERE seq = ?", arguments: [payload, seq])
+                }
+                if !rows.isEmpty && bytes + Self.size(payload) > maxBytes { break }
+                rows.append((seq, payload))
+                bytes += Self.size(payload)
             }
             guard let last = rows.last else { return nil }
             let id = try Self.counter(db, "next_batch")
@@ -138,12 +150,72 @@ public final class Spool: Sendable {
                 sql: "INSERT INTO batches (id, created_at) VALUES (?, ?)",
                 arguments: [id, Timestamp.now().unixNanos]
             )
-            let lastSeq: Int64 = last[0]
             try db.execute(
                 sql: "UPDATE measurements SET batch_id = ? WHERE batch_id IS NULL AND seq <= ?",
-                arguments: [id, lastSeq]
+                arguments: [id, last.seq]
             )
-            return Batch(id: UInt64(id), measurements: rows.map { $0[1] })
+            return Batch(id: UInt64(id), measurements: rows.map(\.payload))
+        }
+    }
+
+    /// A measurement's share of a batch: its bytes plus the framing around it.
+    static func size(_ payload: Data) -> Int { payload.count + 16 }
+
+    /// Returns the measurements of unacknowledged batches larger than `maxBytes` (formed under a
+    /// larger limit) to the queue, so they are batched again within the limit. Returns how many
+    /// batches were dissolved. Safe for batches the server did store: it stores each measurement once.
+    @discardableResult
+    public func dissolveBatches(largerThan maxBytes: Int) async throws -> Int {
+        try await pool.write { db in
+            let oversized = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT batch_id FROM measurements WHERE batch_id IS NOT NULL
+                    GROUP BY batch_id HAVING SUM(length(payload) + 16) > ?
+                    """,
+                arguments: [maxBytes]
+            )
+            for id in oversized {
+                try db.execute(sql: "UPDATE measurements SET batch_id = NULL WHERE batch_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [id])
+            }
+            return oversized.count
+        }
+    }
+
+    /// Numbers new batches above `floor` (the highest id the server has stored from this agent),
+    /// so a spool restored from a backup or rolled back by a crash never re-uses an id.
+    public func raiseBatchCounter(above floor: UInt64) async throws {
+        try await pool.write { db in
+            let floor = Int64(bitPattern: floor)
+            if try Self.counter(db, "next_batch") <= floor { try Self.setCounter(db, "next_batch", floor + 1) }
+        }
+    }
+
+    /// Gives batch `batchID` a fresh id above `floor` and above every id handed out; the server
+    /// asks for this when the id was stored before with other measurements.
+    ///
+    /// - Returns: The batch under its new id, or nil when no such batch is waiting.
+    public func renumber(_ batchID: UInt64, above floor: UInt64) async throws -> Batch? {
+        try await pool.write { db in
+            let old = Int64(bitPattern: batchID)
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM batches WHERE id = ?", arguments: [old]) != nil else {
+                return nil
+            }
+            let id = max(try Self.counter(db, "next_batch"), Int64(bitPattern: floor) + 1)
+            try Self.setCounter(db, "next_batch", id + 1)
+            try db.execute(
+                sql: "INSERT INTO batches (id, created_at) VALUES (?, ?)",
+                arguments: [id, Timestamp.now().unixNanos]
+            )
+            try db.execute(sql: "UPDATE measurements SET batch_id = ? WHERE batch_id = ?", arguments: [id, old])
+            try db.execute(sql: "DELETE FROM batches WHERE id = ?", arguments: [old])
+            let payloads = try Data.fetchAll(
+                db,
+                sql: "SELECT payload FROM measurements WHERE batch_id = ? ORDER BY seq",
+                arguments: [id]
+            )
+            return Batch(id: UInt64(id), measurements: payloads)
         }
     }
 

@@ -281,6 +281,10 @@ public nonisolated struct Streamswarm_Mesh_V1_Welcome: Sendable {
   /// only traffic tagged with it. Sent only over the authenticated mesh session.
   public var responderKey: Data = Data()
 
+  /// The highest batch id the swarm has stored from this agent (0: none). An agent numbers new
+  /// batches above it, so a spool rolled back by a crash never re-uses an id.
+  public var lastBatchID: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -544,6 +548,9 @@ public nonisolated struct Streamswarm_Mesh_V1_Error: Sendable {
   /// set when the error is about one batch
   public var batchID: UInt64 = 0
 
+  /// with CODE_BATCH_ID_REUSED: number new batches above it
+  public var lastBatchID: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Code: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -563,6 +570,10 @@ public nonisolated struct Streamswarm_Mesh_V1_Error: Sendable {
     case helloTimeout // = 10
     case tooManyInFlight // = 11
     case storeUnavailable // = 12
+
+    /// A batch id already stored with other measurements: renumber the batch (above
+    /// last_batch_id) and send it again. Never fatal; nothing of the batch was stored.
+    case batchIDReused // = 13
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -584,6 +595,7 @@ public nonisolated struct Streamswarm_Mesh_V1_Error: Sendable {
       case 10: self = .helloTimeout
       case 11: self = .tooManyInFlight
       case 12: self = .storeUnavailable
+      case 13: self = .batchIDReused
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -603,6 +615,7 @@ public nonisolated struct Streamswarm_Mesh_V1_Error: Sendable {
       case .helloTimeout: return 10
       case .tooManyInFlight: return 11
       case .storeUnavailable: return 12
+      case .batchIDReused: return 13
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -622,6 +635,7 @@ public nonisolated struct Streamswarm_Mesh_V1_Error: Sendable {
       .helloTimeout,
       .tooManyInFlight,
       .storeUnavailable,
+      .batchIDReused,
     ]
 
   }
@@ -1082,7 +1096,7 @@ nonisolated extension Streamswarm_Mesh_V1_AssignmentRef: SwiftProtobuf.Message, 
 
 nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}agent_name\0\u{3}heartbeat_interval_ms\0\u{3}server_time_unix_nanos\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_in_flight_batches\0\u{3}protocol_version\0\u{3}responder_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}agent_name\0\u{3}heartbeat_interval_ms\0\u{3}server_time_unix_nanos\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_in_flight_batches\0\u{3}protocol_version\0\u{3}responder_key\0\u{3}last_batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1099,6 +1113,7 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maxInFlightBatches) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       case 9: try { try decoder.decodeSingularBytesField(value: &self.responderKey) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.lastBatchID) }()
       default: break
       }
     }
@@ -1132,6 +1147,9 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
     if !self.responderKey.isEmpty {
       try visitor.visitSingularBytesField(value: self.responderKey, fieldNumber: 9)
     }
+    if self.lastBatchID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastBatchID, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1145,6 +1163,7 @@ nonisolated extension Streamswarm_Mesh_V1_Welcome: SwiftProtobuf.Message, SwiftP
     if lhs.maxInFlightBatches != rhs.maxInFlightBatches {return false}
     if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.responderKey != rhs.responderKey {return false}
+    if lhs.lastBatchID != rhs.lastBatchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1564,7 +1583,7 @@ nonisolated extension Streamswarm_Mesh_V1_Goodbye.Reason: SwiftProtobuf._ProtoNa
 
 nonisolated extension Streamswarm_Mesh_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Error"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{1}fatal\0\u{3}batch_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{1}fatal\0\u{3}batch_id\0\u{3}last_batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1576,6 +1595,7 @@ nonisolated extension Streamswarm_Mesh_V1_Error: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.fatal) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.batchID) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.lastBatchID) }()
       default: break
       }
     }
@@ -1594,6 +1614,9 @@ nonisolated extension Streamswarm_Mesh_V1_Error: SwiftProtobuf.Message, SwiftPro
     if self.batchID != 0 {
       try visitor.visitSingularUInt64Field(value: self.batchID, fieldNumber: 4)
     }
+    if self.lastBatchID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastBatchID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1602,11 +1625,12 @@ nonisolated extension Streamswarm_Mesh_V1_Error: SwiftProtobuf.Message, SwiftPro
     if lhs.message != rhs.message {return false}
     if lhs.fatal != rhs.fatal {return false}
     if lhs.batchID != rhs.batchID {return false}
+    if lhs.lastBatchID != rhs.lastBatchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Streamswarm_Mesh_V1_Error.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_UNSUPPORTED_PROTOCOL_VERSION\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_UNKNOWN_FLAGS\0\u{1}CODE_UNEXPECTED_MESSAGE\0\u{1}CODE_UNAUTHENTICATED\0\u{1}CODE_REVOKED\0\u{1}CODE_INVALID_BATCH\0\u{1}CODE_INTERNAL\0\u{1}CODE_HELLO_TIMEOUT\0\u{1}CODE_TOO_MANY_IN_FLIGHT\0\u{1}CODE_STORE_UNAVAILABLE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CODE_UNSPECIFIED\0\u{1}CODE_UNSUPPORTED_PROTOCOL_VERSION\0\u{1}CODE_MALFORMED_FRAME\0\u{1}CODE_FRAME_TOO_LARGE\0\u{1}CODE_UNKNOWN_FLAGS\0\u{1}CODE_UNEXPECTED_MESSAGE\0\u{1}CODE_UNAUTHENTICATED\0\u{1}CODE_REVOKED\0\u{1}CODE_INVALID_BATCH\0\u{1}CODE_INTERNAL\0\u{1}CODE_HELLO_TIMEOUT\0\u{1}CODE_TOO_MANY_IN_FLIGHT\0\u{1}CODE_STORE_UNAVAILABLE\0\u{1}CODE_BATCH_ID_REUSED\0")
 }

@@ -166,7 +166,8 @@ struct MeshSession {
                         serverVersion: server.configuration.serverVersion,
                         maxFrameBytes: server.configuration.maxFrameBytes,
                         maxInFlightBatches: server.configuration.maxInFlightBatches,
-                        responderKey: server.configuration.responderKey
+                        responderKey: server.configuration.responderKey,
+                        lastBatchID: try await server.store.lastBatchID(of: peer.agent)
                     )
                 )
             )
@@ -339,6 +340,28 @@ struct MeshSession {
                     "batch \(batch.batchID): \(result.rejectedCount) measurements dropped: their tests are not assigned to this agent",
                     metadata: [LogKey.batchID.rawValue: "\(batch.batchID)"]
                 )
+            }
+            if result.idReused {
+                // Acking would make the agent delete measurements that were never stored.
+                let last = try await server.store.lastBatchID(of: batch.agent)
+                logger.warning(
+                    "batch \(batch.batchID) re-uses an id stored before with other measurements; the agent renumbers it",
+                    metadata: [LogKey.batchID.rawValue: "\(batch.batchID)"]
+                )
+                try await send(
+                    outbound,
+                    .error(
+                        .init(
+                            code: .batchIDReused,
+                            message: "batch id \(batch.batchID) was stored before with other measurements; "
+                                + "renumber the batch above \(last) and send it again",
+                            fatal: false,
+                            batchID: batch.batchID,
+                            lastBatchID: last
+                        )
+                    )
+                )
+                return
             }
             if result.duplicate {
                 logger.debug("batch \(batch.batchID) replayed; acked again, stored once")

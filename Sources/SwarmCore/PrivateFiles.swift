@@ -1,0 +1,34 @@
+import Foundation
+
+/// Data directories and database files readable by their owner only: the database holds the
+/// responder key and session data, the spool holds measurements not yet delivered.
+public enum PrivateFiles {
+    /// Creates `directory` (and parents) with mode 0700 if it does not exist.
+    public static func prepareDirectory(_ directory: String) throws {
+        guard !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.createDirectory(
+            atPath: directory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+    }
+
+    /// Creates the SQLite file at `path` with mode 0600 before SQLite does (SQLite gives its
+    /// -wal and -shm files the database's mode), and narrows an existing one that others can read.
+    ///
+    /// - Returns: A note for the log when an existing file was narrowed.
+    @discardableResult
+    public static func prepareDatabaseFile(_ path: String) throws -> String? {
+        try prepareDirectory((path as NSString).deletingLastPathComponent)
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        var narrowed: [String] = []
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0, info.st_uid == geteuid() else { continue }
+            if chmod(file, 0o600) == 0 { narrowed.append(file) }
+        }
+        return narrowed.isEmpty
+            ? nil : "made \(narrowed.joined(separator: ", ")) readable by its owner only (was group/world readable)"
+    }
+}
