@@ -158,6 +158,7 @@ let package = Package(
             name: "SwarmGNMITests",
             dependencies: [
                 "SwarmGNMI", "SwarmGNMIProto", "SwarmCore", "SwarmPKI", "SwarmTestSupport", swiftProtobuf, logging,
+                x509,
             ]
         ),
         .testTarget(

@@ -133,6 +133,18 @@ final class DeviceTrust: Sendable {
                     + "set the device's CA certificate (or pin the device certificate if it is self-signed)"
             )
         }
+        // RFC 5280: without the extension any use is allowed; with it, it must allow a TLS server.
+        // (A client certificate presented by a device must not pass for the device's identity.)
+        if let usages = try? leaf.extensions.extendedKeyUsage,
+            !usages.contains(.serverAuth), !usages.contains(.any)
+        {
+            return GNMIFailure(
+                .certificateNotForServers,
+                "\(connection.label) presented a certificate (\(leaf.subject)) whose extended key usage does not allow "
+                    + "TLS server authentication (\(usages.map { "\($0)" }.joined(separator: ", "))); "
+                    + "reissue it with serverAuth"
+            )
+        }
         let name = expectedName
         let isAddress = IPAddressText.isAddress(name)
         var identityVerifier = Verifier(rootCertificates: roots) {

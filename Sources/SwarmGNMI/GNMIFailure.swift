@@ -7,6 +7,8 @@ public struct GNMIFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case unknownCA = "unknown_ca"
         case certificateExpired = "certificate_expired"
         case certificateNotYetValid = "certificate_not_yet_valid"
+        /// The certificate's extended key usage does not allow TLS server authentication.
+        case certificateNotForServers = "certificate_not_for_servers"
         case pinnedCertificateMismatch = "pinned_certificate_mismatch"
         case clientCertificateRejected = "client_certificate_rejected"
         case wrongCredentials = "wrong_credentials"
@@ -36,7 +38,8 @@ public struct GNMIFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var needsOperator: Bool {
         switch kind {
         case .plaintextDevice, .certificateNameMismatch, .unknownCA, .certificateExpired, .certificateNotYetValid,
-            .pinnedCertificateMismatch, .clientCertificateRejected, .wrongCredentials, .unsupportedEncoding,
+            .certificateNotForServers, .pinnedCertificateMismatch, .clientCertificateRejected, .wrongCredentials,
+            .unsupportedEncoding,
             .unknownPath, .badConfiguration:
             true
         case .connectionRefused, .unreachable, .timeout, .streamEnded, .quietStream, .deviceError:

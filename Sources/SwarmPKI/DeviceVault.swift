@@ -13,7 +13,8 @@ public struct DeviceVault: Sendable {
     public let keyID: String
 
     public static let environmentVariable = "SWARM_DEVICE_KEY"
-    private static let version: UInt8 = 1
+    /// 2: bound to the device name (associated data); 1: unbound, still read.
+    private static let version: UInt8 = 2
 
     public init(keyBytes: some ContiguousBytes) throws {
         let key = SymmetricKey(data: keyBytes)
@@ -73,9 +74,11 @@ public struct DeviceVault: Sendable {
         return try DeviceVault(keyBytes: bytes)
     }
 
-    public func seal(_ secrets: DeviceSecrets) throws -> Data {
+    /// Seals `secrets` for the device named `device`: the name is the AES-GCM associated data,
+    /// so a sealed blob copied onto another device's row does not open there.
+    public func seal(_ secrets: DeviceSecrets, for device: String) throws -> Data {
         let plain = try JSONEncoder().encode(secrets)
-        let box = try AES.GCM.seal(plain, using: key)
+        let box = try AES.GCM.seal(plain, using: key, authenticating: Self.associatedData(device))
         guard let combined = box.combined else {
             throw PKIError(code: .invalidKey, message: "AES-GCM sealing produced no output")
         }
@@ -85,9 +88,11 @@ public struct DeviceVault: Sendable {
         return out
     }
 
-    public func open(_ sealed: Data) throws -> DeviceSecrets {
+    /// Opens what ``seal(_:for:)`` made for `device`. Format 1 (before credentials were bound to
+    /// their device) still opens; re-adding such a device binds it.
+    public func open(_ sealed: Data, for device: String) throws -> DeviceSecrets {
         let idLength = keyID.utf8.count
-        guard sealed.count > 1 + idLength, sealed.first == Self.version else {
+        guard sealed.count > 1 + idLength, let format = sealed.first, format == Self.version || format == 1 else {
             throw PKIError(code: .invalidKey, message: "stored device credentials are not in a known sealed format")
         }
         let start = sealed.startIndex
@@ -102,13 +107,20 @@ public struct DeviceVault: Sendable {
         }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed[(start + 1 + idLength)...])
-            return try JSONDecoder().decode(DeviceSecrets.self, from: AES.GCM.open(box, using: key))
+            let plain =
+                format == 1
+                ? try AES.GCM.open(box, using: key)
+                : try AES.GCM.open(box, using: key, authenticating: Self.associatedData(device))
+            return try JSONDecoder().decode(DeviceSecrets.self, from: plain)
         } catch {
             throw PKIError(
                 code: .invalidKey,
-                message: "device credentials failed to decrypt (tampered or corrupt)",
+                message: "the credentials stored for device \(device) do not open: they were sealed for another "
+                    + "device, or are tampered or corrupt; add the device again with its credentials",
                 cause: error
             )
         }
     }
+
+    private static func associatedData(_ device: String) -> Data { Data("streamswarm device \(device)".utf8) }
 }

@@ -3,7 +3,8 @@ import Foundation
 // why: TestPKI hands out SwarmPKI material to tests.
 public import SwarmPKI
 import SwiftASN1
-import X509
+// why: device(usage:) takes an X509 extended key usage.
+public import X509
 
 /// A fresh swarm CA per test, with helpers for the certificate shapes the tests need
 /// (good agents, expired, from another CA). Nothing is written to `certs/`.
@@ -38,7 +39,8 @@ public struct TestPKI: Sendable {
     public func device(
         ipAddresses: [String] = ["127.0.0.1"],
         dnsNames: [String] = ["router1.lab.example"],
-        expired: Bool = false
+        expired: Bool = false,
+        usage: ExtendedKeyUsage.Usage = .serverAuth
     ) throws -> CertificateAuthority.Issued {
         var sans: [GeneralName] = dnsNames.map { .dnsName($0) }
         for address in ipAddresses {
@@ -51,7 +53,7 @@ public struct TestPKI: Sendable {
         return try ca.issue(
             commonName: dnsNames.first ?? "device",
             sans: sans,
-            usage: .serverAuth,
+            usage: usage,
             validity: .seconds(expired ? 60 : 3600),
             notValidBefore: expired ? Date().addingTimeInterval(-7200) : nil
         )

@@ -7,6 +7,7 @@ import SwarmPKI
 import SwarmTestSupport
 import Synchronization
 import Testing
+import X509
 
 /// The collector against the test gNMI target over real TLS on loopback.
 @Suite("gNMI collector", .serialized, .timeLimit(.minutes(2)))
@@ -277,6 +278,25 @@ struct CollectorTests {
         #expect(failure.kind == .certificateExpired, "\(failure)")
         #expect(failure.message.contains("that expired on "))
         #expect(failure.message.hasSuffix("; renew the device certificate"))
+    }
+
+    @Test("a device certificate whose extended key usage is not serverAuth is refused")
+    func clientOnlyCertificate() async throws {
+        let clientOnly = try pki.device(usage: .clientAuth)
+        let target = TestGNMITarget(
+            .init(
+                security: .tls(
+                    certificatePEM: clientOnly.certificatePEM,
+                    keyPEM: clientOnly.privateKeyPEM,
+                    clientCA: nil
+                )
+            )
+        )
+        try await target.start()
+        defer { Task { await target.stop() } }
+        let failure = try #require(await connectFailure(try connection(target)))
+        #expect(failure.kind == .certificateNotForServers, "\(failure)")
+        #expect(failure.message.hasSuffix("reissue it with serverAuth"))
     }
 
     @Test("a pinned self-signed certificate is trusted only while it is the same certificate")

@@ -54,7 +54,10 @@ struct DevicesAPITests {
                 #expect((json["status"] as? [String: Any])?["state"] as? String == "pending")
                 #expect(json["testId"] is Int)
                 let stored = try #require(try await harness.store.device(id: Int64(id)))
-                #expect(try Self.vault.open(stored.sealedSecrets).password == "hunter2-secret")
+                #expect(try Self.vault.open(stored.sealedSecrets, for: stored.name).password == "hunter2-secret")
+                // Bound to its device: the same blob copied onto another device does not open.
+                let error = #expect(throws: PKIError.self) { try Self.vault.open(stored.sealedSecrets, for: "other") }
+                #expect(error?.message.contains("sealed for another device") == true)
 
                 let list = try await client.send(.get, "/api/v1/devices", as: viewer)
                 #expect(list.status == .ok)
@@ -97,6 +100,35 @@ struct DevicesAPITests {
                 #expect(try await client.send(.delete, "/api/v1/devices/\(id)", as: admin).status == .noContent)
                 #expect(try await client.send(.get, "/api/v1/devices/\(id)", as: viewer).status == .notFound)
                 #expect(try await harness.store.devices().isEmpty)
+            }
+        }
+    }
+
+    @Test("operators cannot stop, restart, rewrite or delete a device's collection test; admins can")
+    func deviceTestsAreAdminOnly() async throws {
+        try await Self.withVault { harness in
+            try await harness.app.test(.router) { client in
+                let admin = try await client.signIn("admin")
+                let operatorUser = try await client.signIn("operator")
+                let created = try await client.send(.post, "/api/v1/devices", as: admin, json: Self.device())
+                let testID = try #require(try created.json()["testId"] as? Int)
+                let path = "/api/v1/tests/\(testID)"
+                let plain: [String: Any] = [
+                    "spec": ["name": "hijack", "probes": ["PROBE_KIND_SYSTEM"], "schedule": ["intervalMs": 60000]],
+                    "agents": ["a"],
+                ]
+                for (method, uri, json) in [
+                    (HTTPRequest.Method.post, "\(path)/stop", nil), (.post, "\(path)/restart", nil),
+                    (.put, path, plain as Any?), (.delete, path, nil),
+                    (.post, "/api/v1/tests/bulk-delete", ["ids": [testID]]),
+                ] {
+                    let r = try await client.send(method, uri, as: operatorUser, json: json)
+                    #expect(r.status == .forbidden, "\(method) \(uri): \(r.status)")
+                    #expect(r.errorMessage.contains("only an admin changes it"))
+                }
+                let record = try #require(try await harness.store.test(TestID(Int64(testID))))
+                #expect(record.state == .active && record.spec.probes.contains(.gnmi))
+                #expect(try await client.send(.post, "\(path)/stop", as: admin).status == .ok)
             }
         }
     }

@@ -51,7 +51,7 @@ extension EndToEndTests {
                     port: target.port,
                     auth: .password,
                     username: "collector",
-                    sealedSecrets: try vault.seal(DeviceSecrets(password: password)),
+                    sealedSecrets: try vault.seal(DeviceSecrets(password: password), for: name),
                     caCertificatePEM: pki.ca.certificatePEM,
                     subscriptions: Self.fastSubscriptions,
                     reportInterval: .seconds(1),
@@ -121,7 +121,7 @@ extension EndToEndTests {
                     port: 9339,
                     auth: .password,
                     username: "u",
-                    sealedSecrets: try vault.seal(DeviceSecrets(password: "p")),
+                    sealedSecrets: try vault.seal(DeviceSecrets(password: "p"), for: "r9"),
                     reportInterval: .seconds(1),
                     agents: [AgentName.fixture("local")]
                 )

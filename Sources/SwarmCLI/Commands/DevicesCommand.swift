@@ -133,7 +133,7 @@ struct DevicesCommand: AsyncParsableCommand {
                             + "SWARM_DEVICE_KEY (the server needs the same key)"
                     )
                 }
-                sealed = try vault.seal(secrets)
+                sealed = try vault.seal(secrets, for: name)
             }
             let sample = try parseDuration(sampleInterval, option: "--sample-interval")
             let beat = try parseDuration(heartbeat, option: "--heartbeat")

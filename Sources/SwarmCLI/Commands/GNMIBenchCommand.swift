@@ -120,7 +120,6 @@ struct GNMIBenchCommand: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let idleRSS = MeshBenchCommand.rssBytes(pid: agentProcess.processIdentifier)
 
-        let sealed = try vault.seal(DeviceSecrets(password: "bench-password"))
         var deviceRecords: [DeviceRecord] = []
         for n in 0..<devices {
             deviceRecords.append(
@@ -131,7 +130,7 @@ struct GNMIBenchCommand: AsyncParsableCommand {
                         port: firstPort + n,
                         auth: .password,
                         username: "bench",
-                        sealedSecrets: sealed,
+                        sealedSecrets: try vault.seal(DeviceSecrets(password: "bench-password"), for: "sim\(n)"),
                         caCertificatePEM: ca.certificatePEM,
                         subscriptions: [
                             GNMISubscription(path: "/interfaces/interface/state/counters", sampleInterval: .seconds(1))

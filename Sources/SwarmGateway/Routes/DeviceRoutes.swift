@@ -135,7 +135,7 @@ struct DeviceRoutes {
                         + "or SWARM_DEVICE_KEY"
                 )
             }
-            sealed = try vault.seal(secrets)
+            sealed = try vault.seal(secrets, for: body.name)
         }
         let subscriptions = try (body.subscriptions ?? []).map { try $0.subscription() }
         let agents = try await TestRoutes.knownAgents(body.agents, store: store)

@@ -63,6 +63,7 @@ struct TestRoutes {
         }
         api.on(.put, "tests/:id", .role(.operator)) { request, context in
             let current = try await existing(context)
+            try Self.mayChange(current, context)
             let body = try await request.decodeStrict(Write.self, context: context)
             guard body.mesh != true else { throw GatewayError.badRequest("'mesh' applies to creating tests only") }
             let spec = try Self.spec(body.spec)
@@ -73,12 +74,15 @@ struct TestRoutes {
             return try JSONResponse.make(try await dto(record))
         }
         api.on(.post, "tests/:id/stop", .role(.operator)) { _, context in
-            let record = try await store.cancelTest(try await existing(context).id)
+            let current = try await existing(context)
+            try Self.mayChange(current, context)
+            let record = try await store.cancelTest(current.id)
             try await log(context, "test.stopped", record.id, "test \(record.id) stopped")
             return try JSONResponse.make(try await dto(record))
         }
         api.on(.post, "tests/:id/restart", .role(.operator)) { _, context in
             let current = try await existing(context)
+            try Self.mayChange(current, context)
             let record = try await store.restartTest(current.id, spec: Self.restarted(current.spec, now: .now()))
             try await log(
                 context,
@@ -90,6 +94,7 @@ struct TestRoutes {
         }
         api.on(.delete, "tests/:id", .role(.operator)) { _, context in
             let id = try Self.testID(context)
+            if let current = try await store.test(id) { try Self.mayChange(current, context) }
             guard try await store.deleteTests([id]) == 1 else {
                 throw GatewayError.notFound("test \(id) does not exist")
             }
@@ -100,6 +105,9 @@ struct TestRoutes {
             let body = try await request.decodeStrict(BulkDelete.self, context: context)
             guard (1...1000).contains(body.ids.count) else {
                 throw GatewayError.badRequest("send 1 to 1000 test ids in 'ids'")
+            }
+            for id in body.ids {
+                if let current = try await store.test(TestID(id)) { try Self.mayChange(current, context) }
             }
             let deleted = try await store.deleteTests(body.ids.map(TestID.init))
             try await store.appendEvent(
@@ -114,6 +122,15 @@ struct TestRoutes {
     }
 
     // MARK: - Helpers
+
+    /// Device-collection tests belong to their device, which only admins add and remove: an
+    /// operator may not stop, restart, rewrite or delete one (it would silently end collection).
+    static func mayChange(_ test: TestRecord, _ context: GatewayContext) throws {
+        guard test.spec.probes.contains(.gnmi), context.principal?.role != .admin else { return }
+        throw GatewayError.forbidden(
+            "test \(test.id) collects from a managed device; only an admin changes it (Devices page or /api/v1/devices)"
+        )
+    }
 
     private func create(_ spec: TestSpec, agents: [AgentName], context: GatewayContext) async throws -> TestRecord {
         let record = try await store.createTest(withStart(spec), agents: agents)

@@ -61,7 +61,7 @@ public enum DeviceTargets {
                         + "start it with --device-key-file FILE or \(DeviceVault.environmentVariable)"
                 )
             }
-            secrets = try vault.open(device.sealedSecrets)
+            secrets = try vault.open(device.sealedSecrets, for: device.name)
         }
         return GNMIConnection(
             name: device.name,
