@@ -166,6 +166,7 @@ let package = Package(
             dependencies: [
                 "SwarmGateway", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmCore", "SwarmProto",
                 "SwarmServer", "SwarmTestSupport", "SwarmPKI", hummingbird, hummingbirdTesting, logging, swiftProtobuf,
+                grdb,
             ]
         ),
         .testTarget(

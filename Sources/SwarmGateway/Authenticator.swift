@@ -33,6 +33,7 @@ struct Authenticator: RouterMiddleware {
             do {
                 context.principal = try await principal(for: request)
             } catch let error as StoreError {
+                context.logger.error("could not resolve the caller: \(error)")
                 throw GatewayError.from(error)
             }
             if safe, !key.isEmpty, let principal = context.principal { cache.store(key, principal) }

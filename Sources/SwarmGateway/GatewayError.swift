@@ -49,7 +49,9 @@ public struct GatewayError: HTTPResponseError, CustomStringConvertible {
         case .notFound: Self(.notFound, error.message)
         case .invalidInput: Self(.badRequest, error.message)
         case .conflict: Self(.conflict, error.message)
-        default: Self(.serviceUnavailable, "the store is unavailable: \(error.message)")
+        // The store's own text (SQLite's) stays in the log; the caller learns what to do.
+        default:
+            Self(.serviceUnavailable, "the store is unavailable: try again shortly (the gateway log has the details)")
         }
     }
 }

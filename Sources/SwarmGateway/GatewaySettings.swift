@@ -79,7 +79,7 @@ final class GatewaySettings: Sendable {
         } catch let error as StoreError {
             throw GatewayError.from(error)
         } catch {
-            throw GatewayError(.serviceUnavailable, "could not store settings: \(error)")
+            throw GatewayError(.serviceUnavailable, "could not store the settings: try again shortly")
         }
         cache.withLock { $0 = nil }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// A request body decoded strictly: bounded size, a JSON object, no unknown fields.
@@ -31,8 +32,14 @@ extension Request {
             throw GatewayError.badRequest(
                 "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' must not be null"
             )
+        } catch let DecodingError.dataCorrupted(decoding) where !decoding.codingPath.isEmpty {
+            throw GatewayError.badRequest(
+                "field '\(decoding.codingPath.map(\.stringValue).joined(separator: "."))' has an invalid value"
+            )
         } catch {
-            throw GatewayError.badRequest("the request body does not match the expected shape: \(error)")
+            // The decoder's description names Swift types: log it, answer in our words.
+            context.logger.notice("request body refused: \(error)")
+            throw GatewayError.badRequest("the request body does not match the expected shape")
         }
     }
 

@@ -89,6 +89,9 @@ struct SecurityHeaders: RouterMiddleware {
         } catch let error as GatewayError {
             response = try error.response(from: request, context: context)
         } catch let error as StoreError {
+            if ![.notFound, .invalidInput, .conflict].contains(error.code) {
+                context.logger.error("store error on \(request.method) \(request.uri.path): \(error)")
+            }
             response = try GatewayError.from(error).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors (no route, body too large) in the same JSON shape.

@@ -32,7 +32,22 @@ public enum MeshJSON {
             if message.schedule.count == 0 { message.schedule.count = 1 }
             return TestSpecMapping.spec(message)
         } catch {
-            throw WireError(code: .invalidField, message: "the test spec is not valid proto3 JSON: \(error)")
+            // Our words, not the decoder's: the decoder's own description stays in the cause.
+            throw WireError(code: .invalidField, message: "the test spec \(Self.reason(error))", cause: error)
+        }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        switch error as? JSONDecodingError {
+        case .unknownField(let name): "has an unknown field '\(name.prefix(100))'"
+        case .unrecognizedEnumValue: "has a value that is not one of the field's allowed names"
+        case .malformedNumber, .numberRange, .leadingZero: "has a number that is malformed or out of range"
+        case .malformedBool: "has a field that needs true or false"
+        case .malformedString, .invalidUTF8: "has a malformed string"
+        case .malformedDuration: "has a malformed duration"
+        case .illegalNull: "has a null where a value is needed"
+        case .messageDepthLimit: "is nested too deeply"
+        default: "is not valid proto3 JSON"
         }
     }
 

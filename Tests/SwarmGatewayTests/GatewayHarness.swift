@@ -16,6 +16,7 @@ import Testing
 struct GatewayHarness {
     static let password = "correct horse battery"
     let store: SQLiteStore
+    let databasePath: String
     let app: Application<RouterResponder<GatewayContext>>
     let routes: [RouteEntry]
     let live: LiveEvents
@@ -71,7 +72,15 @@ struct GatewayHarness {
                 limits: configuration.limits,
                 logger: logger
             )
-            return try await body(GatewayHarness(store: store, app: app, routes: routes, live: live))
+            return try await body(
+                GatewayHarness(
+                    store: store,
+                    databasePath: "\(directory)/gateway.sqlite",
+                    app: app,
+                    routes: routes,
+                    live: live
+                )
+            )
         }
     }
 }

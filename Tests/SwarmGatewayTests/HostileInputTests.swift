@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
@@ -25,7 +26,7 @@ struct HostileInputTests {
                     ("{\"spec\":\"x\",\"agents\":[\"a\"]}", .badRequest, "TestSpec object"),
                     (
                         "{\"spec\":{\"name\":\"x\",\"bogus\":1},\"agents\":[\"a\"]}", .badRequest,
-                        "not valid proto3 JSON"
+                        "has an unknown field 'bogus'"
                     ),
                     ("{\"spec\":{\"name\":\"x\"},\"agents\":[\"a\"]}", .badRequest, "at least one probe"),
                     ("{\"spec\":{},\"agents\":\"a\"}", .badRequest, "wrong type"),
@@ -84,6 +85,44 @@ struct HostileInputTests {
                 )
                 #expect(unknownSetting.errorMessage.contains("unknown setting"))
                 #expect(try await h.store.users().count == 3)
+            }
+        }
+    }
+
+    @Test("errors say what to do in our words: no decoder or SQLite text reaches the client")
+    func noInternalsInErrors() async throws {
+        try await GatewayHarness.with { h in
+            try await h.app.test(.router) { client in
+                let op = try await client.signIn("operator")
+                let spec = try await client.send(
+                    .post,
+                    "/api/v1/tests",
+                    as: op,
+                    json: ["spec": ["name": "x", "bogus": 1], "agents": ["a"]]
+                )
+                #expect(spec.status == .badRequest)
+                #expect(spec.errorMessage == "the test spec has an unknown field 'bogus'")
+                let shape = try await client.send(
+                    .post,
+                    "/api/v1/auth/login",
+                    raw: #"{"username": {"nested": true}, "password": "x"}"#
+                )
+                #expect(shape.status == .badRequest)
+                for response in [spec, shape] {
+                    let text = String(buffer: response.body)
+                    #expect(
+                        !text.contains("DecodingError") && !text.contains("JSONDecodingError")
+                            && !text.contains("Swift.")
+                    )
+                }
+                // The store fails underneath (a table gone): 503 in our words, SQLite's text in the log.
+                let other = try DatabaseQueue(path: h.databasePath)
+                try await other.write { try $0.execute(sql: "DROP TABLE events") }
+                let broken = try await client.send(.get, "/api/v1/events", as: op)
+                #expect(broken.status == .serviceUnavailable)
+                let text = String(buffer: broken.body)
+                #expect(!text.lowercased().contains("sqlite") && !text.contains("no such table"), "\(text)")
+                #expect(broken.errorMessage.contains("try again"))
             }
         }
     }
