@@ -85,15 +85,21 @@ public struct ChildProcess: Sendable {
         return status
     }
 
+    /// SIGKILL at once (a crash: no Goodbye, no cleanup), and reaps.
+    public func kill() {
+        Glibc.kill(ownsGroup ? -pid : pid, SIGKILL)
+        _ = wait()
+    }
+
     /// SIGTERM, then SIGKILL if it is still running after 2 s; always reaps.
     public func stop() {
         let target = ownsGroup ? -pid : pid
-        kill(target, SIGTERM)
+        Glibc.kill(target, SIGTERM)
         for _ in 0..<200 {
             if exitStatusIfExited() != nil { return }
             usleep(10_000)
         }
-        kill(target, SIGKILL)
+        Glibc.kill(target, SIGKILL)
         _ = wait()
     }
 }

@@ -4,37 +4,10 @@ import Testing
 
 // MARK: - The product binary
 
-/// The built `streamswarm` binary, found next to the test bundle (SwiftPM puts both in the same
-/// `debug` or `release` directory).
+/// The built `streamswarm` binary (see ``ProductBinary``).
 enum ProbeBinary {
-    /// Directories searched, in order: the test runner's own directory, the bundle, its parent.
-    static let searched: [URL] = {
-        var directories: [URL] = []
-        if let runner = CommandLine.arguments.first {
-            directories.append(URL(fileURLWithPath: runner).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        let bundle = Bundle.main.bundleURL.resolvingSymlinksInPath()
-        directories += [bundle, bundle.deletingLastPathComponent()]
-        return directories
-    }()
-
-    /// The absolute path of `streamswarm`, or nil when it has not been built.
-    static let path: String? = searched.lazy
-        .map { $0.appendingPathComponent("streamswarm").path }
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// The binary's path, or a failed requirement that says where it was looked for.
-    static func require(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        try #require(
-            path,
-            """
-            the streamswarm binary is not next to the test bundle (looked in \
-            \(searched.map(\.path).joined(separator: ", "))); build it with \
-            `swift build --build-tests` before `swift test --skip-build`
-            """,
-            sourceLocation: sourceLocation
-        )
-    }
+    static var path: String? { ProductBinary.path }
+    static func require() throws -> String { try ProductBinary.require() }
 }
 
 // MARK: - Running probes in the lab

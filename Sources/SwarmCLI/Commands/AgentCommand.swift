@@ -32,6 +32,8 @@ struct AgentCommand: AsyncParsableCommand {
             "Address other agents use to reach this agent's responders (default: the address this agent reaches the server from)."
     )
     var responderAdvertise: String = ""
+    @Option(name: .customLong("reconnect-cap"), help: "Longest wait between reconnect attempts (full jitter below it).")
+    var reconnectCap: String = "30s"
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.agent")
@@ -43,6 +45,8 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.serverPort = port
         configuration.serverName = serverName
         configuration.spoolPath = spool
+        configuration.reconnectCap = try parseDuration(reconnectCap, option: "--reconnect-cap")
+        configuration.reconnectBase = min(configuration.reconnectBase, configuration.reconnectCap)
         configuration.agentVersion = StreamSwarm.version
         configuration.responder = responders.endpoint(advertise: responderAdvertise)
         let responderService = try responders.service(keyring: configuration.keyring, logger: logger)

@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwarmAgent
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+import SwarmTestSupport
+import Testing
+
+/// The real binaries under steady ingest, killed with SIGKILL at random moments: what the agents
+/// spooled must end up stored, each measurement exactly once.
+@Suite(.timeLimit(.minutes(3))) struct ChaosTests {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/provision-certs.sh").path
+
+    func provision(_ arguments: [String], dir: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.script] + arguments + ["--dir", dir]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
+    }
+
+    /// A port below the ephemeral range, free now (see EndToEndTests.freePort).
+    func freePort() async throws -> Int {
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<30_000)
+            if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: candidate).get()
+            {
+                try await channel.close()
+                return candidate
+            }
+        }
+        throw CancellationError()
+    }
+
+    @Test("20+ kill -9 of the server and agents under ingest: nothing lost, nothing stored twice")
+    func killNineUnderIngest() async throws {
+        let binary = try ProductBinary.require()
+        try await withTemporaryDirectory { dir in
+            let certs = "\(dir)/certs"
+            try provision(["init"], dir: certs)
+            try provision(["server"], dir: certs)
+            let agents = ["chaos-1", "chaos-2"]
+            for name in agents { try provision(["agent", name], dir: certs) }
+
+            // A loopback listener the tcp probes connect to, many times a second.
+            let target = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in channel.close() }
+                .bind(host: "127.0.0.1", port: 0).get()
+            defer { target.close(promise: nil) }
+            let targetPort = try #require(target.localAddress?.port)
+            let db = "\(dir)/swarm.sqlite"
+            let store = try SQLiteStore(configuration: .init(path: db), logger: Logger(label: "chaos.store"))
+            let names = try agents.map { try #require(AgentName($0)) }
+            // Three tests at the 100 ms minimum: about 30 measurements a second per agent.
+            var tests: [TestRecord] = []
+            for n in 0..<3 {
+                tests.append(
+                    try await store.createTest(
+                        TestSpec(
+                            name: "chaos \(n)",
+                            probes: [.tcp],
+                            target: .init(host: "127.0.0.1", port: targetPort),
+                            schedule: .init(
+                                interval: .milliseconds(100),
+                                timeout: .seconds(1),
+                                randomStartOffset: false
+                            )
+                        ),
+                        agents: names
+                    )
+                )
+            }
+
+            let port = try await freePort()
+            func startServer() throws -> ChildProcess {
+                try ChildProcess.spawn(
+                    binary,
+                    [
+                        "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
+                        "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
+                        "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "1s", "--log-level", "warning",
+                    ]
+                )
+            }
+            func startAgent(_ name: String) throws -> ChildProcess {
+                try ChildProcess.spawn(
+                    binary,
+                    [
+                        "agent", "--server", "127.0.0.1:\(port)", "--server-name", "localhost",
+                        "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/agents/\(name).pem",
+                        "--key", "\(certs)/agents/\(name).key", "--spool", "\(dir)/\(name).spool",
+                        "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
+                        "--reconnect-cap", "500ms", "--log-level", "warning",
+                    ]
+                )
+            }
+            var processes: [String: ChildProcess] = ["server": try startServer()]
+            for name in agents { processes[name] = try startAgent(name) }
+            defer { for process in processes.values { process.kill() } }
+
+            func stored() async throws -> Int { try await store.measurementCount(test: nil) }
+            #expect(try await eventually(timeout: .seconds(30)) { try await stored() > 50 }, "ingest never started")
+
+            // When: 24 kills, each of the server or one agent, at random moments under ingest.
+            var kills: [String] = []
+            for _ in 0..<24 {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 150...600)))
+                let victim = (["server"] + agents).randomElement() ?? "server"
+                processes[victim]?.kill()
+                kills.append(victim)
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...250)))
+                processes[victim] = victim == "server" ? try startServer() : try startAgent(victim)
+            }
+            #expect(kills.filter { $0 == "server" }.count >= 3, "\(kills)")
+
+            // Then: stop measuring, let the spools drain, and compare what was spooled with what is stored.
+            for test in tests { _ = try await store.cancelTest(test.id) }
+            let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+                var depth = 0
+                for name in agents { depth += try await Spool(path: "\(dir)/\(name).spool").depth() }
+                return depth == 0
+            }
+            #expect(drained, "the spools did not drain after the test was cancelled")
+            var total = 0
+            for (name, agent) in zip(agents, names) {
+                let produced = try await Spool(path: "\(dir)/\(name).spool").sequenceRange()
+                var sequences: [UInt64] = []
+                for test in tests {
+                    sequences += try await store.measurements(test: test.id, agent: agent, range: .all, limit: .max)
+                        .map(\.sequence)
+                }
+                #expect(sequences.count == Set(sequences).count, "\(name): a measurement was stored twice")
+                #expect(
+                    Set(sequences) == Set(produced),
+                    "\(name): stored \(sequences.count) of \(produced.count) spooled"
+                )
+                total += sequences.count
+            }
+            #expect(total > 200, "too little ingest to mean anything: \(total)")
+            print(
+                "chaos: \(kills.count) kill -9 (server \(kills.filter { $0 == "server" }.count), agents "
+                    + "\(kills.filter { $0 != "server" }.count)); \(total) measurements spooled, all stored once"
+            )
+        }
+    }
+}
