@@ -20,13 +20,17 @@ public enum PrivateFiles {
     @discardableResult
     public static func prepareDatabaseFile(_ path: String) throws -> String? {
         try prepareDirectory((path as NSString).deletingLastPathComponent)
-        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
-        if fd >= 0 { close(fd) }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         var narrowed: [String] = []
         for file in [path, path + "-wal", path + "-shm"] {
-            var info = stat()
-            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0, info.st_uid == geteuid() else { continue }
-            if chmod(file, 0o600) == 0 { narrowed.append(file) }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+                let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
+            else { continue }
+            if (try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)) != nil {
+                narrowed.append(file)
+            }
         }
         return narrowed.isEmpty
             ? nil : "made \(narrowed.joined(separator: ", ")) readable by its owner only (was group/world readable)"

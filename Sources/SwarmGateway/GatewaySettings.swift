@@ -32,6 +32,24 @@ final class GatewaySettings: Sendable {
             help: "failed sign-ins allowed per username from one client each minute (4 times as many per client)"
         ),
         Key(
+            name: "meshWarnLatencyMs",
+            range: 1...60_000,
+            defaultValue: 50,
+            help: "mesh page: a pair at or above this latency (or with some loss) shows as warn"
+        ),
+        Key(
+            name: "meshBadLatencyMs",
+            range: 1...60_000,
+            defaultValue: 150,
+            help: "mesh page: a pair at or above this latency shows as bad"
+        ),
+        Key(
+            name: "meshBadLossPercent",
+            range: 1...100,
+            defaultValue: 5,
+            help: "mesh page: a pair with at least this loss shows as bad"
+        ),
+        Key(
             name: "defaultTestIntervalSeconds",
             range: 1...86_400,
             defaultValue: 60,

@@ -104,6 +104,10 @@ struct TestDTO: Encodable {
         if record.state == .cancelled {
             phase = "cancelled"
             nextRunAt = nil
+        } else if record.agents.isEmpty {
+            // Its agents were deleted: active in name, but nobody runs it.
+            phase = "no-agents"
+            nextRunAt = nil
         } else {
             let (phase, next) = record.spec.phase(
                 at: now,

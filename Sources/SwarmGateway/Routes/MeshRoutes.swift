@@ -6,6 +6,8 @@ import SwarmStore
 /// The mesh matrix: the latest result of every agent-to-agent test, per ordered pair.
 struct MeshRoutes {
     let store: any Store
+    /// Where the colour thresholds come from (Settings page), so every viewer sees the same.
+    let settings: GatewaySettings
 
     struct Cell: Encodable {
         var from: String
@@ -18,9 +20,16 @@ struct MeshRoutes {
         var at: String
     }
 
+    struct Thresholds: Encodable {
+        var warnLatencyMs: Int
+        var badLatencyMs: Int
+        var badLossPercent: Int
+    }
+
     struct Matrix: Encodable {
         var agents: [String]
         var cells: [Cell]
+        var thresholds: Thresholds
     }
 
     func add(to api: APIRouteBuilder) {
@@ -58,7 +67,12 @@ struct MeshRoutes {
                     )
                 )
             }
-            return try JSONResponse.make(Matrix(agents: agents.sorted(), cells: cells))
+            let thresholds = Thresholds(
+                warnLatencyMs: try await settings.value("meshWarnLatencyMs"),
+                badLatencyMs: try await settings.value("meshBadLatencyMs"),
+                badLossPercent: try await settings.value("meshBadLossPercent")
+            )
+            return try JSONResponse.make(Matrix(agents: agents.sorted(), cells: cells, thresholds: thresholds))
         }
     }
 }

@@ -6,15 +6,27 @@ import { num, fmtNum, fmtTime, fmtAgo } from '../format.js';
 
 const view = { kind: 'udp', window: '900' };
 
-/** good / warn / bad from loss % and latency (µs) and status. */
-export function cellClass(cell) {
+/** The server's defaults, used until the first answer brings the configured ones (Settings page). */
+const DEFAULT_THRESHOLDS = { warnLatencyMs: 50, badLatencyMs: 150, badLossPercent: 5 };
+
+/** good / warn / bad from loss % and latency (µs) and status, against the configured thresholds. */
+export function cellClass(cell, t = DEFAULT_THRESHOLDS) {
   if (!cell) return 'none';
   const loss = num(cell.lossPercent);
   const v = num(cell.value);
   if ((cell.status && cell.status !== 'ok') || v === null) return loss !== null && loss < 100 && v !== null ? 'warn' : 'bad';
-  if ((loss !== null && loss >= 5) || v >= 150000) return 'bad';
-  if ((loss !== null && loss > 0) || v >= 50000) return 'warn';
+  if ((loss !== null && loss >= t.badLossPercent) || v >= t.badLatencyMs * 1000) return 'bad';
+  if ((loss !== null && loss > 0) || v >= t.warnLatencyMs * 1000) return 'warn';
   return 'good';
+}
+
+function legendParts(t) {
+  return [
+    h('span', { class: 'cell-key good', text: 'good' }), ` loss 0 and < ${fmtNum(t.warnLatencyMs)} ms  `,
+    h('span', { class: 'cell-key warn', text: 'warn' }), ` some loss or ≥ ${fmtNum(t.warnLatencyMs)} ms  `,
+    h('span', { class: 'cell-key bad', text: 'bad' }), ` loss ≥ ${fmtNum(t.badLossPercent)} %, ≥ ${fmtNum(t.badLatencyMs)} ms or failing  `,
+    h('span', { class: 'cell-key none', text: '–' }), ' no measurement',
+  ];
 }
 
 export function mount(root, ctx) {
@@ -23,11 +35,7 @@ export function mount(root, ctx) {
   const tbl = h('table', { id: 'mesh-matrix', class: 'matrix' });
   const none = empty('No agents yet.');
   none.hidden = true;
-  const legend = h('p', { class: 'legend' },
-    h('span', { class: 'cell-key good', text: 'good' }), ' loss 0 and < 50 ms  ',
-    h('span', { class: 'cell-key warn', text: 'warn' }), ' some loss or ≥ 50 ms  ',
-    h('span', { class: 'cell-key bad', text: 'bad' }), ' loss ≥ 5 %, ≥ 150 ms or failing  ',
-    h('span', { class: 'cell-key none', text: '–' }), ' no measurement');
+  const legend = h('p', { class: 'legend', id: 'mesh-legend' }, legendParts(DEFAULT_THRESHOLDS));
   root.append(
     h('div', { class: 'page-head' }, h('h1', { text: 'Mesh' }),
       ctx.can('operator') ? h('a', { class: 'btn', href: '#/tests/new', text: '+ New mesh test' }) : null),
@@ -41,6 +49,8 @@ export function mount(root, ctx) {
     const res = await get('/api/v1/mesh', { kind: view.kind, window: view.window });
     if (!ctx.alive() || my !== seq) return;
     const agents = (res && res.agents) || [];
+    const thresholds = (res && res.thresholds) || DEFAULT_THRESHOLDS;
+    replace(legend, legendParts(thresholds));
     const cells = new Map();
     for (const c of (res && res.cells) || []) cells.set(c.from + '\u0000' + c.to, c);
     none.hidden = agents.length > 0;
@@ -55,7 +65,7 @@ export function mount(root, ctx) {
         const valueText = v === null ? (c.status || 'no value') : fmtNum(v / 1000) + ' ms';
         const lossText = loss === null ? '' : fmtNum(loss) + '%';
         const inner = [h('span', { class: 'cell-value', text: valueText }), lossText ? h('span', { class: 'cell-loss', text: lossText }) : null];
-        return h('td', { class: cellClass(c), dataset: { from, to }, title: `${from} → ${to} · ${c.kind || view.kind} · ${c.status || ''} · ${fmtTime(c.at)} (${fmtAgo(c.at)})` },
+        return h('td', { class: cellClass(c, thresholds), dataset: { from, to }, title: `${from} → ${to} · ${c.kind || view.kind} · ${c.status || ''} · ${fmtTime(c.at)} (${fmtAgo(c.at)})` },
           c.testId !== undefined && c.testId !== null ? h('a', { href: '#/results/' + enc(String(c.testId)) }, inner) : inner);
       }))));
     replace(tbl, head, body);
