@@ -67,7 +67,11 @@ struct GNMIBenchCommand: AsyncParsableCommand {
             "ca.pem": ca.certificatePEM, "agent.pem": agent.certificatePEM, "agent.key": agent.privateKeyPEM,
             "device.pem": device.certificatePEM, "device.key": device.privateKeyPEM, "password": "bench-password\n",
         ]
-        for (name, text) in files { try text.write(toFile: "\(work)/\(name)", atomically: true, encoding: .utf8) }
+        for (name, text) in files {
+            try text.write(toFile: "\(work)/\(name)", atomically: true, encoding: .utf8)
+            // Keys readable by others are refused at start-up.
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(work)/\(name)")
+        }
 
         // The devices.
         let firstPort = try Self.freePortRange(devices)

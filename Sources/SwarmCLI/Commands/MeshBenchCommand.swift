@@ -58,6 +58,8 @@ struct MeshBenchCommand: AsyncParsableCommand {
             ("server.key", serverCertificate.privateKeyPEM),
         ] {
             try text.write(toFile: "\(work)/\(file)", atomically: true, encoding: .utf8)
+            // Keys readable by others are refused at start-up.
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(work)/\(file)")
         }
 
         progress("creating the database and one test assigned to every simulated agent")
