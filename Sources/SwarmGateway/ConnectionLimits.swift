@@ -62,13 +62,6 @@ extension Gateway {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// Closes a connection whose request head does not arrive within `headerTimeout` of its first
 /// byte, or whose body does not end within `bodyTimeout` of the head.
 ///

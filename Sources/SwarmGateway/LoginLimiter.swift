@@ -12,7 +12,8 @@ import Synchronization
 final class LoginLimiter: Sendable {
     /// One reserved attempt; hand it back to ``finish(_:succeeded:)`` exactly once.
     struct Reservation: Sendable {
-        fileprivate let keys: [String]
+        fileprivate let pair: String
+        fileprivate let client: String
         fileprivate let at: ContinuousClock.Instant
     }
     enum Decision: Sendable {
@@ -75,7 +76,7 @@ final class LoginLimiter: Sendable {
             state.attempts[pair, default: []].append(now)
             state.attempts[clientKey, default: []].append(now)
             state.checking += 1
-            return .allowed(Reservation(keys: [pair, clientKey], at: now))
+            return .allowed(Reservation(pair: pair, client: clientKey, at: now))
         }
     }
 
@@ -85,8 +86,8 @@ final class LoginLimiter: Sendable {
         state.withLock { state in
             state.checking -= 1
             guard succeeded else { return }
-            state.attempts[reservation.keys[0]] = nil
-            let client = reservation.keys[1]
+            state.attempts[reservation.pair] = nil
+            let client = reservation.client
             if var times = state.attempts[client], let index = times.firstIndex(of: reservation.at) {
                 times.remove(at: index)
                 state.attempts[client] = times.isEmpty ? nil : times

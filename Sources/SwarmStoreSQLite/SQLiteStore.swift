@@ -344,8 +344,8 @@ public final class SQLiteStore: Store {
                     allowed = try Assignments(db, agentID: agentID)
                     allowedTests[name] = allowed
                 }
-                let accepted = batch.measurements.filter {
-                    allowed.covers($0.testID.rawValue, at: $0.startedAt.unixNanos)
+                let accepted = try batch.measurements.filter {
+                    try allowed.covers($0.testID.rawValue, at: $0.startedAt.unixNanos, db)
                 }
                 let digest = batch.contentDigest
                 try markBatch.execute(arguments: [
@@ -399,13 +399,14 @@ public final class SQLiteStore: Store {
     }
 
     /// The tests an agent holds now, and the periods it held others: a measurement is stored
-    /// when its test is assigned now or was when it was measured.
-    private struct Assignments {
+    /// when its test is assigned now or was when it was measured. The history is read only for a
+    /// batch that needs it, so the usual batch (every test current) costs one query as before.
+    private final class Assignments {
         /// Agent clocks differ from ours: a measurement this close to a period's ends counts.
         static let clockSlack: Int64 = 60_000_000_000
         let agentID: Int64
         let current: Set<Int64>
-        let past: [Int64: [(from: Int64, to: Int64)]]
+        private var past: [Int64: [(from: Int64, to: Int64)]]?
 
         init(_ db: Database, agentID: Int64) throws {
             self.agentID = agentID
@@ -414,21 +415,26 @@ public final class SQLiteStore: Store {
                 sql: "SELECT test_id FROM test_assignments WHERE agent_id = ?",
                 arguments: [agentID]
             )
-            var past: [Int64: [(from: Int64, to: Int64)]] = [:]
+        }
+
+        func covers(_ test: Int64, at time: Int64, _ db: Database) throws -> Bool {
+            if current.contains(test) { return true }
+            let periods = try past ?? load(db)
+            return periods[test]?.contains { time >= $0.from - Self.clockSlack && time <= $0.to + Self.clockSlack }
+                ?? false
+        }
+
+        private func load(_ db: Database) throws -> [Int64: [(from: Int64, to: Int64)]] {
+            var periods: [Int64: [(from: Int64, to: Int64)]] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql: "SELECT test_id, from_ts, to_ts FROM assignment_periods WHERE agent_id = ? AND to_ts IS NOT NULL",
                 arguments: [agentID]
             ) {
-                past[row[0], default: []].append((row[1], row[2]))
+                periods[row[0], default: []].append((row[1], row[2]))
             }
-            self.past = past
-        }
-
-        func covers(_ test: Int64, at time: Int64) -> Bool {
-            if current.contains(test) { return true }
-            return past[test]?.contains { time >= $0.from - Self.clockSlack && time <= $0.to + Self.clockSlack }
-                ?? false
+            past = periods
+            return periods
         }
     }
 

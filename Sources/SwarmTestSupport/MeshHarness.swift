@@ -186,3 +186,20 @@ public struct RawTLSClient: Sendable {
         }
     }
 }
+
+/// A loopback port that is free now, chosen below the kernel's ephemeral range (32768+) so that
+/// other tests binding port 0 in parallel cannot be handed the same port before this test binds it
+/// again (a server restarted on the same port).
+public func freeLoopbackPort() async throws -> Int {
+    for _ in 0..<50 {
+        let candidate = Int.random(in: 20_000..<30_000)
+        if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+            host: "127.0.0.1",
+            port: candidate
+        ).get() {
+            try await channel.close()
+            return candidate
+        }
+    }
+    throw ChildProcessError(description: "no free loopback port in 20000..<30000 after 50 tries")
+}

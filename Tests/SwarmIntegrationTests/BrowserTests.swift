@@ -39,7 +39,7 @@ struct BrowserTests {
                     role: .admin
                 )
             )
-            let meshPort = try await EndToEndTests().freePort()
+            let meshPort = try await freeLoopbackPort()
             let gatewayPort = Mutex(0)
             var serverConfiguration = MeshServer.Configuration(tls: pki.serverMaterial)
             serverConfiguration.host = "127.0.0.1"

@@ -27,20 +27,6 @@ import Testing
         #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
     }
 
-    /// A port below the ephemeral range, free now (see EndToEndTests.freePort).
-    func freePort() async throws -> Int {
-        for _ in 0..<50 {
-            let candidate = Int.random(in: 20_000..<30_000)
-            if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: candidate).get()
-            {
-                try await channel.close()
-                return candidate
-            }
-        }
-        throw CancellationError()
-    }
-
     @Test("20+ kill -9 of the server and agents under ingest: nothing lost, nothing stored twice")
     func killNineUnderIngest() async throws {
         let binary = try ProductBinary.require()
@@ -80,7 +66,7 @@ import Testing
                 )
             }
 
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             func startServer() throws -> ChildProcess {
                 try ChildProcess.spawn(
                     binary,

@@ -63,7 +63,7 @@ extension EndToEndTests {
             #expect(good.testID != nil)
             // The password is sealed: neither the record nor the database file holds it in clear.
             #expect(!String(decoding: good.sealedSecrets, as: UTF8.self).contains("pa55-word"))
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             let server = try makeServer(pki, store, port: port) { $0.deviceVault = vault }
             let agent = try makeAgent(pki, port: port, spool: "\(dir)/spool.sqlite")
             try await running({ try await server.run() }) {
@@ -126,7 +126,7 @@ extension EndToEndTests {
                     agents: [AgentName.fixture("local")]
                 )
             )
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             let server = try makeServer(pki, store, port: port)
             let agent = try makeAgent(pki, port: port, spool: "\(dir)/spool.sqlite")
             try await running({ try await server.run() }) {

@@ -36,22 +36,6 @@ import Testing
         }
     }
 
-    /// A port that is free now, chosen below the kernel's ephemeral range (32768+) so that other tests
-    /// binding port 0 in parallel cannot be handed the same port before this test binds it again.
-    func freePort() async throws -> Int {
-        for _ in 0..<50 {
-            let candidate = Int.random(in: 20_000..<30_000)
-            if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
-                host: "127.0.0.1",
-                port: candidate
-            ).get() {
-                try await channel.close()
-                return candidate
-            }
-        }
-        throw CancellationError()
-    }
-
     func makeServer(
         _ pki: TestPKI,
         _ store: SQLiteStore,
@@ -108,7 +92,7 @@ import Testing
                 ),
                 agents: [local]
             )
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             let spoolPath = "\(dir)/spool.sqlite"
             func stored() async throws -> Int { try await store.measurementCount(test: nil) }
 
@@ -216,7 +200,7 @@ import Testing
             )
             _ = try await store.commitBatches([IncomingBatch(agent: local, batchID: formed.id, measurements: [other])])
 
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             let agent = try makeAgent(pki, port: port, spool: spoolPath)
             let server = try makeServer(pki, store, port: port)
             try await running({ try await server.run() }) {
@@ -241,7 +225,7 @@ import Testing
         try await withTemporaryDirectory { dir in
             let pki = try TestPKI()
             let store = try makeTestStore(in: dir)
-            let port = try await freePort()
+            let port = try await freeLoopbackPort()
             let server = try makeServer(pki, store, port: port)
             let agent = try makeAgent(pki, port: port, spool: "\(dir)/spool.sqlite")
             try await running({ try await server.run() }) {
