@@ -38,6 +38,8 @@ struct ProbeSpecOptions: ParsableArguments {
     @Option(help: "mtu: largest size to consider.") var maxMtu: Int = 0
     @Option(help: "bandwidth: download, upload or both.") var direction: String = "download"
     @Option(help: "bandwidth: parallel TCP streams.") var streams: Int = 1
+    @Flag(help: "system: busy % and frequency of every core, beside the total.") var perCore = false
+    @Flag(help: "system: the five processes using the most CPU and the most memory.") var processes = false
 
     /// A spec for `kinds` against `target` (HOST, ADDRESS, HOST:PORT, [V6]:PORT or a URL).
     func spec(
@@ -89,6 +91,7 @@ struct ProbeSpecOptions: ParsableArguments {
             throw ValidationError("--direction \(direction) is not download, upload or both")
         }
         options.bandwidth.direction = bandwidthDirection
+        options.system = .init(perCore: perCore, perProcessSummary: processes)
         if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
         var targetSpec = try Self.target(target)
         targetSpec.family = ipv4 ? .ipv4 : (ipv6 ? .ipv6 : .any)

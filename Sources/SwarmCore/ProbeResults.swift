@@ -223,18 +223,38 @@ public struct SystemSnapshot: Sendable, Hashable, Codable {
     public struct Wireless: Sendable, Hashable, Codable {
         public var interface: String
         public var signalDBm: Double?
+        /// Station TX bitrate and operating frequency, from nl80211.
         public var bitrateMbps: Double?
         public var frequencyMHz: Double?
+        /// Why bitrate or frequency is absent; empty when both are present.
+        public var absentReason: String
         public init(
             interface: String,
             signalDBm: Double? = nil,
             bitrateMbps: Double? = nil,
-            frequencyMHz: Double? = nil
+            frequencyMHz: Double? = nil,
+            absentReason: String = ""
         ) {
             self.interface = interface
             self.signalDBm = signalDBm
             self.bitrateMbps = bitrateMbps
             self.frequencyMHz = frequencyMHz
+            self.absentReason = absentReason
+        }
+    }
+    /// One process of a per-process summary.
+    public struct Process: Sendable, Hashable, Codable {
+        public var pid: Int
+        /// `/proc/PID/comm`.
+        public var name: String
+        /// CPU time used over the interval as a percent of one core, as top shows it (can exceed 100).
+        public var cpuPercent: Double?
+        public var residentBytes: UInt64
+        public init(pid: Int, name: String, cpuPercent: Double? = nil, residentBytes: UInt64) {
+            self.pid = pid
+            self.name = name
+            self.cpuPercent = cpuPercent
+            self.residentBytes = residentBytes
         }
     }
     public struct TCPSockets: Sendable, Hashable, Codable {
@@ -271,6 +291,9 @@ public struct SystemSnapshot: Sendable, Hashable, Codable {
     public var interfaces: [Interface] = []
     public var sensors: [Sensor] = []
     public var wireless: [Wireless] = []
+    /// With `SystemOptions.perProcessSummary`: the processes using the most CPU and the most memory.
+    public var topByCPU: [Process] = []
+    public var topByMemory: [Process] = []
 
     public init() {}
 }

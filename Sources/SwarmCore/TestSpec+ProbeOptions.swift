@@ -103,4 +103,15 @@ extension TestSpec {
             self.duration = duration
         }
     }
+
+    public struct SystemOptions: Sendable, Hashable, Codable {
+        /// Busy percent and frequency of every core, beside the total.
+        public var perCore = false
+        /// The processes using the most CPU and the most memory (``SystemSnapshot/topByCPU``).
+        public var perProcessSummary = false
+        public init(perCore: Bool = false, perProcessSummary: Bool = false) {
+            self.perCore = perCore
+            self.perProcessSummary = perProcessSummary
+        }
+    }
 }

@@ -98,6 +98,7 @@ public struct TestSpec: Sendable, Hashable, Codable {
         public var mtu = MTUOptions()
         public var bandwidth = BandwidthOptions()
         public var gnmi = GNMIOptions()
+        public var system = SystemOptions()
         public init(
             packetSize: Int = 0,
             dscp: Int = 0,

@@ -304,8 +304,20 @@ public enum MeasurementEncoding {
             if let v = $0.signalDBm { x.signalDbm = v }
             if let v = $0.bitrateMbps { x.bitrateMbps = v }
             if let v = $0.frequencyMHz { x.frequencyMhz = v }
+            x.absentReason = $0.absentReason
             return x
         }
+        m.topByCpu = s.topByCPU.map(process)
+        m.topByMemory = s.topByMemory.map(process)
         return m
+    }
+
+    private static func process(_ p: SystemSnapshot.Process) -> Streamswarm_Mesh_V1_ProcessUsage {
+        var x = Streamswarm_Mesh_V1_ProcessUsage()
+        x.pid = UInt32(clamping: p.pid)
+        x.name = p.name
+        if let v = p.cpuPercent { x.cpuPercent = v }
+        x.residentBytes = p.residentBytes
+        return x
     }
 }

@@ -75,7 +75,11 @@ extension TestSpecMapping {
             g.unavailableReason = o.gnmi.unavailableReason
             probe.gnmi = g
         case .system:
-            break
+            guard o.system != TestSpec.SystemOptions() else { return }
+            var system = Streamswarm_Mesh_V1_SystemOptions()
+            system.perCore = o.system.perCore
+            system.perProcessSummary = o.system.perProcessSummary
+            probe.system = system
         }
     }
 
@@ -129,7 +133,9 @@ extension TestSpecMapping {
             o.gnmi.deviceID = g.deviceID
             o.gnmi.connection = g.hasConnection ? GNMIMapping.connection(g.connection) : nil
             o.gnmi.unavailableReason = g.unavailableReason
-        case .system, nil:
+        case .system(let system):
+            o.system = TestSpec.SystemOptions(perCore: system.perCore, perProcessSummary: system.perProcessSummary)
+        case nil:
             break
         }
     }

@@ -637,7 +637,11 @@ import Testing
                 SystemSnapshot.Sensor(kind: "power_w", name: "nct6775 power1", value: 12.5),
             ]
         )
-        #expect(snapshot.wireless.first == SystemSnapshot.Wireless(interface: "wlp2s0", signalDBm: -56))
+        let wireless = try #require(snapshot.wireless.first)
+        #expect(wireless.interface == "wlp2s0" && wireless.signalDBm == -56)
+        // The fake tree has no /sys/class/ieee80211: bitrate and frequency are absent, and say why.
+        #expect(wireless.bitrateMbps == nil && wireless.frequencyMHz == nil)
+        #expect(wireless.absentReason.contains("no Wi-Fi radio"))
         #expect(observation.reason.isEmpty)
     }
 
@@ -666,7 +670,11 @@ import Testing
                 under: root
             )
             let after = reader.readCounters(at: start + .seconds(2))
-            let (snapshot, unreadable) = reader.makeSnapshot(previous: before, current: after)
+            let (snapshot, unreadable) = reader.makeSnapshot(
+                previous: before,
+                current: after,
+                options: .init(perCore: true)
+            )
 
             // Then the CPU share and rates follow from the deltas: 100 busy of 400 ticks in total,
             // 50 of 200 on each core.

@@ -39,10 +39,9 @@ struct DevCommand: AsyncParsableCommand {
         let store = try SQLiteStore(configuration: .init(path: "\(data)/streamswarm.sqlite"), logger: logger)
         let local = AgentName("local").map { [$0] } ?? []
         if try await store.tests().isEmpty {
-            let test = try await store.createTest(
-                TestSpec(name: "local system", probes: [.system], schedule: .init(interval: .seconds(30))),
-                agents: local
-            )
+            var spec = TestSpec(name: "local system", probes: [.system], schedule: .init(interval: .seconds(30)))
+            spec.options.system = .init(perCore: true, perProcessSummary: true)
+            let test = try await store.createTest(spec, agents: local)
             logger.info("created test \(test.id) 'local system' (system probe every 30 s) for the local agent")
         }
 

@@ -457,6 +457,10 @@ package enum ProcFS {
     package struct WirelessSignal: Sendable, Hashable {
         package var interface: String
         package var signalDBm: Double?
+        package init(interface: String, signalDBm: Double?) {
+            self.interface = interface
+            self.signalDBm = signalDBm
+        }
     }
 
     /// The interfaces of /proc/net/wireless with their signal level.

@@ -3,8 +3,12 @@ package import SwarmCore
 
 extension ProcFSReader {
     /// Reads the cumulative counters that rates are computed from.
-    package func readCounters(at instant: ContinuousClock.Instant = .now) -> SystemCounters {
+    package func readCounters(at instant: ContinuousClock.Instant = .now, processes: Bool = false) -> SystemCounters {
         var counters = SystemCounters(takenAt: instant)
+        if processes {
+            counters.processes = readProcesses()
+            if counters.processes == nil { counters.unreadable.append(path("proc")) }
+        }
         if let text = contents("proc/stat") {
             counters.stat = ProcFS.parseStat(text)
         } else {
@@ -128,11 +132,53 @@ extension ProcFSReader {
         return result
     }
 
-    /// Wireless links from /proc/net/wireless; empty on hosts without wireless extensions.
+    /// Wireless links: the signal from /proc/net/wireless, frequency and bitrate from nl80211. A host
+    /// without a radio (nothing in /sys/class/ieee80211) is not asked over netlink at all.
     package func wireless() -> [SystemSnapshot.Wireless] {
-        guard let text = contents("proc/net/wireless") else { return [] }
-        return ProcFS.parseWireless(text).map {
-            SystemSnapshot.Wireless(interface: $0.interface, signalDBm: $0.signalDBm)
+        let signals = contents("proc/net/wireless").map(ProcFS.parseWireless) ?? []
+        let radios = entries("sys/class/ieee80211") ?? []
+        let links: Result<[NL80211.Link], NL80211.Unavailable> =
+            radios.isEmpty
+            ? .failure(NL80211.Unavailable("no Wi-Fi radio (\(path("sys/class/ieee80211")) is empty or missing)"))
+            : wirelessLinks()
+        return Self.mergeWireless(signals: signals, links: links)
+    }
+
+    /// One entry per interface either source knows, with the reason for any figure nl80211 could not give.
+    package static func mergeWireless(
+        signals: [ProcFS.WirelessSignal],
+        links: Result<[NL80211.Link], NL80211.Unavailable>
+    ) -> [SystemSnapshot.Wireless] {
+        let known = (try? links.get()) ?? []
+        var names = signals.map(\.interface)
+        for link in known where !names.contains(link.interface) { names.append(link.interface) }
+        return names.map { name in
+            let link = known.first { $0.interface == name }
+            var entry = SystemSnapshot.Wireless(
+                interface: name,
+                signalDBm: signals.first { $0.interface == name }?.signalDBm ?? link?.signalDBm,
+                bitrateMbps: link?.bitrateMbps,
+                frequencyMHz: link?.frequencyMHz
+            )
+            if case .failure(let failure) = links {
+                entry.absentReason = "bitrate and frequency come from nl80211: \(failure.reason)"
+            } else if let link {
+                var reasons: [String] = []
+                if link.frequencyMHz == nil {
+                    reasons.append("no operating frequency (interface down or not connected)")
+                }
+                if link.bitrateMbps == nil {
+                    reasons.append(
+                        link.isStation
+                            ? "no bitrate: not associated with an access point"
+                            : "no bitrate: it is reported per station, and this interface is not in station mode"
+                    )
+                }
+                entry.absentReason = reasons.joined(separator: "; ")
+            } else {
+                entry.absentReason = "nl80211 does not list this interface"
+            }
+            return entry
         }
     }
 
@@ -141,7 +187,8 @@ extension ProcFSReader {
     /// - Returns: the snapshot and the paths that could not be read (their figures are absent).
     package func makeSnapshot(
         previous: SystemCounters,
-        current: SystemCounters
+        current: SystemCounters,
+        options: TestSpec.SystemOptions
     ) -> (snapshot: SystemSnapshot, unreadable: [String]) {
         var snapshot = SystemSnapshot()
         var unreadable = current.unreadable
@@ -153,6 +200,16 @@ extension ProcFSReader {
             snapshot.cpuFrequencyMHz = frequencies.values.reduce(0, +) / Double(frequencies.count)
         }
         SystemRates.apply(from: previous, to: current, frequenciesMHz: frequencies, into: &snapshot)
+        if !options.perCore { snapshot.cores = [] }
+        if options.perProcessSummary, let before = previous.processes, let now = current.processes {
+            let top = ProcessSummary.top(
+                previous: before,
+                current: now,
+                seconds: (current.takenAt - previous.takenAt).seconds
+            )
+            snapshot.topByCPU = top.byCPU
+            snapshot.topByMemory = top.byMemory
+        }
         addInterfaceDetails(to: &snapshot.interfaces)
 
         if let load = contents("proc/loadavg").flatMap(ProcFS.parseLoadAverage) {

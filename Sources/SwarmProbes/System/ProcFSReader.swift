@@ -10,9 +10,20 @@ package struct ProcFSReader: Sendable {
     static let maxFileBytes = 4 << 20
 
     package var root: String
+    /// How Wi-Fi links are asked for: nl80211 on the real root; tests with a fake tree pass their own.
+    package var wirelessLinks: @Sendable () -> Result<[NL80211.Link], NL80211.Unavailable>
 
-    package init(root: String = "/") {
+    package init(
+        root: String = "/",
+        wirelessLinks: (@Sendable () -> Result<[NL80211.Link], NL80211.Unavailable>)? = nil
+    ) {
         self.root = root.hasSuffix("/") ? root : root + "/"
+        let isRealRoot = self.root == "/"
+        self.wirelessLinks =
+            wirelessLinks
+            ?? {
+                isRealRoot ? NL80211.query() : .failure(NL80211.Unavailable("nl80211 is not asked for a test tree"))
+            }
     }
 
     /// `relative` below the root; leading slashes are ignored so "/proc/stat" and "proc/stat" agree.

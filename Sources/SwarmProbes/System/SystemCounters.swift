@@ -11,6 +11,8 @@ package struct SystemCounters: Sendable {
     package var disks: [ProcFS.DiskCounters]
     package var interfaces: [ProcFS.InterfaceCounters]
     package var tcpSegments: ProcFS.TCPSegmentCounters?
+    /// Per-process ticks, read only when the test asks for a per-process summary.
+    package var processes: [Int: ProcFS.ProcessSample]?
     /// Paths of counter files that could not be read, for the observation's reason.
     package var unreadable: [String]
 
@@ -20,6 +22,7 @@ package struct SystemCounters: Sendable {
         disks: [ProcFS.DiskCounters] = [],
         interfaces: [ProcFS.InterfaceCounters] = [],
         tcpSegments: ProcFS.TCPSegmentCounters? = nil,
+        processes: [Int: ProcFS.ProcessSample]? = nil,
         unreadable: [String] = []
     ) {
         self.takenAt = takenAt
@@ -27,6 +30,7 @@ package struct SystemCounters: Sendable {
         self.disks = disks
         self.interfaces = interfaces
         self.tcpSegments = tcpSegments
+        self.processes = processes
         self.unreadable = unreadable
     }
 }

@@ -46,19 +46,22 @@ public final class SystemProbe: Probe {
             )
         }
 
+        let options = context.spec.options.system
         let baseline: SystemCounters
-        if let stored = previous.withLock({ $0 }) {
+        // A stored sample without process ticks (the option was just turned on) cannot be a baseline
+        // for a process summary: take a fresh one, as on a first run.
+        if let stored = previous.withLock({ $0 }), stored.processes != nil || !options.perProcessSummary {
             baseline = stored
         } else {
-            baseline = reader.readCounters()
+            baseline = reader.readCounters(processes: options.perProcessSummary)
             let window = min(Self.firstRunWindow, context.spec.schedule.timeout / 2)
             // try?: cancellation only shortens the window; rates are computed over the time that passed.
             try? await Task.sleep(for: window)
         }
-        let current = reader.readCounters()
+        let current = reader.readCounters(processes: options.perProcessSummary)
         previous.withLock { $0 = current }
 
-        let (snapshot, unreadable) = reader.makeSnapshot(previous: baseline, current: current)
+        let (snapshot, unreadable) = reader.makeSnapshot(previous: baseline, current: current, options: options)
         let reason =
             unreadable.isEmpty ? "" : "could not read \(unreadable.joined(separator: ", ")); those figures are absent"
         return context.observation(

@@ -1202,6 +1202,7 @@ public nonisolated struct Streamswarm_Mesh_V1_WirelessLink: Sendable {
   /// Clears the value of `signalDbm`. Subsequent reads from it will return its default value.
   public mutating func clearSignalDbm() {self._signalDbm = nil}
 
+  /// nl80211 station TX bitrate
   public var bitrateMbps: Double {
     get {_bitrateMbps ?? 0}
     set {_bitrateMbps = newValue}
@@ -1211,6 +1212,7 @@ public nonisolated struct Streamswarm_Mesh_V1_WirelessLink: Sendable {
   /// Clears the value of `bitrateMbps`. Subsequent reads from it will return its default value.
   public mutating func clearBitrateMbps() {self._bitrateMbps = nil}
 
+  /// nl80211 operating frequency
   public var frequencyMhz: Double {
     get {_frequencyMhz ?? 0}
     set {_frequencyMhz = newValue}
@@ -1220,6 +1222,9 @@ public nonisolated struct Streamswarm_Mesh_V1_WirelessLink: Sendable {
   /// Clears the value of `frequencyMhz`. Subsequent reads from it will return its default value.
   public mutating func clearFrequencyMhz() {self._frequencyMhz = nil}
 
+  /// Why bitrate or frequency is absent (not associated, no nl80211 in the kernel, …); empty when both are set.
+  public var absentReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1227,6 +1232,37 @@ public nonisolated struct Streamswarm_Mesh_V1_WirelessLink: Sendable {
   fileprivate var _signalDbm: Double? = nil
   fileprivate var _bitrateMbps: Double? = nil
   fileprivate var _frequencyMhz: Double? = nil
+}
+
+/// One process in a per-process summary (SystemOptions.per_process_summary).
+public nonisolated struct Streamswarm_Mesh_V1_ProcessUsage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pid: UInt32 = 0
+
+  /// /proc/PID/comm
+  public var name: String = String()
+
+  /// CPU time used over the interval, as a percent of one core (as top shows it: can exceed 100).
+  public var cpuPercent: Double {
+    get {_cpuPercent ?? 0}
+    set {_cpuPercent = newValue}
+  }
+  /// Returns true if `cpuPercent` has been explicitly set.
+  public var hasCpuPercent: Bool {self._cpuPercent != nil}
+  /// Clears the value of `cpuPercent`. Subsequent reads from it will return its default value.
+  public mutating func clearCpuPercent() {self._cpuPercent = nil}
+
+  /// RSS
+  public var residentBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _cpuPercent: Double? = nil
 }
 
 public nonisolated struct Streamswarm_Mesh_V1_TcpSocketStates: Sendable {
@@ -1407,6 +1443,17 @@ public nonisolated struct Streamswarm_Mesh_V1_SystemResult: @unchecked Sendable 
   public var hasCpuFrequencyMhz: Bool {_storage._cpuFrequencyMhz != nil}
   /// Clears the value of `cpuFrequencyMhz`. Subsequent reads from it will return its default value.
   public mutating func clearCpuFrequencyMhz() {_uniqueStorage()._cpuFrequencyMhz = nil}
+
+  /// With per_process_summary: the five processes using the most CPU and the most memory.
+  public var topByCpu: [Streamswarm_Mesh_V1_ProcessUsage] {
+    get {_storage._topByCpu}
+    set {_uniqueStorage()._topByCpu = newValue}
+  }
+
+  public var topByMemory: [Streamswarm_Mesh_V1_ProcessUsage] {
+    get {_storage._topByMemory}
+    set {_uniqueStorage()._topByMemory = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3493,7 +3540,7 @@ nonisolated extension Streamswarm_Mesh_V1_SensorReading: SwiftProtobuf.Message, 
 
 nonisolated extension Streamswarm_Mesh_V1_WirelessLink: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WirelessLink"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interface\0\u{3}signal_dbm\0\u{3}bitrate_mbps\0\u{3}frequency_mhz\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interface\0\u{3}signal_dbm\0\u{3}bitrate_mbps\0\u{3}frequency_mhz\0\u{3}absent_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3505,6 +3552,7 @@ nonisolated extension Streamswarm_Mesh_V1_WirelessLink: SwiftProtobuf.Message, S
       case 2: try { try decoder.decodeSingularDoubleField(value: &self._signalDbm) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self._bitrateMbps) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self._frequencyMhz) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.absentReason) }()
       default: break
       }
     }
@@ -3527,6 +3575,9 @@ nonisolated extension Streamswarm_Mesh_V1_WirelessLink: SwiftProtobuf.Message, S
     try { if let v = self._frequencyMhz {
       try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
     } }()
+    if !self.absentReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.absentReason, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3535,6 +3586,56 @@ nonisolated extension Streamswarm_Mesh_V1_WirelessLink: SwiftProtobuf.Message, S
     if lhs._signalDbm != rhs._signalDbm {return false}
     if lhs._bitrateMbps != rhs._bitrateMbps {return false}
     if lhs._frequencyMhz != rhs._frequencyMhz {return false}
+    if lhs.absentReason != rhs.absentReason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Streamswarm_Mesh_V1_ProcessUsage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProcessUsage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{1}name\0\u{3}cpu_percent\0\u{3}resident_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._cpuPercent) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.residentBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.pid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pid, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._cpuPercent {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
+    if self.residentBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.residentBytes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Streamswarm_Mesh_V1_ProcessUsage, rhs: Streamswarm_Mesh_V1_ProcessUsage) -> Bool {
+    if lhs.pid != rhs.pid {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._cpuPercent != rhs._cpuPercent {return false}
+    if lhs.residentBytes != rhs.residentBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3587,7 +3688,7 @@ nonisolated extension Streamswarm_Mesh_V1_TcpSocketStates: SwiftProtobuf.Message
 
 nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SystemResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}cpu_percent\0\u{1}cores\0\u{1}load1\0\u{1}load5\0\u{1}load15\0\u{3}core_count\0\u{3}context_switches_per_second\0\u{3}interrupts_per_second\0\u{3}memory_total_bytes\0\u{3}memory_used_bytes\0\u{3}memory_available_bytes\0\u{3}memory_cached_bytes\0\u{3}memory_buffers_bytes\0\u{3}memory_shared_bytes\0\u{3}swap_total_bytes\0\u{3}swap_used_bytes\0\u{1}mounts\0\u{1}disks\0\u{3}process_count\0\u{3}open_files\0\u{3}tcp_sockets\0\u{3}tcp_retransmit_percent\0\u{1}interfaces\0\u{1}sensors\0\u{1}wireless\0\u{3}cpu_frequency_mhz\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}cpu_percent\0\u{1}cores\0\u{1}load1\0\u{1}load5\0\u{1}load15\0\u{3}core_count\0\u{3}context_switches_per_second\0\u{3}interrupts_per_second\0\u{3}memory_total_bytes\0\u{3}memory_used_bytes\0\u{3}memory_available_bytes\0\u{3}memory_cached_bytes\0\u{3}memory_buffers_bytes\0\u{3}memory_shared_bytes\0\u{3}swap_total_bytes\0\u{3}swap_used_bytes\0\u{1}mounts\0\u{1}disks\0\u{3}process_count\0\u{3}open_files\0\u{3}tcp_sockets\0\u{3}tcp_retransmit_percent\0\u{1}interfaces\0\u{1}sensors\0\u{1}wireless\0\u{3}cpu_frequency_mhz\0\u{3}top_by_cpu\0\u{3}top_by_memory\0")
 
   fileprivate class _StorageClass {
     var _cpuPercent: Double? = nil
@@ -3616,6 +3717,8 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
     var _sensors: [Streamswarm_Mesh_V1_SensorReading] = []
     var _wireless: [Streamswarm_Mesh_V1_WirelessLink] = []
     var _cpuFrequencyMhz: Double? = nil
+    var _topByCpu: [Streamswarm_Mesh_V1_ProcessUsage] = []
+    var _topByMemory: [Streamswarm_Mesh_V1_ProcessUsage] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3652,6 +3755,8 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
       _sensors = source._sensors
       _wireless = source._wireless
       _cpuFrequencyMhz = source._cpuFrequencyMhz
+      _topByCpu = source._topByCpu
+      _topByMemory = source._topByMemory
     }
   }
 
@@ -3696,6 +3801,8 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
         case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._sensors) }()
         case 25: try { try decoder.decodeRepeatedMessageField(value: &_storage._wireless) }()
         case 26: try { try decoder.decodeSingularDoubleField(value: &_storage._cpuFrequencyMhz) }()
+        case 27: try { try decoder.decodeRepeatedMessageField(value: &_storage._topByCpu) }()
+        case 28: try { try decoder.decodeRepeatedMessageField(value: &_storage._topByMemory) }()
         default: break
         }
       }
@@ -3786,6 +3893,12 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
       try { if let v = _storage._cpuFrequencyMhz {
         try visitor.visitSingularDoubleField(value: v, fieldNumber: 26)
       } }()
+      if !_storage._topByCpu.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._topByCpu, fieldNumber: 27)
+      }
+      if !_storage._topByMemory.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._topByMemory, fieldNumber: 28)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3821,6 +3934,8 @@ nonisolated extension Streamswarm_Mesh_V1_SystemResult: SwiftProtobuf.Message, S
         if _storage._sensors != rhs_storage._sensors {return false}
         if _storage._wireless != rhs_storage._wireless {return false}
         if _storage._cpuFrequencyMhz != rhs_storage._cpuFrequencyMhz {return false}
+        if _storage._topByCpu != rhs_storage._topByCpu {return false}
+        if _storage._topByMemory != rhs_storage._topByMemory {return false}
         return true
       }
       if !storagesAreEqual {return false}

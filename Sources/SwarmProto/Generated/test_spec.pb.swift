@@ -649,8 +649,10 @@ public nonisolated struct Streamswarm_Mesh_V1_SystemOptions: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Report busy % (and frequency) for every core, not only the total.
   public var perCore: Bool = false
 
+  /// Report the processes using the most CPU and the most memory (SystemResult.top_by_cpu/_memory).
   public var perProcessSummary: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

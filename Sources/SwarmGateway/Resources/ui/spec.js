@@ -52,8 +52,8 @@ export const KIND_OPTIONS = {
     { key: 'durationMs', label: 'Duration (ms)', type: 'uint' },
   ],
   system: [
-    { key: 'perCore', label: 'Per-core CPU', type: 'bool' },
-    { key: 'perProcessSummary', label: 'Per-process summary', type: 'bool' },
+    { key: 'perCore', label: 'Per-core CPU', type: 'bool', hint: 'busy % and frequency of every core' },
+    { key: 'perProcessSummary', label: 'Per-process summary', type: 'bool', hint: 'top 5 processes by CPU and by memory' },
   ],
 };
 

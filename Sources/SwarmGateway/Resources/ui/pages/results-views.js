@@ -327,9 +327,29 @@ export function systemCharts() {
       h('div', null, h('h3', { text: 'CPU' }), h('div', { class: 'chart-box' }, cpu)),
       h('div', null, h('h3', { text: 'Memory used' }), h('div', { class: 'chart-box' }, mem)),
       h('div', null, h('h3', { text: 'Load average' }), h('div', { class: 'chart-box' }, load))));
+  // Newest per-process summary (the test's "Per-process summary" option), one row per agent and process.
+  const { table: procTable, tbody: procBody } = table('system-processes', ['Agent', 'List', 'PID', 'Process', ['CPU', 'num'], ['Resident', 'num']]);
+  const procNone = empty('No per-process summary: turn on "Per-process summary" in the test to see the top processes.');
+  el.append(h('h3', { text: 'Top processes (newest run)' }), h('div', { class: 'table-scroll' }, procTable), procNone);
   return {
     el,
     update({ raw, xMin, xMax, color }) {
+      const newest = new Map();
+      for (const m of raw) if (m.kind === 'system' && !newest.has(m.agent)) newest.set(m.agent, resultBody(m));
+      const procRows = [];
+      for (const [agent, r] of newest) {
+        for (const [list, rows] of [['CPU', r.topByCpu || []], ['memory', r.topByMemory || []]]) {
+          for (const p of rows) {
+            procRows.push(h('tr', { class: 'process' },
+              h('td', { text: agent || '' }), h('td', { text: list }), h('td', { text: String(p.pid ?? '') }),
+              h('td', { text: p.name || '' }),
+              h('td', { class: 'num', text: num(p.cpuPercent) === null ? '—' : fmtNum(num(p.cpuPercent)) + '%' }),
+              h('td', { class: 'num', text: fmtNum((num(p.residentBytes) ?? 0) / 1048576) + ' MiB' })));
+          }
+        }
+      }
+      replace(procBody, procRows);
+      procNone.hidden = procRows.length > 0;
       const byAgent = new Map();
       for (let i = raw.length - 1; i >= 0; i--) {
         const m = raw[i];
