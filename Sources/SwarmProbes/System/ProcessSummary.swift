@@ -42,7 +42,7 @@ extension ProcFSReader {
     package func readProcesses() -> [Int: ProcFS.ProcessSample]? {
         guard let names = entries("proc") else { return nil }
         var result: [Int: ProcFS.ProcessSample] = [:]
-        for name in names where ProcFS.countProcesses([name]) == 1 {
+        for name in names where !name.isEmpty && ProcFS.isDigits(Substring(name)) {
             if let text = contents("proc/\(name)/stat"), let sample = ProcFS.parseProcessStat(text) {
                 result[sample.pid] = sample
             }
