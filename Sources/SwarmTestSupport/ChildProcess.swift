@@ -8,7 +8,7 @@ public struct ChildProcessError: Error, CustomStringConvertible {
 
 /// A child process started with posix_spawn: an empty signal mask and default dispositions (the
 /// test runner's threads block signals, and a child inheriting that would ignore SIGTERM), stdin
-/// and stderr on /dev/null, and no dependence on Foundation's run loop to be reaped.
+/// on /dev/null, stdout and stderr on /dev/null unless given, and no dependence on Foundation's run loop to be reaped.
 public struct ChildProcess: Sendable {
     public let pid: pid_t
     /// The child leads its own process group, and ``stop()`` signals the whole group (so a
@@ -25,6 +25,7 @@ public struct ChildProcess: Sendable {
         _ arguments: [String],
         directory: URL? = nil,
         standardOutput: Int32? = nil,
+        standardError: Int32? = nil,
         ownProcessGroup: Bool = false
     ) throws -> ChildProcess {
         // `env -C` changes directory in the child (posix_spawn has no portable chdir action).
@@ -43,7 +44,11 @@ public struct ChildProcess: Sendable {
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         }
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if let standardError {
+            posix_spawn_file_actions_adddup2(&actions, standardError, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -27,6 +27,17 @@ import Testing
         #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
     }
 
+    /// The log lines about batches, acks and sessions, to explain a loss.
+    func batchLogLines(dir: String, names: [String]) -> String {
+        names.flatMap { name in
+            ((try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? "")
+                .split(separator: "\n")
+                .filter { $0.contains("batch") || $0.contains("refused") || $0.contains("error") }
+                .suffix(60)
+                .map { "\(name): \($0)" }
+        }.joined(separator: "\n")
+    }
+
     @Test("20+ kill -9 of the server and agents under ingest: nothing lost, nothing stored twice")
     func killNineUnderIngest() async throws {
         let binary = try ProductBinary.require()
@@ -67,26 +78,34 @@ import Testing
             }
 
             let port = try await freeLoopbackPort()
+            // Each process appends its log (notice and up) to its own file, read back on a failure.
+            func log(_ name: String) -> Int32 { open("\(dir)/\(name).log", O_WRONLY | O_CREAT | O_APPEND, 0o600) }
             func startServer() throws -> ChildProcess {
-                try ChildProcess.spawn(
+                let fd = log("server")
+                defer { close(fd) }
+                return try ChildProcess.spawn(
                     binary,
                     [
                         "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
                         "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
-                        "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "1s", "--log-level", "warning",
-                    ]
+                        "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "1s", "--log-level", "notice",
+                    ],
+                    standardError: fd
                 )
             }
             func startAgent(_ name: String) throws -> ChildProcess {
-                try ChildProcess.spawn(
+                let fd = log(name)
+                defer { close(fd) }
+                return try ChildProcess.spawn(
                     binary,
                     [
                         "agent", "--server", "127.0.0.1:\(port)", "--server-name", "localhost",
                         "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/agents/\(name).pem",
                         "--key", "\(certs)/agents/\(name).key", "--spool", "\(dir)/\(name).spool",
                         "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
-                        "--reconnect-cap", "500ms", "--log-level", "warning",
-                    ]
+                        "--reconnect-cap", "500ms", "--log-level", "notice",
+                    ],
+                    standardError: fd
                 )
             }
             var processes: [String: ChildProcess] = ["server": try startServer()]
@@ -110,12 +129,22 @@ import Testing
 
             // Then: stop measuring, let the spools drain, and compare what was spooled with what is stored.
             for test in tests { _ = try await store.cancelTest(test.id) }
-            let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+            // Drained means empty spools and no new sequence numbers for 1.5 s (15 intervals of the
+            // tests): an agent that has not yet heard of the cancel would still be spooling, and what
+            // it spools after the comparison is read would look lost or foreign.
+            var lastRanges: [Range<UInt64>] = []
+            let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(1500)) {
                 var depth = 0
-                for name in agents { depth += try await Spool(path: "\(dir)/\(name).spool").depth() }
-                return depth == 0
+                var ranges: [Range<UInt64>] = []
+                for name in agents {
+                    let spool = try Spool(path: "\(dir)/\(name).spool")
+                    depth += try await spool.depth()
+                    ranges.append(try await spool.sequenceRange())
+                }
+                defer { lastRanges = ranges }
+                return depth == 0 && ranges == lastRanges
             }
-            #expect(drained, "the spools did not drain after the test was cancelled")
+            #expect(drained, "the spools did not drain and go quiet after the tests were cancelled")
             var total = 0
             for (name, agent) in zip(agents, names) {
                 let produced = try await Spool(path: "\(dir)/\(name).spool").sequenceRange()
@@ -125,9 +154,15 @@ import Testing
                         .map(\.sequence)
                 }
                 #expect(sequences.count == Set(sequences).count, "\(name): a measurement was stored twice")
+                let lost = Set(produced).subtracting(sequences).sorted()
+                let foreign = Set(sequences).subtracting(produced).sorted()
                 #expect(
-                    Set(sequences) == Set(produced),
-                    "\(name): stored \(sequences.count) of \(produced.count) spooled"
+                    lost.isEmpty && foreign.isEmpty,
+                    """
+                    \(name): stored \(sequences.count) of \(produced.count) spooled; lost \(lost), not spooled \(foreign)
+                    batch lines of the logs:
+                    \(batchLogLines(dir: dir, names: ["server", name]))
+                    """
                 )
                 total += sequences.count
             }
