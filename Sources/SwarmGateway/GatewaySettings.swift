@@ -92,6 +92,17 @@ final class GatewaySettings: Sendable {
                 )
             }
         }
+        // A warn threshold at or above the bad one would paint every slow pair bad and none warn.
+        let current: [String: Int]
+        do { current = try await all() } catch {
+            throw GatewayError(.serviceUnavailable, "could not read the settings: try again shortly")
+        }
+        let merged = current.merging(changes) { $1 }
+        if let warn = merged["meshWarnLatencyMs"], let bad = merged["meshBadLatencyMs"], warn >= bad {
+            throw GatewayError.badRequest(
+                "meshWarnLatencyMs (\(warn)) must be below meshBadLatencyMs (\(bad)): change both together"
+            )
+        }
         do {
             for (name, value) in changes { try await store.setSetting("gateway.\(name)", value: String(value)) }
         } catch let error as StoreError {
