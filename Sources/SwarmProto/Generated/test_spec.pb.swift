@@ -470,8 +470,6 @@ public nonisolated struct Streamswarm_Mesh_V1_TcpOptions: Sendable {
 
   public var expect: Data = Data()
 
-  public var congestionControl: String = String()
-
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1518,7 +1516,7 @@ nonisolated extension Streamswarm_Mesh_V1_UdpOptions: SwiftProtobuf.Message, Swi
 
 nonisolated extension Streamswarm_Mesh_V1_TcpOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TcpOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}send\0\u{1}expect\0\u{3}congestion_control\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}send\0\u{1}expect\0\u{b}congestion_control\0\u{c}\u{3}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1528,7 +1526,6 @@ nonisolated extension Streamswarm_Mesh_V1_TcpOptions: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.send) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.expect) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.congestionControl) }()
       default: break
       }
     }
@@ -1541,16 +1538,12 @@ nonisolated extension Streamswarm_Mesh_V1_TcpOptions: SwiftProtobuf.Message, Swi
     if !self.expect.isEmpty {
       try visitor.visitSingularBytesField(value: self.expect, fieldNumber: 2)
     }
-    if !self.congestionControl.isEmpty {
-      try visitor.visitSingularStringField(value: self.congestionControl, fieldNumber: 3)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Streamswarm_Mesh_V1_TcpOptions, rhs: Streamswarm_Mesh_V1_TcpOptions) -> Bool {
     if lhs.send != rhs.send {return false}
     if lhs.expect != rhs.expect {return false}
-    if lhs.congestionControl != rhs.congestionControl {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
