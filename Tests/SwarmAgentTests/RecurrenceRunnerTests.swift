@@ -10,12 +10,14 @@ import Testing
 /// "continue" recurrence runs in the agent: the same test, again every interval, one series.
 /// The probe is tcp to a closed loopback port: refused at once, so timing is the runner's alone.
 @Suite(.timeLimit(.minutes(1))) struct RecurrenceRunnerTests {
-    func run(_ spec: TestSpec, for duration: Duration) async throws -> [Timestamp] {
+    /// Runs `spec` until `atLeast` measurements are spooled (up to 20 s), then for `duration` more.
+    func run(_ spec: TestSpec, atLeast: Int = 0, for duration: Duration) async throws -> [Timestamp] {
         try await withTemporaryDirectory { dir in
             let spool = try Spool(path: "\(dir)/spool.sqlite")
             let runner = ProbeRunner(spool: spool, logger: Logger(label: "test.runner"))
             let task = Task { await runner.run() }
             runner.apply(TestAssignment(testID: TestID(7), revision: 1, spec: spec))
+            try await eventually(timeout: .seconds(20)) { try await spool.depth() >= atLeast }
             try await Task.sleep(for: duration)
             runner.finish()
             await task.value
@@ -63,7 +65,9 @@ import Testing
             target: .init(host: "127.0.0.1", port: 1),
             schedule: .init(interval: .zero, randomStartOffset: false)
         )
-        #expect(try await run(spec, for: .milliseconds(1500)).count == 1)
+        // Waits for the run itself (a starved pool may start it late), then for a second more.
+        let times = try await run(spec, atLeast: 1, for: .milliseconds(1200))
+        #expect(times.count == 1, "runs at \(times)")
     }
 
     @Test("a windowed test repeats its window: runs inside each window, none between")
