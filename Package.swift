@@ -72,9 +72,11 @@ let package = Package(
                 logging, swiftProtobuf,
             ]
         ),
-        .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", "SwarmStore", nioCore, swiftProtobuf]),
+        .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
+        // Pure folds over typed results (device status, path correlation): values in, values out.
+        .target(name: "SwarmAnalytics", dependencies: ["SwarmCore"]),
         .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
         // zlib: the http probe inflates gzip/deflate bodies to report compressed vs decoded size.
         .target(name: "CSwarmProbes", linkerSettings: [.linkedLibrary("z")]),
@@ -99,12 +101,26 @@ let package = Package(
         .target(
             name: "SwarmGateway",
             dependencies: [
-                "SwarmCore", "SwarmStore", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore, hummingbirdBcrypt,
+                "SwarmCore", "SwarmStore", "SwarmAnalytics", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore,
+                hummingbirdBcrypt,
                 crypto,
                 logging, nioHTTPTypes,
                 serviceLifecycle,
             ],
             resources: [.copy("Resources/ui")]
+        ),
+        // A simulated gNMI device (grpc-swift-2 server) for tests, the lab and the collector bench.
+        .target(
+            name: "SwarmGNMISimulator",
+            dependencies: ["SwarmGNMI", "SwarmGNMIProto", grpcCore, grpcHTTP2, swiftProtobuf]
+        ),
+        // `streamswarm bench …`: simulated agents, load generators and their baselines.
+        .target(
+            name: "SwarmBench",
+            dependencies: [
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes", "SwarmServer",
+                "SwarmGateway", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL, crypto, logging,
+            ]
         ),
 
         // MARK: - Executable
@@ -112,28 +128,27 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmProto", "SwarmGNMI", "SwarmGNMIProto", swiftProtobuf,
-                argumentParser, logging, serviceLifecycle, unixSignals, nioCore, nioPosix,
-                nioSSL,
-                grdb,
+                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
+                nioPosix, nioSSL,
             ]
         ),
 
-        // A test peer, not a product: simulated gNMI devices for the lab and the collector bench.
-        .executableTarget(name: "SwarmGNMITarget", dependencies: ["SwarmTestSupport", argumentParser]),
+        // A test peer: simulated gNMI devices for the lab and the collector bench (no test support linked).
+        .executableTarget(name: "SwarmGNMITarget", dependencies: ["SwarmGNMISimulator", argumentParser]),
 
         // MARK: - Test support
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto",
-                "SwarmGNMI",
-                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, grpcCore, grpcHTTP2, swiftProtobuf,
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire",
+                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging,
             ]
         ),
 
         // MARK: - Tests
         .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
+        .testTarget(name: "SwarmAnalyticsTests", dependencies: ["SwarmAnalytics", "SwarmCore"]),
         .testTarget(
             name: "SwarmWireTests",
             dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", "SwarmTestSupport", nioCore, swiftProtobuf]
@@ -157,8 +172,8 @@ let package = Package(
         .testTarget(
             name: "SwarmGNMITests",
             dependencies: [
-                "SwarmGNMI", "SwarmGNMIProto", "SwarmCore", "SwarmPKI", "SwarmTestSupport", swiftProtobuf, logging,
-                x509,
+                "SwarmGNMI", "SwarmGNMIProto", "SwarmGNMISimulator", "SwarmCore", "SwarmPKI", "SwarmTestSupport",
+                swiftProtobuf, logging, x509,
             ]
         ),
         .testTarget(
@@ -181,15 +196,15 @@ let package = Package(
             name: "SwarmLabTests",
             dependencies: [
                 "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire",
-                "SwarmPKI",
-                nioCore, nioPosix, logging,
+                "SwarmPKI", "SwarmGateway", "SwarmAnalytics", nioCore, nioPosix, logging,
             ]
         ),
         .testTarget(
             name: "SwarmIntegrationTests",
             dependencies: [
                 "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
-                "SwarmProbes", "SwarmGateway", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto", nioCore, nioPosix,
+                "SwarmProbes", "SwarmGateway", "SwarmAnalytics", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto",
+                "SwarmGNMISimulator", nioCore, nioPosix,
                 nioSSL,
                 logging, serviceLifecycle, crypto,
                 x509,

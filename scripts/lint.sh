@@ -34,12 +34,13 @@ allowed_for() {
     SwarmCore) echo "Logging" ;;
     SwarmProto) echo "SwiftProtobuf" ;;
     SwarmGNMIProto) echo "SwiftProtobuf GRPCCore GRPCProtobuf" ;;
-    # SwarmStore: DeviceStatus reads a device's latest results to describe it.
-    SwarmWire) echo "SwarmCore SwarmProto SwarmStore NIOCore SwiftProtobuf" ;;
+    SwarmWire) echo "SwarmCore SwarmProto NIOCore SwiftProtobuf" ;;
     # The gNMI collector: gRPC over NIO HTTP/2 with TLS, our own certificate checks (X509).
     SwarmGNMI) echo "SwarmCore SwarmGNMIProto GRPCCore GRPCProtobuf GRPCNIOTransportHTTP2 NIOCore NIOSSL X509 SwiftASN1 Crypto Logging SwiftProtobuf" ;;
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
     SwarmStore) echo "SwarmCore" ;;
+    # Pure folds over typed results: no store, no wire, no I/O.
+    SwarmAnalytics) echo "SwarmCore" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;
     # Crypto: HMAC authentication of the UDP echo and bandwidth responders.
     SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix NIOSSL NIOHTTP1 Crypto Logging" ;;
@@ -49,14 +50,24 @@ allowed_for() {
     SwarmAgent)
         echo "SwarmCore SwarmWire SwarmPKI SwarmProbes SwarmGNMI GRDB NIOCore NIOPosix NIOSSL Logging ServiceLifecycle"
         ;;
-    # SwarmWire: only its proto3 JSON mapping (MeshJSON), device status and path correlation, and its
-    # error type; never the mesh framing. SwarmPKI: only DeviceVault, to seal posted device credentials.
+    # SwarmWire: only its proto3 JSON mapping (MeshJSON), its error type (WireError) and the stored
+    # result decoder (MeasurementEncoding.decodeResult); never the mesh framing or codec.
+    # SwarmAnalytics: the device status and path correlation folds. SwarmPKI: only DeviceVault, to
+    # seal posted device credentials.
     SwarmGateway)
-        echo "SwarmCore SwarmStore SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOHTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
+        echo "SwarmCore SwarmStore SwarmAnalytics SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOHTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
         ;;
-    SwarmCLI) echo "ANY" ;;
+    # The gRPC server side of gNMI, serving OpenConfig leaves (GNMIPath from SwarmGNMI).
+    SwarmGNMISimulator) echo "SwarmGNMI SwarmGNMIProto GRPCCore GRPCNIOTransportHTTP2 SwiftProtobuf" ;;
+    # Drives real servers, agents and gateways; never test support, and no SQL of its own (GRDB stays
+    # in SwarmStoreSQLite, whose SQLiteIngestBaseline is the mesh bench's ceiling).
+    SwarmBench)
+        echo "SwarmCore SwarmWire SwarmPKI SwarmStore SwarmStoreSQLite SwarmProbes SwarmServer SwarmGateway SwarmProto SwiftProtobuf NIOCore NIOPosix NIOSSL Crypto Logging"
+        ;;
+    # The product: anything but test support, and no SQL of its own (GRDB stays in SwarmStoreSQLite).
+    SwarmCLI) echo "ANY -SwarmTestSupport -GRDB" ;;
     SwarmTestSupport) echo "ANY -SwarmCLI" ;;
-    SwarmGNMITarget) echo "SwarmTestSupport ArgumentParser" ;;
+    SwarmGNMITarget) echo "SwarmGNMISimulator ArgumentParser" ;;
     *) return 1 ;;
     esac
 }

@@ -2,7 +2,7 @@
 ///
 /// Failed runs still produce an observation: the status and reason say what happened, and the
 /// result holds whatever was measured before the failure (often nothing).
-public struct ProbeObservation: Sendable {
+public struct ProbeObservation: Sendable, Hashable {
     public var testID: TestID
     public var revision: Int
     public var kind: ProbeKind
@@ -34,7 +34,7 @@ public struct ProbeObservation: Sendable {
 }
 
 /// The typed figures of one probe run; one case per probe kind implemented by the agent.
-public enum ProbeResult: Sendable {
+public enum ProbeResult: Sendable, Hashable {
     case icmp(ICMPProbeResult)
     case udp(UDPProbeResult)
     case tcp(TCPProbeResult)

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import SwarmTestSupport
+import SwarmGNMISimulator
 
-/// `swarm-gnmi-target`: the test gNMI device as a process, for the network lab (a device inside a
+/// `swarm-gnmi-target`: the simulated gNMI device as a process, for the network lab (a device inside a
 /// namespace) and the collector benchmark (hundreds of devices). Not a product: a test peer.
 @main
 struct GNMITargetCommand: AsyncParsableCommand {
@@ -33,7 +33,7 @@ struct GNMITargetCommand: AsyncParsableCommand {
     var statsInterval = 0.0
 
     func run() async throws {
-        let security: TestGNMITarget.Security
+        let security: SimulatedGNMIDevice.Security
         if let cert, let key {
             security = .tls(
                 certificatePEM: try String(contentsOfFile: cert, encoding: .utf8),
@@ -48,13 +48,13 @@ struct GNMITargetCommand: AsyncParsableCommand {
             let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .newlines)
             credentials = (username, password)
         }
-        var targets: [TestGNMITarget] = []
+        var targets: [SimulatedGNMIDevice] = []
         for n in 0..<count {
-            var settings = TestGNMITarget.Settings(security: security, credentials: credentials)
+            var settings = SimulatedGNMIDevice.Settings(security: security, credentials: credentials)
             settings.interfaces = interfaces
             settings.countersPerInterface = max(1, min(18, countersPerInterface))
             settings.bitsPerSecond = bitsPerSecond
-            let target = TestGNMITarget(settings, host: host)
+            let target = SimulatedGNMIDevice(settings, host: host)
             try await target.start(port: port + n)
             targets.append(target)
         }

@@ -208,7 +208,7 @@ extension GNMIMapping {
             q.droppedPackets = p.droppedPackets
             return q
         }
-        s.rpcLatency = r.hasRpcLatencyUs ? .nanoseconds(Int64(r.rpcLatencyUs * 1000)) : nil
+        s.rpcLatency = r.hasRpcLatencyUs ? MeasurementEncoding.duration(micros: r.rpcLatencyUs) : nil
         s.deviceTimestamp = r.deviceTimestampUnixNanos > 0 ? Timestamp(unixNanos: r.deviceTimestampUnixNanos) : nil
         s.updates = Int(clamping: r.updates)
         if r.hasCapabilities {
@@ -226,7 +226,8 @@ extension GNMIMapping {
 }
 
 extension MeasurementEncoding {
-    /// Decodes a stored `gnmi` payload (device status, correlation, tables).
+    /// Decodes a stored `gnmi` payload (tables, benchmarks); ``decodeResult(kind:payload:)``'s gnmi
+    /// mapping, except that an empty payload reads as an empty snapshot rather than nil.
     public static func decodeGNMI(_ payload: Data) throws -> GNMISnapshot {
         GNMIMapping.snapshot(try Streamswarm_Mesh_V1_GnmiResult(serializedBytes: payload))
     }

@@ -138,45 +138,10 @@ public enum MeasurementEncoding {
         }
     }
 
-    /// Decodes a stored tcp payload (for tables and tests).
+    /// Decodes a stored tcp payload (for tables and tests); ``decodeResult(kind:payload:)``'s tcp
+    /// mapping, except that an empty payload reads as an empty result rather than nil.
     public static func decodeTCP(_ payload: Data) throws -> TCPProbeResult {
-        let r = try Streamswarm_Mesh_V1_TcpResult(serializedBytes: payload)
-        var info = TCPInfo()
-        info.rttMicros = r.info.rttUs
-        info.rttvarMicros = r.info.rttvarUs
-        info.minRttMicros = r.info.minRttUs
-        info.sndCwnd = r.info.sndCwnd
-        info.sndSsthresh = r.info.sndSsthresh
-        info.sndMss = r.info.sndMss
-        info.advmss = r.info.advmss
-        info.pmtu = r.info.pmtu
-        info.retransmits = r.info.retransmits
-        info.totalRetrans = r.info.totalRetrans
-        info.deliveryRateBytesPerSecond = r.info.deliveryRateBps
-        info.sndWscale = r.info.sndWscale
-        info.rcvWscale = r.info.rcvWscale
-        info.ecnNegotiated = r.info.ecnNegotiated
-        info.state = r.info.state
-        let outcome: TCPOutcome =
-            switch r.outcome {
-            case .connected: .connected
-            case .refused: .refused
-            case .timeout: .timeout
-            case .unreachable: .unreachable
-            case .expectMismatch: .expectMismatch
-            default: .error
-            }
-        return TCPProbeResult(
-            address: r.address,
-            port: Int(r.port),
-            outcome: outcome,
-            connectTime: r.hasConnectUs ? .nanoseconds(Int64(r.connectUs * 1000)) : nil,
-            info: r.hasInfo ? info : nil,
-            congestionControl: r.congestionControl,
-            expectMatched: r.hasExpectMatched ? r.expectMatched : nil,
-            error: r.error,
-            dscp: Int(r.dscp)
-        )
+        tcp(try Streamswarm_Mesh_V1_TcpResult(serializedBytes: payload))
     }
 
     // MARK: - Domain → proto results

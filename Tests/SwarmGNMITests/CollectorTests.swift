@@ -3,6 +3,7 @@ import Logging
 import SwarmCore
 import SwarmGNMI
 import SwarmGNMIProto
+import SwarmGNMISimulator
 import SwarmPKI
 import SwarmTestSupport
 import Synchronization
@@ -49,9 +50,9 @@ struct CollectorTests {
     func target(
         credentials: (String, String)? = ("admin", "s3cret"),
         clientCA: Bool = false,
-        configure: (inout TestGNMITarget.Settings) -> Void = { _ in }
-    ) async throws -> TestGNMITarget {
-        var settings = TestGNMITarget.Settings(
+        configure: (inout SimulatedGNMIDevice.Settings) -> Void = { _ in }
+    ) async throws -> SimulatedGNMIDevice {
+        var settings = SimulatedGNMIDevice.Settings(
             security: .tls(
                 certificatePEM: device.certificatePEM,
                 keyPEM: device.privateKeyPEM,
@@ -60,13 +61,13 @@ struct CollectorTests {
             credentials: credentials.map { (username: $0.0, password: $0.1) }
         )
         configure(&settings)
-        let target = TestGNMITarget(settings)
+        let target = SimulatedGNMIDevice(settings)
         try await target.start()
         return target
     }
 
     func connection(
-        _ target: TestGNMITarget,
+        _ target: SimulatedGNMIDevice,
         auth: GNMIConnection.Auth = .password,
         password: String = "s3cret",
         address: String = "127.0.0.1",
@@ -223,7 +224,7 @@ struct CollectorTests {
 
     @Test("a plaintext device is refused, never used without TLS")
     func plaintextDevice() async throws {
-        let target = TestGNMITarget(.init(security: .plaintext))
+        let target = SimulatedGNMIDevice(.init(security: .plaintext))
         try await target.start()
         defer { Task { await target.stop() } }
         let failure = try #require(await connectFailure(try connection(target)))
@@ -269,7 +270,7 @@ struct CollectorTests {
     @Test("an expired device certificate")
     func expired() async throws {
         let expired = try pki.device(expired: true)
-        let target = TestGNMITarget(
+        let target = SimulatedGNMIDevice(
             .init(security: .tls(certificatePEM: expired.certificatePEM, keyPEM: expired.privateKeyPEM, clientCA: nil))
         )
         try await target.start()
@@ -283,7 +284,7 @@ struct CollectorTests {
     @Test("a device certificate whose extended key usage is not serverAuth is refused")
     func clientOnlyCertificate() async throws {
         let clientOnly = try pki.device(usage: .clientAuth)
-        let target = TestGNMITarget(
+        let target = SimulatedGNMIDevice(
             .init(
                 security: .tls(
                     certificatePEM: clientOnly.certificatePEM,
@@ -302,7 +303,7 @@ struct CollectorTests {
     @Test("a pinned self-signed certificate is trusted only while it is the same certificate")
     func pinned() async throws {
         let own = try TestPKI.selfSigned()
-        let target = TestGNMITarget(
+        let target = SimulatedGNMIDevice(
             .init(security: .tls(certificatePEM: own.certificatePEM, keyPEM: own.privateKeyPEM, clientCA: nil))
         )
         try await target.start()

@@ -1,14 +1,16 @@
 import Crypto
 import Foundation
 import SwarmAgent
+import SwarmAnalytics
 import SwarmCore
 import SwarmGNMIProto
+import SwarmGNMISimulator
+import SwarmGateway
 import SwarmPKI
 import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmTestSupport
-import SwarmWire
 import Testing
 
 /// gNMI end to end: a device in the inventory (credentials sealed), the server hands it to the
@@ -34,7 +36,7 @@ extension EndToEndTests {
         try await withTemporaryDirectory { dir in
             let pki = try TestPKI()
             let issued = try pki.device()
-            let target = TestGNMITarget(
+            let target = SimulatedGNMIDevice(
                 .init(
                     security: .tls(certificatePEM: issued.certificatePEM, keyPEM: issued.privateKeyPEM, clientCA: nil),
                     credentials: (username: "collector", password: "pa55-word-in-clear?")
@@ -69,11 +71,11 @@ extension EndToEndTests {
             try await running({ try await server.run() }) {
                 try await running({ try await agent.run() }) {
                     let arrived = try await eventually(timeout: .seconds(20)) {
-                        let status = try await DeviceStatus.latest(good, store: store)
+                        let status = try await DeviceReadings(store: store).latest(good)
                         return status.snapshot?.interfaces.first?.inBitsPerSecond != nil
                     }
                     #expect(arrived, "gnmi results with rates reached the store")
-                    let status = try await DeviceStatus.latest(good, store: store)
+                    let status = try await DeviceReadings(store: store).latest(good)
                     #expect(status.state == "ok")
                     #expect(status.capabilities?.version == "0.10.0")
                     let eth0 = try #require(status.snapshot?.interfaces.first)
@@ -83,10 +85,10 @@ extension EndToEndTests {
                     #expect(target.lastUsername == "collector")
 
                     let refused = try await eventually(timeout: .seconds(10)) {
-                        try await DeviceStatus.latest(bad, store: store).errorKind == "wrong_credentials"
+                        try await DeviceReadings(store: store).latest(bad).errorKind == "wrong_credentials"
                     }
                     #expect(refused)
-                    let badStatus = try await DeviceStatus.latest(bad, store: store)
+                    let badStatus = try await DeviceReadings(store: store).latest(bad)
                     #expect(badStatus.state == "failed")
                     #expect(badStatus.reason.contains("refused the credentials for user \"collector\""))
 
@@ -133,10 +135,10 @@ extension EndToEndTests {
                 try await running({ try await agent.run() }) {
                     #expect(
                         try await eventually(timeout: .seconds(10)) {
-                            try await DeviceStatus.latest(device, store: store).reason.contains("has no device key")
+                            try await DeviceReadings(store: store).latest(device).reason.contains("has no device key")
                         }
                     )
-                    let status = try await DeviceStatus.latest(device, store: store)
+                    let status = try await DeviceReadings(store: store).latest(device)
                     #expect(
                         status.reason
                             == "the server has no device key to unseal the credentials of r9: start it with "

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
+import SwarmAnalytics
 import SwarmCore
+import SwarmGateway
 import SwarmPKI
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmTestSupport
-import SwarmWire
 import Testing
 
 /// gNMI end to end through the lab: `streamswarm dev` runs in namespace A; a simulated device
@@ -104,17 +105,16 @@ struct DeviceLabTests {
 
                 // Device data arrives with rates; traceroute results arrive through R1.
                 let collected = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                    let status = try await DeviceStatus.latest(r1Device, store: store)
+                    let status = try await DeviceReadings(store: store).latest(r1Device)
                     let traces = try await store.measurementCount(test: traceTest.id)
                     return status.snapshot?.interfaces.first?.inBitsPerSecond != nil && traces >= 2
                 }
                 #expect(collected, "dev: \(dev.stderr.suffix(3000))")
                 let now = Timestamp.now()
-                let path = try await PathCorrelation.correlate(
+                let path = try await DeviceReadings(store: store).path(
                     test: traceTest.id,
                     agent: nil,
-                    range: TimeRange(from: now - .seconds(300), to: now + .seconds(5)),
-                    store: store
+                    range: TimeRange(from: now - .seconds(300), to: now + .seconds(5))
                 )
                 let hop1 = try #require(path.hops.first { $0.ttl == 1 })
                 #expect(hop1.address == r1)

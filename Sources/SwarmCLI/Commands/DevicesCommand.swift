@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SwarmAnalytics
 import SwarmCore
 import SwarmGNMI
 import SwarmGNMIProto
+import SwarmGateway
 import SwarmPKI
 import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
-import SwarmWire
 
 /// Where the device key comes from: `--device-key-file`, else `SWARM_DEVICE_KEY`.
 struct DeviceKeyOptions: ParsableArguments {
@@ -199,7 +200,7 @@ struct DevicesCommand: AsyncParsableCommand {
                 print("no devices: add one with 'streamswarm devices add --name … --address … --port …'")
             }
             for device in devices {
-                let status = try await DeviceStatus.newest(device, store: sqlite)
+                let status = try await DeviceReadings(store: sqlite).newest(device)
                 print(
                     "\(device.id)\t\(device.name)\t\(device.address):\(device.port)\t\(device.auth.rawValue)\t"
                         + "\(device.agents.map(\.rawValue).joined(separator: ","))\t\(status.summary)"
@@ -220,7 +221,7 @@ struct DevicesCommand: AsyncParsableCommand {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
             let sqlite = try store.open(logger: logger)
             let found = try await findDevice(device, store: sqlite)
-            let status = try await DeviceStatus.latest(found, store: sqlite)
+            let status = try await DeviceReadings(store: sqlite).latest(found)
             print("device \(found.id) \(found.name)")
             print(
                 "  address     \(found.address):\(found.port)\(found.interfaceAddresses.isEmpty ? "" : " (also \(found.interfaceAddresses.joined(separator: ", ")))")"
@@ -325,7 +326,7 @@ struct DevicesCommand: AsyncParsableCommand {
 
 /// A device by id or name, or a usage error that says how to list them.
 func findDevice(_ idOrName: String, store: SQLiteStore) async throws -> DeviceRecord {
-    do { return try await DeviceStatus.find(idOrName, store: store) } catch let error as StoreError {
+    do { return try await DeviceReadings(store: store).find(idOrName) } catch let error as StoreError {
         throw ValidationError(error.message)
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
 import Logging
+import SwarmAnalytics
 import SwarmCore
 import SwarmPKI
 import SwarmStore
-import SwarmWire
 
 /// Managed gNMI devices: list with status, detail with capabilities and the latest figures, add
 /// (credentials sealed with the device key, never returned), remove; and the path correlation of a
@@ -12,6 +12,7 @@ import SwarmWire
 struct DeviceRoutes {
     let store: any Store
     let vault: DeviceVault?
+    var readings: DeviceReadings { DeviceReadings(store: store) }
 
     struct DeviceList: Encodable { var devices: [DeviceDTO] }
 
@@ -46,13 +47,13 @@ struct DeviceRoutes {
         api.on(.get, "devices", .role(.viewer)) { _, _ in
             var list: [DeviceDTO] = []
             for device in try await store.devices() {
-                list.append(DeviceDTO(device, status: try await DeviceStatus.newest(device, store: store)))
+                list.append(DeviceDTO(device, status: try await readings.newest(device)))
             }
             return try JSONResponse.make(DeviceList(devices: list))
         }
         api.on(.get, "devices/:id", .role(.viewer)) { _, context in
             let device = try await existing(context)
-            let status = try await DeviceStatus.latest(device, store: store)
+            let status = try await readings.latest(device)
             var dto = DeviceDTO(device, status: status)
             dto.capabilities = status.capabilities.map(CapabilitiesDTO.init)
             if let snapshot = status.snapshot { dto.latest = SnapshotDTO(snapshot) }
@@ -75,7 +76,7 @@ struct DeviceRoutes {
                 )
             }
             return try JSONResponse.make(
-                DeviceDTO(stored, status: try await DeviceStatus.newest(stored, store: store)),
+                DeviceDTO(stored, status: try await readings.newest(stored)),
                 status: .created
             )
         }
@@ -90,12 +91,7 @@ struct DeviceRoutes {
             let test = try ResultRoutes.test(q)
             let now = Timestamp.now()
             let range = try ResultRoutes.range(q, default: TimeRange(from: now - .seconds(3600), to: now))
-            let correlation = try await PathCorrelation.correlate(
-                test: test,
-                agent: try ResultRoutes.agent(q),
-                range: range,
-                store: store
-            )
+            let correlation = try await readings.path(test: test, agent: try ResultRoutes.agent(q), range: range)
             return try JSONResponse.make(PathDTO(correlation))
         }
     }
@@ -370,7 +366,7 @@ struct PathDTO: Encodable {
     var runs: Int
     var hops: [Hop]
 
-    init(_ c: PathCorrelation) {
+    init(_ c: DevicePath) {
         test = c.test.rawValue
         from = c.range.from.iso8601
         to = c.range.to.iso8601
