@@ -160,27 +160,14 @@ public final class AgentSession: Service, Sendable {
 
     /// One session: returns the wait before reconnecting if the server asked for one.
     private func connectOnce() async throws -> Duration? {
-        let serverName = configuration.serverName ?? configuration.serverHost
-        let sslContext = self.sslContext
-        let maxFrameBytes = MeshFrame.defaultMaxPayloadBytes
-        let channel = try await ClientBootstrap(group: eventLoopGroup)
-            .connectTimeout(.nanoseconds(configuration.handshakeTimeout.nanoseconds))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: configuration.serverHost, port: configuration.serverPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    let sni = serverName.first?.isNumber == true || serverName.contains(":") ? nil : serverName
-                    try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: sni))
-                    try sync.addHandler(
-                        ByteToMessageHandler(
-                            MeshFrameDecoder(maxPayloadBytes: maxFrameBytes),
-                            maximumBufferSize: maxFrameBytes + 65_536
-                        )
-                    )
-                    try sync.addHandler(MessageToByteHandler(MeshFrameEncoder()))
-                    return try NIOAsyncChannel<MeshFrame, MeshFrame>(wrappingChannelSynchronously: channel)
-                }
-            }
+        var connector = MeshConnector(
+            host: configuration.serverHost,
+            port: configuration.serverPort,
+            serverName: configuration.serverName ?? configuration.serverHost,
+            sslContext: sslContext
+        )
+        connector.connectTimeout = configuration.handshakeTimeout
+        let channel = try await connector.connect(group: eventLoopGroup)
         return try await channel.executeThenClose { inbound, outbound in
             var frames = inbound.makeAsyncIterator()
             var host = HostFactsReader.read()
@@ -196,62 +183,36 @@ public final class AgentSession: Service, Sendable {
                 spoolDepth: UInt64(try await spool.depth()),
                 running: runner.assignments.map { Mesh.AssignmentRef(testID: $0.0, revision: $0.1) }
             )
-            try await outbound.write(MeshCodec.encode(.hello(hello)))
-            let welcome = try await self.awaitWelcome(&frames, channel: channel.channel)
-            if let key = welcome.responderKey { configuration.keyring.update(key) }
-            try await spool.raiseBatchCounter(above: welcome.lastBatchID)
-            stats.withLock {
-                $0.sessionsOpened += 1
-                $0.connected = true
-                $0.lastError = nil
-            }
-            var logger = self.logger
-            logger[metadataKey: "swarm.session.id"] = "\(welcome.sessionID)"
-            logger.info("connected to \(configuration.serverHost):\(configuration.serverPort) as \(welcome.agentName)")
             defer { stats.withLock { $0.connected = false } }
-            let window = max(
-                1,
-                min(
-                    configuration.maxInFlightBatches,
-                    welcome.maxInFlightBatches > 0 ? welcome.maxInFlightBatches : .max
-                )
-            )
             let session = LiveSession(
                 owner: self,
                 outbound: outbound,
                 channel: channel.channel,
-                window: window,
-                maxBatchBytes: (welcome.maxFrameBytes > 0 ? welcome.maxFrameBytes : MeshFrame.defaultMaxPayloadBytes)
-                    * 3 / 4,
-                heartbeatInterval: welcome.heartbeatInterval > .zero ? welcome.heartbeatInterval : .seconds(10),
+                configuration: .init(
+                    maxInFlightBatches: configuration.maxInFlightBatches,
+                    maxBatchMeasurements: configuration.maxBatchMeasurements,
+                    replacedBackoff: configuration.reconnectCap
+                ),
                 logger: logger
             )
-            return try await session.run(frames: &frames, doorbell: doorbell)
-        }
-    }
-
-    private func awaitWelcome(
-        _ frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator,
-        channel: any Channel
-    ) async throws -> Mesh.Welcome {
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
-            channel.close(promise: nil)
-        }
-        defer { timer.cancel() }
-        guard let frame = try await frames.next() else {
-            throw AgentError(message: "server closed the connection before Welcome (TLS refused or timeout)")
-        }
-        switch try MeshCodec.decode(frame) {
-        case .welcome(let welcome):
-            return welcome
-        case .error(let error):
-            throw AgentError(message: "server refused the session: \(error.message)")
-        case let other:
-            throw AgentError(message: "server answered Hello with \(other.name) instead of Welcome")
+            return try await session.run(
+                hello: hello,
+                frames: &frames,
+                doorbell: doorbell,
+                welcomeTimeout: configuration.handshakeTimeout
+            )
         }
     }
 
     // MARK: - Used by LiveSession
+
+    func recordSessionOpened() {
+        stats.withLock {
+            $0.sessionsOpened += 1
+            $0.connected = true
+            $0.lastError = nil
+        }
+    }
 
     func recordAck(measurements: Int) {
         stats.withLock {
