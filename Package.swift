@@ -74,8 +74,12 @@ let package = Package(
         ),
         .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", "SwarmStore", nioCore, swiftProtobuf]),
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
-        .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
-        .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
+        // ServiceLifecycle: a backend is a Service whose run() carries its change feed.
+        .target(name: "SwarmStore", dependencies: ["SwarmCore", serviceLifecycle]),
+        .target(
+            name: "SwarmStoreSQLite",
+            dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
+        ),
         // zlib: the http probe inflates gzip/deflate bodies to report compressed vs decoded size.
         .target(name: "CSwarmProbes", linkerSettings: [.linkedLibrary("z")]),
         .target(
@@ -129,6 +133,7 @@ let package = Package(
                 "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmGNMIProto",
                 "SwarmGNMI",
                 x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, grpcCore, grpcHTTP2, swiftProtobuf,
+                serviceLifecycle,
             ]
         ),
 
@@ -144,7 +149,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SwarmStoreSQLiteTests",
-            dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging]
+            dependencies: [
+                "SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging, serviceLifecycle,
+            ]
         ),
         .testTarget(
             name: "SwarmServerTests",

@@ -39,8 +39,9 @@ allowed_for() {
     # The gNMI collector: gRPC over NIO HTTP/2 with TLS, our own certificate checks (X509).
     SwarmGNMI) echo "SwarmCore SwarmGNMIProto GRPCCore GRPCProtobuf GRPCNIOTransportHTTP2 NIOCore NIOSSL X509 SwiftASN1 Crypto Logging SwiftProtobuf" ;;
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
-    SwarmStore) echo "SwarmCore" ;;
-    SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;
+    # ServiceLifecycle: a StoreBackend is a Service; its run() carries the change feed.
+    SwarmStore) echo "SwarmCore ServiceLifecycle" ;;
+    SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # Crypto: HMAC authentication of the UDP echo and bandwidth responders.
     SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix NIOSSL NIOHTTP1 Crypto Logging" ;;
     SwarmServer)
