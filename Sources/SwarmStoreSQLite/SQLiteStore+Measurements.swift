@@ -87,11 +87,16 @@ extension SQLiteStore {
 
     public func lastBatchID(of agent: AgentName) async throws -> UInt64 {
         try await read { db in
+            // Ids are stored as Int64 bit patterns: those at or above 2^63 read negative and are the
+            // largest unsigned, so the highest of them wins when there is one. Each MAX is one seek
+            // on the (agent, batch id) primary key.
             let id = try Int64.fetchOne(
                 db,
                 sql: """
-                    SELECT MAX(b.batch_id) FROM ingested_batches b JOIN agents a ON a.id = b.agent_id
-                    WHERE a.name = ?
+                    SELECT COALESCE(
+                        (SELECT MAX(batch_id) FROM ingested_batches WHERE agent_id = g.id AND batch_id < 0),
+                        (SELECT MAX(batch_id) FROM ingested_batches WHERE agent_id = g.id))
+                    FROM agents g WHERE g.name = ?
                     """,
                 arguments: [agent.rawValue]
             )
