@@ -30,8 +30,9 @@ extension SQLiteStore {
             do {
                 try await pollChanges()
                 if lastPrune.map({ ContinuousClock.now - $0 >= pruneEvery }) ?? true {
-                    try await pruneChanges(olderThan: Timestamp.now() - configuration.changeRetention)
-                    lastPrune = ContinuousClock.now
+                    let pruned = try await pruneChanges(olderThan: Timestamp.now() - configuration.changeRetention)
+                    // A full round may have left more: the next tick takes the next round.
+                    if pruned < Self.pruneRoundRows { lastPrune = ContinuousClock.now }
                 }
                 lastWarning = nil
             } catch {
@@ -65,24 +66,30 @@ extension SQLiteStore {
         }
     }
 
-    /// Deletes change-log rows logged before `cutoff`; returns how many.
+    /// Deletes change-log rows logged before `cutoff`, at most ``pruneRoundRows`` of the oldest
+    /// in one go; returns how many.
     ///
     /// Rows are in time order by id, so the delete is a range on the primary key ending at the
-    /// first row to keep: it touches only the rows it removes, with no index on time.
+    /// first row to keep, looked for only among the oldest rows of the round: each round touches
+    /// only what it removes, needs no index on time, and holds the write lock briefly however
+    /// large a backlog is (a server restarted after a day of another process's writes).
     @discardableResult
     func pruneChanges(olderThan cutoff: Timestamp) async throws -> Int {
         try await write { db in
-            try db.execute(
-                sql: """
-                    DELETE FROM changes WHERE id < COALESCE(
-                        (SELECT id FROM changes WHERE at >= ? ORDER BY id LIMIT 1),
-                        (SELECT MAX(id) + 1 FROM changes))
-                    """,
-                arguments: [cutoff.unixNanos]
+            guard let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM changes") else { return 0 }
+            let roundEnd = oldest + Int64(Self.pruneRoundRows)
+            let firstKept = try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM changes WHERE id >= ? AND id < ? AND at >= ? ORDER BY id LIMIT 1",
+                arguments: [oldest, roundEnd, cutoff.unixNanos]
             )
+            try db.execute(sql: "DELETE FROM changes WHERE id < ?", arguments: [firstKept ?? roundEnd])
             return db.changesCount
         }
     }
+
+    /// The most change-log rows one prune deletes.
+    static let pruneRoundRows = 10_000
 
     /// Logs `changes` inside the caller's transaction.
     static func logChanges(_ changes: [StoreChange], origin: String, _ db: Database) throws {

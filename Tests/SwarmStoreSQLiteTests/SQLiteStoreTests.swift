@@ -293,8 +293,10 @@ import Testing
             // Given: two changes the server has not read yet, pruned by another handle.
             _ = try await cli.createTest(TestSpec(name: "a", probes: [.system]), agents: [local])
             _ = try await cli.createTest(TestSpec(name: "b", probes: [.system]), agents: [local])
-            #expect(try await cli.pruneChanges(olderThan: .now() + .seconds(1)) == 2)
+            let cutoff = Timestamp.now()
             let kept = try await cli.createTest(TestSpec(name: "c", probes: [.system]), agents: [local])
+            #expect(try await cli.pruneChanges(olderThan: cutoff) == 2, "rows at or after the cutoff stay")
+            #expect(try await cli.pruneChanges(olderThan: cutoff) == 0)
             // When: the server reads the log.
             #expect(try await server.pollChanges() == 2)
             // Then: a reconcile-everything hint, then what is still there; a second read finds nothing.
