@@ -74,10 +74,14 @@ let package = Package(
         ),
         .target(name: "SwarmWire", dependencies: ["SwarmCore", "SwarmProto", nioCore, swiftProtobuf]),
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
-        .target(name: "SwarmStore", dependencies: ["SwarmCore"]),
+        // ServiceLifecycle: a backend is a Service whose run() carries its change feed.
+        .target(name: "SwarmStore", dependencies: ["SwarmCore", serviceLifecycle]),
         // Pure folds over typed results (device status, path correlation): values in, values out.
         .target(name: "SwarmAnalytics", dependencies: ["SwarmCore"]),
-        .target(name: "SwarmStoreSQLite", dependencies: ["SwarmStore", "SwarmCore", grdb, logging]),
+        .target(
+            name: "SwarmStoreSQLite",
+            dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
+        ),
         // zlib: the http probe inflates gzip/deflate bodies to report compressed vs decoded size.
         .target(name: "CSwarmProbes", linkerSettings: [.linkedLibrary("z")]),
         .target(
@@ -142,7 +146,7 @@ let package = Package(
             name: "SwarmTestSupport",
             dependencies: [
                 "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire",
-                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging,
+                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
             ]
         ),
 
@@ -157,9 +161,12 @@ let package = Package(
             name: "SwarmPKITests",
             dependencies: ["SwarmPKI", "SwarmTestSupport", "SwarmCore", nioCore, nioPosix, nioSSL, x509]
         ),
+        .testTarget(name: "SwarmStoreTests", dependencies: ["SwarmStore"]),
         .testTarget(
             name: "SwarmStoreSQLiteTests",
-            dependencies: ["SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging]
+            dependencies: [
+                "SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging, serviceLifecycle,
+            ]
         ),
         .testTarget(
             name: "SwarmServerTests",

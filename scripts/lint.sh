@@ -38,10 +38,11 @@ allowed_for() {
     # The gNMI collector: gRPC over NIO HTTP/2 with TLS, our own certificate checks (X509).
     SwarmGNMI) echo "SwarmCore SwarmGNMIProto GRPCCore GRPCProtobuf GRPCNIOTransportHTTP2 NIOCore NIOSSL X509 SwiftASN1 Crypto Logging SwiftProtobuf" ;;
     SwarmPKI) echo "SwarmCore NIOCore NIOSSL X509 SwiftASN1 Crypto Logging" ;;
-    SwarmStore) echo "SwarmCore" ;;
+    # ServiceLifecycle: a StoreBackend is a Service; its run() carries the change feed.
+    SwarmStore) echo "SwarmCore ServiceLifecycle" ;;
     # Pure folds over typed results: no store, no wire, no I/O.
     SwarmAnalytics) echo "SwarmCore" ;;
-    SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging" ;;
+    SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # Crypto: HMAC authentication of the UDP echo and bandwidth responders.
     SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix NIOSSL NIOHTTP1 Crypto Logging" ;;
     SwarmServer)

@@ -1,18 +1,54 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import SwarmCore
+import SwarmStore
 import SwarmStoreSQLite
 import Synchronization
 
 /// Options every command that reads or writes the store takes.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "SQLite database file (env SWARM_DB).")
-    var databasePath: String = ProcessInfo.processInfo.environment["SWARM_DB"] ?? "data/streamswarm.sqlite"
+    @Option(
+        name: .customLong("db"),
+        help: ArgumentHelp(
+            "Where the store lives (env SWARM_DB).",
+            discussion: "sqlite:PATH, sqlite:///ABSOLUTE/PATH or a plain file path; postgres://… is recognised "
+                + "but not in this build yet.",
+            valueName: "url"
+        )
+    )
+    var database: String = ProcessInfo.processInfo.environment["SWARM_DB"] ?? "sqlite:data/streamswarm.sqlite"
 
-    func open(logger: Logger) throws -> SQLiteStore {
-        try SQLiteStore(configuration: .init(path: databasePath), logger: logger)
+    /// The parsed `--db`; ``validate()`` has checked it before any command runs.
+    var location: StoreLocation {
+        get throws {
+            do { return try StoreLocation(parsing: database) } catch { throw ValidationError("--db: \(error.message)") }
+        }
+    }
+
+    func validate() throws { _ = try location }
+
+    /// Opens the store `--db` names. Commands use it through the store protocols only.
+    func open(logger: Logger) throws -> any StoreBackend {
+        try StoreOpener.open(try location, logger: logger)
+    }
+}
+
+/// Picks the backend for a ``StoreLocation``: the one place that names concrete stores.
+enum StoreOpener {
+    /// - Throws: ``StoreError`` `.unavailable` for a backend this build does not have, or when
+    ///   the database cannot be opened.
+    static func open(_ location: StoreLocation, logger: Logger) throws -> any StoreBackend {
+        switch location.backend {
+        case .sqlite(let path):
+            return try SQLiteStore(configuration: .init(path: path), logger: logger)
+        case .postgres:
+            throw StoreError(
+                code: .unavailable,
+                message: "PostgreSQL support is not in this build yet (\(location)); use a SQLite file for now: "
+                    + "--db sqlite:data/streamswarm.sqlite (or SWARM_DB=sqlite:PATH)"
+            )
+        }
     }
 }
 
@@ -110,14 +146,6 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-/// Runs the SQLite store's cross-process change poller as part of a ServiceGroup.
-struct StoreChangePoller: Service {
-    let store: SQLiteStore
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await store.runChangePoller() }
-    }
 }
 
 extension Timestamp {

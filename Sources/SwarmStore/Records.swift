@@ -142,8 +142,8 @@ public struct TimeRange: Sendable, Hashable {
 public enum StoreChange: Sendable, Hashable {
     /// A test was created, revised, cancelled or deleted; the listed agents' assignments may differ now.
     case assignmentsChanged(test: TestID, agents: [AgentName])
-    /// Tests changed in a way this process did not see (another process wrote the database);
-    /// every live session should reconcile.
+    /// Changes may have been missed (this process fell behind another process's changes, past
+    /// what the backend keeps for it); every live session should reconcile and views refetch.
     case testsChanged
     /// An agent came online, went offline, was revoked or deleted.
     case agentChanged(AgentName)

@@ -3,7 +3,7 @@ import GRDB
 public import SwarmCore
 public import SwarmStore
 
-// Users, sessions, API tokens and the event log.
+// AccountStore: users, browser sessions and API tokens.
 extension SQLiteStore {
     public func createUser(_ user: UserRecord) async throws {
         guard UserRecord.isValidUsername(user.username) else {
@@ -202,41 +202,6 @@ extension SQLiteStore {
                 throw StoreError(code: .notFound, message: "API token \(id) does not exist")
             }
         }
-    }
-
-    // MARK: - Events
-
-    public func appendEvent(_ event: EventRecord) async throws {
-        try await write { db in try Self.appendEvent(db, event) }
-    }
-
-    public func events(limit: Int, includingAccounts: Bool) async throws -> [EventRecord] {
-        let accounts = EventRecord.accountKindPrefixes.map { _ in "kind NOT LIKE ?" }.joined(separator: " AND ")
-        return try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM events WHERE ? OR (\(accounts)) ORDER BY id DESC LIMIT ?",
-                arguments: StatementArguments(
-                    [includingAccounts] + EventRecord.accountKindPrefixes.map { "\($0)%" } + [max(1, min(limit, 1000))]
-                )
-            ).map { row in
-                EventRecord(
-                    id: row["id"],
-                    at: Timestamp(unixNanos: row["at"]),
-                    kind: row["kind"],
-                    subject: row["subject"],
-                    message: row["message"]
-                )
-            }
-        }
-    }
-
-    /// Appends inside the caller's transaction, so the event and the change land together.
-    static func appendEvent(_ db: Database, _ event: EventRecord) throws {
-        try db.execute(
-            sql: "INSERT INTO events (at, kind, subject, message) VALUES (?, ?, ?, ?)",
-            arguments: [event.at.unixNanos, event.kind, event.subject, event.message]
-        )
     }
 
     private static func userRecord(_ row: Row) -> UserRecord? {

@@ -196,6 +196,28 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v6-change-log") { db in
+            try db.execute(
+                sql: """
+                    -- Every published StoreChange, written in the mutation's own transaction, so other
+                    -- processes on this file see each change (SQLiteStore+Changes.swift). AUTOINCREMENT:
+                    -- ids are never reused after pruning, so a reader's cursor stays meaningful. No
+                    -- foreign keys: a row outlives the test or agent it names (a delete is a change).
+                    CREATE TABLE changes (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        origin TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        test_id INTEGER,
+                        agent_name TEXT,
+                        agents_json TEXT NOT NULL DEFAULT '[]',
+                        count INTEGER NOT NULL DEFAULT 0
+                    );
+                    -- The log replaces the generation counter the old test-change poller read.
+                    DELETE FROM settings WHERE key = 'tests.generation';
+                    """
+            )
+        }
         return migrator
     }
 }

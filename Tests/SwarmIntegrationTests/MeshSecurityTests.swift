@@ -206,6 +206,38 @@ import X509
         }
     }
 
+    @Test("an agent revoked through another handle on the database (the CLI's process) loses its live session")
+    func revokedByAnotherProcess() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestPKI()
+            let store = try makeTestStore(in: dir)
+            let cli = try makeTestStore(in: dir)  // what `streamswarm` in another process opens
+            let issued = try pki.agent("elsewhere")
+            let name = AgentName.fixture("elsewhere")
+            try await withThrowingTaskGroup(of: Void.self) { feed in
+                // The server's store runs its change feed, as `streamswarm server` runs it first in its group.
+                feed.addTask { try await store.run() }
+                defer { feed.cancelAll() }
+                try await withMeshServer(pki: pki, store: store) { _, port in
+                    let live = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                    try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
+                        group.addTask { await live.hello(keepOpen: true).1 }
+                        #expect(await eventually { (try? await cli.agent(name))??.online == true })
+                        // When: the other handle revokes; the agent never says Hello again.
+                        _ = try await cli.revokeAgent(name, at: .now())
+                        // Then: the server hears it through the change log and closes the session.
+                        let saw = try await group.next() ?? []
+                        let goodbyes = saw.compactMap { message -> Mesh.Goodbye? in
+                            if case .goodbye(let goodbye) = message { return goodbye }
+                            return nil
+                        }
+                        #expect(goodbyes.map(\.message) == ["this agent's certificate was revoked"])
+                    }
+                }
+            }
+        }
+    }
+
     @Test("a revocation outlives deleting the agent: the deleted name and its certificate stay refused")
     func revocationSurvivesDelete() async throws {
         try await withTemporaryDirectory { dir in

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import SwarmCore
 import SwarmStore
-import SwarmStoreSQLite
 import SwarmTestSupport
 import Testing
+
+@testable import SwarmStoreSQLite
 
 @Suite(.timeLimit(.minutes(1))) struct SQLiteStoreTests {
     let local = AgentName.fixture("local")
@@ -264,20 +265,95 @@ import Testing
         }
     }
 
-    @Test("a test created by another process is noticed by the change poller")
+    @Test("a test created by another process reaches this one's feed, with its agents, while run() goes")
     func crossProcessChanges() async throws {
         try await withTemporaryDirectory { dir in
-            let server = try makeTestStore(in: dir)
+            var configuration = SQLiteStore.Configuration(path: "\(dir)/test.sqlite")
+            configuration.changePollInterval = .milliseconds(20)
+            let server = try SQLiteStore(configuration: configuration, logger: Logger(label: "t"))
             let cli = try makeTestStore(in: dir)  // a second connection, as the CLI process would open
             let changes = server.changes.subscribe()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await server.runChangePoller(interval: .milliseconds(20)) }
-                _ = try await cli.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+                group.addTask { try await server.run() }
+                let created = try await cli.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
                 var iterator = changes.makeAsyncIterator()
                 let change = await iterator.next()
-                #expect(change == .testsChanged)
+                #expect(change == .assignmentsChanged(test: created.id, agents: [local]))
                 group.cancelAll()
             }
+        }
+    }
+
+    @Test("a handle that fell behind pruned change-log rows is told to reconcile everything")
+    func prunedChanges() async throws {
+        try await withTemporaryDirectory { dir in
+            let server = try makeTestStore(in: dir)
+            let cli = try makeTestStore(in: dir)
+            let changes = server.changes.subscribe()
+            // Given: two changes the server has not read yet, pruned by another handle.
+            _ = try await cli.createTest(TestSpec(name: "a", probes: [.system]), agents: [local])
+            _ = try await cli.createTest(TestSpec(name: "b", probes: [.system]), agents: [local])
+            let cutoff = Timestamp.now()
+            let kept = try await cli.createTest(TestSpec(name: "c", probes: [.system]), agents: [local])
+            #expect(try await cli.pruneChanges(olderThan: cutoff) == 2, "rows at or after the cutoff stay")
+            #expect(try await cli.pruneChanges(olderThan: cutoff) == 0)
+            // When: the server reads the log.
+            #expect(try await server.pollChanges() == 2)
+            // Then: a reconcile-everything hint, then what is still there; a second read finds nothing.
+            var iterator = changes.makeAsyncIterator()
+            #expect(await iterator.next() == .testsChanged)
+            #expect(await iterator.next() == .assignmentsChanged(test: kept.id, agents: [local]))
+            #expect(try await server.pollChanges() == 0)
+        }
+    }
+
+    @Test("a handle's own changes are published once, in-process, and never again by its poller")
+    func ownChangesOnce() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let changes = store.changes.subscribe()
+            let created = try await store.createTest(TestSpec(name: "t", probes: [.system]), agents: [local])
+            var iterator = changes.makeAsyncIterator()
+            #expect(await iterator.next() == .assignmentsChanged(test: created.id, agents: [local]))
+            #expect(try await store.pollChanges() == 0)
+        }
+    }
+
+    @Test("one group commit logs one measurementsStored per (test, agent), however many batches it holds")
+    func measurementChangesPerCommit() async throws {
+        try await withTemporaryDirectory { dir in
+            let server = try makeTestStore(in: dir)
+            let ingest = try makeTestStore(in: dir)
+            let test = try await ingest.createTest(TestSpec(name: "t", probes: [.system]), agents: [local, other])
+            try await session(ingest, local)
+            try await session(ingest, other, id: "s2")
+            try await server.pollChanges()  // past the setup
+            let changes = server.changes.subscribe()
+            _ = try await ingest.commitBatches(
+                (1...3).map { n in
+                    IncomingBatch(
+                        agent: local,
+                        batchID: UInt64(n),
+                        measurements: [record(test.id, agent: local, sequence: UInt64(n), at: Int64(n))]
+                    )
+                } + [
+                    IncomingBatch(
+                        agent: other,
+                        batchID: 1,
+                        measurements: [record(test.id, agent: other, sequence: 1, at: 1)]
+                    )
+                ]
+            )
+            #expect(try await server.pollChanges() == 2)
+            var iterator = changes.makeAsyncIterator()
+            var seen: Set<StoreChange> = []
+            for _ in 0..<2 { if let change = await iterator.next() { seen.insert(change) } }
+            #expect(
+                seen == [
+                    .measurementsStored(test: test.id, agent: local, count: 3),
+                    .measurementsStored(test: test.id, agent: other, count: 1),
+                ]
+            )
         }
     }
 

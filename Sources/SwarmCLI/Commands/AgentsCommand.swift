@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SwarmCore
 import SwarmStore
-import SwarmStoreSQLite
 
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -101,7 +101,7 @@ struct DevCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: StoreChangePoller(store: store)), .init(service: server),
+                    .init(service: store), .init(service: server),
                     .init(service: RecurrenceScheduler(store: store, logger: logger)), .init(service: gateway),
                     .init(service: agent),
                 ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),

@@ -9,7 +9,6 @@ import SwarmGateway
 import SwarmPKI
 import SwarmServer
 import SwarmStore
-import SwarmStoreSQLite
 
 /// Where the device key comes from: `--device-key-file`, else `SWARM_DEVICE_KEY`.
 struct DeviceKeyOptions: ParsableArguments {
@@ -194,13 +193,13 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
-            let sqlite = try store.open(logger: logger)
-            let devices = try await sqlite.devices()
+            let backend = try store.open(logger: logger)
+            let devices = try await backend.devices()
             if devices.isEmpty {
                 print("no devices: add one with 'streamswarm devices add --name … --address … --port …'")
             }
             for device in devices {
-                let status = try await DeviceReadings(store: sqlite).newest(device)
+                let status = try await DeviceReadings(store: backend).newest(device)
                 print(
                     "\(device.id)\t\(device.name)\t\(device.address):\(device.port)\t\(device.auth.rawValue)\t"
                         + "\(device.agents.map(\.rawValue).joined(separator: ","))\t\(status.summary)"
@@ -219,9 +218,9 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
-            let sqlite = try store.open(logger: logger)
-            let found = try await findDevice(device, store: sqlite)
-            let status = try await DeviceReadings(store: sqlite).latest(found)
+            let backend = try store.open(logger: logger)
+            let found = try await findDevice(device, store: backend)
+            let status = try await DeviceReadings(store: backend).latest(found)
             print("device \(found.id) \(found.name)")
             print(
                 "  address     \(found.address):\(found.port)\(found.interfaceAddresses.isEmpty ? "" : " (also \(found.interfaceAddresses.joined(separator: ", ")))")"
@@ -274,11 +273,11 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
-            let sqlite = try store.open(logger: logger)
-            let found = try await findDevice(device, store: sqlite)
+            let backend = try store.open(logger: logger)
+            let found = try await findDevice(device, store: backend)
             let parsed: Gnmi_Path
             do { parsed = try GNMIPath.parse(path) } catch { throw ValidationError(error.message) }
-            let connection = try await DeviceTargets.connection(found.id, store: sqlite, vault: try key.load())
+            let connection = try await DeviceTargets.connection(found.id, store: backend, vault: try key.load())
             let response: Gnmi_GetResponse
             do throws(GNMIFailure) {
                 response = try await GNMISession.withSession(connection, logger: logger) { session in
@@ -316,16 +315,16 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.devices")
-            let sqlite = try store.open(logger: logger)
-            let found = try await findDevice(device, store: sqlite)
-            try await sqlite.deleteDevice(id: found.id)
+            let backend = try store.open(logger: logger)
+            let found = try await findDevice(device, store: backend)
+            try await backend.deleteDevice(id: found.id)
             print("removed device \(found.id) \(found.name)")
         }
     }
 }
 
 /// A device by id or name, or a usage error that says how to list them.
-func findDevice(_ idOrName: String, store: SQLiteStore) async throws -> DeviceRecord {
+func findDevice(_ idOrName: String, store: any Store) async throws -> DeviceRecord {
     do { return try await DeviceReadings(store: store).find(idOrName) } catch let error as StoreError {
         throw ValidationError(error.message)
     }

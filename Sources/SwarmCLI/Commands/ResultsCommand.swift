@@ -3,7 +3,6 @@ import Foundation
 import SwarmCore
 import SwarmGateway
 import SwarmStore
-import SwarmStoreSQLite
 import SwarmWire
 
 struct ResultsCommand: AsyncParsableCommand {
@@ -25,8 +24,8 @@ struct ResultsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.cli")
-            let sqlite = try store.open(logger: logger)
-            guard try await sqlite.test(TestID(test)) != nil else {
+            let backend = try store.open(logger: logger)
+            guard try await backend.test(TestID(test)) != nil else {
                 throw ValidationError("test \(test) does not exist (see 'streamswarm tests list')")
             }
             var agentName: AgentName?
@@ -40,7 +39,7 @@ struct ResultsCommand: AsyncParsableCommand {
             if let since { range.from = Timestamp.now() - (try parseDuration(since, option: "--since")) }
             // Only the newest `limit` rows are read, then shown oldest first.
             let rows = Array(
-                try await sqlite.measurements(
+                try await backend.measurements(
                     test: TestID(test),
                     agent: agentName,
                     range: range,

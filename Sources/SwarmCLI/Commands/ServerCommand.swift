@@ -5,7 +5,7 @@ import SwarmGateway
 import SwarmPKI
 import SwarmProbes
 import SwarmServer
-import SwarmStoreSQLite
+import SwarmStore
 import UnixSignals
 
 struct ServerCommand: AsyncParsableCommand {
@@ -62,8 +62,9 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxFrameBytes = maxFrameBytes
         configuration.maxInFlightBatches = max(1, maxInFlightBatches)
         configuration.serverVersion = StreamSwarm.version
-        let sqlite = try store.open(logger: logger)
-        let responderKey = try await SwarmResponderKey.load(from: sqlite, logger: logger)
+        let location = try store.location
+        let backend = try store.open(logger: logger)
+        let responderKey = try await SwarmResponderKey.load(from: backend, logger: logger)
         configuration.responderKey = responderKey
         configuration.deviceVault = try deviceKey.load()
         if let vault = configuration.deviceVault {
@@ -74,10 +75,10 @@ struct ServerCommand: AsyncParsableCommand {
             )
         }
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
-        let server = try MeshServer(configuration: configuration, store: sqlite, logger: logger)
+        let server = try MeshServer(configuration: configuration, store: backend, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: StoreChangePoller(store: sqlite)), .init(service: server),
-            .init(service: RecurrenceScheduler(store: sqlite, logger: logger)),
+            .init(service: backend), .init(service: server),
+            .init(service: RecurrenceScheduler(store: backend, logger: logger)),
         ]
         if !http.isEmpty {
             let (httpHost, httpPort) = try parseHostPort(http, option: "--http")
@@ -85,17 +86,17 @@ struct ServerCommand: AsyncParsableCommand {
             try gatewayOptions.apply(to: &gateway)
             gateway.deviceVault = configuration.deviceVault
             gateway.version = StreamSwarm.version
-            services.append(.init(service: Gateway(configuration: gateway, store: sqlite, logger: logger)))
-            if try await sqlite.users().isEmpty {
+            services.append(.init(service: Gateway(configuration: gateway, store: backend, logger: logger)))
+            if try await backend.users().isEmpty {
                 logger.notice(
-                    "no users yet: create the first admin with 'streamswarm users create --admin --username NAME --db \(store.databasePath)'"
+                    "no users yet: create the first admin with 'streamswarm users create --admin --username NAME --db \(location)'"
                 )
             }
         }
         logger.info(
             "starting mesh server",
             metadata: [
-                "swarm.db": "\(store.databasePath)", "swarm.listen": "\(listen)", "swarm.ca": "\(ca)",
+                "swarm.db": "\(location)", "swarm.listen": "\(listen)", "swarm.ca": "\(ca)",
                 "swarm.heartbeat": "\(configuration.heartbeatInterval)",
             ]
         )

@@ -2,7 +2,6 @@ import ArgumentParser
 import Logging
 import SwarmCore
 import SwarmStore
-import SwarmStoreSQLite
 
 struct TestsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -113,7 +112,7 @@ struct TestsCommand: AsyncParsableCommand {
                 }
                 ordered.append((from, to))
             }
-            let sqlite = try store.open(logger: logger)
+            let backend = try store.open(logger: logger)
             var records: [TestRecord] = []
             for (from, to) in ordered {
                 let spec = try probe.spec(
@@ -124,7 +123,7 @@ struct TestsCommand: AsyncParsableCommand {
                     randomStart: !noRandomStart,
                     meshPeer: to.rawValue
                 )
-                records.append(try await sqlite.createTest(spec, agents: [from]))
+                records.append(try await backend.createTest(spec, agents: [from]))
             }
             if json {
                 try printJSON(records.map(Output.init))
@@ -144,8 +143,8 @@ struct TestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.cli")
-            let sqlite = try store.open(logger: logger)
-            let tests = try await sqlite.tests()
+            let backend = try store.open(logger: logger)
+            let tests = try await backend.tests()
             if json {
                 try printJSON(tests.map(Output.init))
                 return
@@ -160,7 +159,7 @@ struct TestsCommand: AsyncParsableCommand {
                 "ID", "NAME", "STATE", "REV", "PROBES", "TARGET", "EVERY", "AGENTS", "RESULTS",
             ])
             for test in tests {
-                let count = try await sqlite.measurementCount(test: test.id)
+                let count = try await backend.measurementCount(test: test.id)
                 table.rows.append([
                     String(test.id.rawValue), test.spec.name, test.state.rawValue, String(test.revision),
                     test.spec.probes.map(\.rawValue).joined(separator: ","), TestsCommand.describe(test.spec),
@@ -181,15 +180,15 @@ struct TestsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger(label: "streamswarm.cli")
-            let sqlite = try store.open(logger: logger)
-            guard let test = try await sqlite.test(TestID(id)) else {
+            let backend = try store.open(logger: logger)
+            guard let test = try await backend.test(TestID(id)) else {
                 throw ValidationError("test \(id) does not exist (see 'streamswarm tests list')")
             }
             if json {
                 try printJSON(Output(test))
                 return
             }
-            let count = try await sqlite.measurementCount(test: test.id)
+            let count = try await backend.measurementCount(test: test.id)
             print(
                 """
                 test \(test.id): \(test.spec.name)

@@ -4,7 +4,6 @@ import Logging
 import SwarmCore
 import SwarmGateway
 import SwarmStore
-import SwarmStoreSQLite
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,10 +45,10 @@ struct UsersCommand: AsyncParsableCommand {
                 generated = false
             }
             do { try PasswordHasher.check(password) } catch { throw ValidationError(error.message) }
-            let sqlite = try store.open(logger: logger)
+            let backend = try store.open(logger: logger)
             let hash = try await PasswordHasher().hash(password)
             do {
-                try await sqlite.createUser(UserRecord(username: username, passwordHash: hash, role: parsedRole))
+                try await backend.createUser(UserRecord(username: username, passwordHash: hash, role: parsedRole))
             } catch let error as StoreError {
                 throw ValidationError(error.message)
             }
