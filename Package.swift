@@ -123,7 +123,7 @@ let package = Package(
             name: "SwarmBench",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes", "SwarmServer",
-                "SwarmGateway", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL, crypto, logging,
+                "SwarmAgent", "SwarmGateway", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL, crypto, logging,
             ]
         ),
 
@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire",
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmAgent",
                 x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
             ]
         ),

@@ -4,6 +4,7 @@
 #   scripts/lint.sh            both checks below
 #   scripts/lint.sh --imports  only the import allowlist and the `// why:` rule for `public import`
 #   scripts/lint.sh --format   only `swift format lint --strict` over Sources and Tests
+#   scripts/lint.sh --lengths  only the rule that no hand-written source file passes 500 lines
 #
 # Exits 1 when any check finds a violation.
 set -euo pipefail
@@ -11,16 +12,18 @@ cd "$(dirname "$0")/.."
 
 run_imports=0
 run_format=0
+run_lengths=0
 case "${1:-}" in
-"") run_imports=1 run_format=1 ;;
+"") run_imports=1 run_format=1 run_lengths=1 ;;
 --imports) run_imports=1 ;;
 --format) run_format=1 ;;
+--lengths) run_lengths=1 ;;
 -h | --help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
-    echo "lint.sh: unknown option '$1' (use --imports, --format or nothing for both)" >&2
+    echo "lint.sh: unknown option '$1' (use --imports, --format, --lengths or nothing for all)" >&2
     exit 2
     ;;
 esac
@@ -63,7 +66,7 @@ allowed_for() {
     # Drives real servers, agents and gateways; never test support, and no SQL of its own (GRDB stays
     # in SwarmStoreSQLite, whose SQLiteIngestBaseline is the mesh bench's ceiling).
     SwarmBench)
-        echo "SwarmCore SwarmWire SwarmPKI SwarmStore SwarmStoreSQLite SwarmProbes SwarmServer SwarmGateway SwarmProto SwiftProtobuf NIOCore NIOPosix NIOSSL Crypto Logging"
+        echo "SwarmCore SwarmWire SwarmPKI SwarmStore SwarmStoreSQLite SwarmProbes SwarmServer SwarmAgent SwarmGateway SwarmProto SwiftProtobuf NIOCore NIOPosix NIOSSL Crypto Logging"
         ;;
     # The product: anything but test support, and no SQL of its own (GRDB stays in SwarmStoreSQLite).
     SwarmCLI) echo "ANY -SwarmTestSupport -GRDB" ;;
@@ -193,7 +196,29 @@ check_format() {
     fi
 }
 
+# A file past this many lines holds more than one job: split it (generated code is exempt).
+readonly max_lines=500
+
+check_lengths() {
+    local violations=0 file lines
+    while IFS= read -r -d '' file; do
+        lines=$(wc -l < "$file")
+        if [[ $lines -gt $max_lines ]]; then
+            echo "$file: $lines lines; a hand-written source file may have at most $max_lines: split it by what each part does"
+            violations=$((violations + 1))
+        fi
+    done < <(find Sources -name '*.swift' -not -path '*/Generated/*' -print0 | sort -z)
+    if [[ $violations -gt 0 ]]; then
+        echo "length check: $violations file(s) too long"
+        return 1
+    fi
+    echo "length check: ok (at most $max_lines lines per source file)"
+}
+
 status=0
+if [[ $run_lengths -eq 1 ]]; then
+    check_lengths || status=1
+fi
 if [[ $run_imports -eq 1 ]]; then
     check_imports || status=1
 fi

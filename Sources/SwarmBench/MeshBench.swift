@@ -120,7 +120,7 @@ public struct MeshBench: Sendable {
         progress("pre-encoding \(measurementsPerSecond * seconds) measurements (\(perAgent) per agent per second)")
         let payload = Self.sampleResult()
         let recorder = Recorder()
-        let start = StartGate()
+        let start = Gate<Void>()
         var batches: [[Data]] = []
         var nextSequence: UInt64 = 1
         let base = Timestamp.now()

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SwarmAgent
 import SwarmCore
 import SwarmWire
 import Synchronization
@@ -14,23 +15,14 @@ struct SimulatedAgent {
     let frames: [Data]
     let heartbeat: Duration
     let recorder: Recorder
-    let start: StartGate
+    let start: Gate<Void>
     let onConnected: @Sendable () -> Void
 
     func run() async {
         do {
-            let context = self.context
-            let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(30))
-                .connect(host: "127.0.0.1", port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-                        try sync.addHandler(ByteToMessageHandler(MeshFrameDecoder()))
-                        try sync.addHandler(MessageToByteHandler(MeshFrameEncoder()))
-                        return try NIOAsyncChannel<MeshFrame, MeshFrame>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            var connector = MeshConnector(host: "127.0.0.1", port: port, serverName: "localhost", sslContext: context)
+            connector.connectTimeout = .seconds(30)
+            let channel = try await connector.connect(group: group)
             try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(
                     MeshCodec.encode(

@@ -3,6 +3,7 @@ import Logging
 public import NIOCore
 import NIOPosix
 public import NIOSSL
+import SwarmAgent
 import SwarmCore
 public import SwarmPKI
 public import SwarmServer
@@ -33,10 +34,10 @@ public func withMeshServer<T: Sendable>(
     configuration.port = 0
     configuration.drainTimeout = .seconds(2)
     configure(&configuration)
-    let port = PortBox()
+    let port = Gate<Int>()
     let server = try MeshServer(configuration: configuration, store: store, logger: Logger(label: "test.mesh")) {
         address in
-        port.set(address.port ?? 0)
+        port.open(address.port ?? 0)
     }
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
@@ -51,28 +52,6 @@ public func makeTestStore(in directory: String) throws -> SQLiteStore {
     try SQLiteStore(configuration: .init(path: "\(directory)/test.sqlite"), logger: Logger(label: "test.store"))
 }
 
-private final class PortBox: Sendable {
-    private let state = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
-    func set(_ port: Int) {
-        let waiters = state.withLock { state in
-            state.port = port
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: port) }
-    }
-    func wait() async -> Int {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Int? in
-                if let port = state.port { return port }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
-}
-
 /// A hand-driven mesh client for protocol tests: real TCP and TLS, raw frames.
 public struct MeshTestClient: Sendable {
     public let channel: NIOAsyncChannel<MeshFrame, MeshFrame>
@@ -83,18 +62,13 @@ public struct MeshTestClient: Sendable {
         tls: TLSConfiguration,
         serverName: String? = "localhost"
     ) async throws -> MeshTestClient {
-        let context = try NIOSSLContext(configuration: tls)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                    try sync.addHandler(ByteToMessageHandler(MeshFrameDecoder()))
-                    try sync.addHandler(MessageToByteHandler(MeshFrameEncoder()))
-                    return try NIOAsyncChannel<MeshFrame, MeshFrame>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return MeshTestClient(channel: channel)
+        let connector = MeshConnector(
+            host: "127.0.0.1",
+            port: port,
+            serverName: serverName,
+            sslContext: try NIOSSLContext(configuration: tls)
+        )
+        return MeshTestClient(channel: try await connector.connect())
     }
 
     /// The outcome of opening a session.

@@ -1,4 +1,5 @@
 import Foundation
+import SwarmCore
 import Synchronization
 
 /// Impairments for a ``NetLab``. Everything is off by default.
@@ -321,7 +322,7 @@ public final class BackgroundProcess: Sendable {
     private let process: Process
     private let stdoutURL: URL
     private let stderrURL: URL
-    private let exit = ExitSignal()
+    private let exit = Gate<Void>()
 
     /// The process id (of the command itself: `ip netns exec` execs it in place).
     public let pid: Int32
@@ -355,7 +356,7 @@ public final class BackgroundProcess: Sendable {
         process.standardOutput = stdout
         process.standardError = stderr
         let exit = self.exit
-        process.terminationHandler = { _ in exit.fire() }
+        process.terminationHandler = { _ in exit.open() }
         do {
             try process.run()
         } catch {
@@ -369,7 +370,7 @@ public final class BackgroundProcess: Sendable {
     }
 
     /// Whether the command is still running.
-    public var isRunning: Bool { !exit.hasFired }
+    public var isRunning: Bool { !exit.isOpen }
 
     /// What the command has printed so far on standard output.
     public var stdout: String { Self.read(stdoutURL) }
@@ -428,7 +429,7 @@ public final class BackgroundProcess: Sendable {
             group.addTask { await exit.wait() }
             group.addTask {
                 try? await Task.sleep(for: .seconds(1))
-                if !exit.hasFired { kill(pid, SIGKILL) }
+                if !exit.isOpen { kill(pid, SIGKILL) }
             }
             await group.next()
             group.cancelAll()
@@ -438,13 +439,13 @@ public final class BackgroundProcess: Sendable {
     func waitBlocking() {
         process.waitUntilExit()
         // terminationHandler runs on another thread; the status is final once waitUntilExit returns.
-        exit.fire()
+        exit.open()
     }
 
     func collect() -> ProcessOutput {
-        let signalled = exit.hasFired && process.terminationReason == .uncaughtSignal
+        let signalled = exit.isOpen && process.terminationReason == .uncaughtSignal
         return ProcessOutput(
-            status: exit.hasFired ? process.terminationStatus : -1,
+            status: exit.isOpen ? process.terminationStatus : -1,
             terminatedBySignal: signalled,
             stdout: stdout,
             stderr: stderr
@@ -458,31 +459,5 @@ public final class BackgroundProcess: Sendable {
     private static func read(_ url: URL) -> String {
         guard let data = FileManager.default.contents(atPath: url.path) else { return "" }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// A one-shot signal that any number of tasks can await.
-private final class ExitSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    var hasFired: Bool { state.withLock { $0.fired } }
-
-    func fire() {
-        let waiters = state.withLock { state in
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
-            }
-            if fired { continuation.resume() }
-        }
     }
 }

@@ -155,7 +155,8 @@ import Testing
 
     @Test("an unwritable spool path gives an error naming it")
     func badPath() throws {
-        let error = #expect(throws: SpoolError.self) { try Spool(path: "/proc/no-such-dir/spool.sqlite") }
+        let error = #expect(throws: AgentError.self) { try Spool(path: "/proc/no-such-dir/spool.sqlite") }
+        #expect(error?.code == .spoolUnavailable)
         #expect(error?.message.contains("/proc/no-such-dir/spool.sqlite") == true)
     }
 }

@@ -63,7 +63,7 @@ public final class AgentSession: Service, Sendable {
     /// Wakes the batch sender when measurements were spooled or a batch was acked.
     private let doorbell = Doorbell()
 
-    /// - Throws: ``PKIError`` for unusable TLS material, ``SpoolError`` when the spool cannot open.
+    /// - Throws: ``PKIError`` for unusable TLS material, ``AgentError`` `.spoolUnavailable` when the spool cannot open.
     public init(
         configuration: Configuration,
         logger: Logger,
@@ -221,10 +221,4 @@ public final class AgentSession: Service, Sendable {
         }
     }
 
-}
-
-/// An error the agent reports about its session; the message says what happened.
-public struct AgentError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
 }

@@ -86,7 +86,7 @@ final class LiveSession: Sendable {
         timer.cancel()
         switch machine.withLock({ $0.outcome }) ?? .reconnect(after: nil) {
         case .reconnect(let after): return after
-        case .failed(let reason): throw AgentError(message: reason)
+        case .failed(let reason): throw AgentError(code: .sessionFailed, message: reason)
         }
     }
 

@@ -69,7 +69,8 @@ public final class Spool: Sendable {
             }
             try migrator.migrate(pool)
         } catch {
-            throw SpoolError(
+            throw AgentError(
+                code: .spoolUnavailable,
                 message: "cannot open the agent spool at \(path): check the path and permissions (--spool)",
                 cause: error
             )
@@ -263,11 +264,4 @@ public final class Spool: Sendable {
     private static func setCounter(_ db: Database, _ name: String, _ value: Int64) throws {
         try db.execute(sql: "UPDATE counters SET value = ? WHERE name = ?", arguments: [value, name])
     }
-}
-
-/// The spool could not be opened or written; the message says where and what to check.
-public struct SpoolError: Error, CustomStringConvertible {
-    public var message: String
-    public var cause: (any Error)?
-    public var description: String { message }
 }
