@@ -14,7 +14,7 @@ import Synchronization
 /// Runs a real ``MeshServer`` on 127.0.0.1 with an ephemeral port for the duration of `body`, then
 /// shuts it down gracefully, in the success and the error path.
 public func withMeshServer<T: Sendable>(
-    pki: TestPKI,
+    pki: TestingPKI,
     store: SQLiteStore,
     configure: (inout MeshServer.Configuration) -> Void = { _ in },
     _ body: (MeshServer, Int) async throws -> T
@@ -53,7 +53,7 @@ public func makeTestStore(in directory: String) throws -> SQLiteStore {
 }
 
 /// A hand-driven mesh client for protocol tests: real TCP and TLS, raw frames.
-public struct MeshTestClient: Sendable {
+public struct SimulatedMeshClient: Sendable {
     public let channel: NIOAsyncChannel<MeshFrame, MeshFrame>
 
     /// Connects with `tls` (pass a configuration to shape odd clients: no certificate, other ALPN).
@@ -61,14 +61,14 @@ public struct MeshTestClient: Sendable {
         port: Int,
         tls: TLSConfiguration,
         serverName: String? = "localhost"
-    ) async throws -> MeshTestClient {
+    ) async throws -> SimulatedMeshClient {
         let connector = MeshConnector(
             host: "127.0.0.1",
             port: port,
             serverName: serverName,
             sslContext: try NIOSSLContext(configuration: tls)
         )
-        return MeshTestClient(channel: try await connector.connect())
+        return SimulatedMeshClient(channel: try await connector.connect())
     }
 
     /// The outcome of opening a session.

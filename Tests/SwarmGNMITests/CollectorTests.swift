@@ -13,12 +13,12 @@ import X509
 /// The collector against the test gNMI target over real TLS on loopback.
 @Suite("gNMI collector", .serialized, .timeLimit(.minutes(2)))
 struct CollectorTests {
-    let pki: TestPKI
+    let pki: TestingPKI
     let device: CertificateAuthority.Issued
     let logger = Logger(label: "test.gnmi")
 
     init() throws {
-        pki = try TestPKI()
+        pki = try TestingPKI()
         device = try pki.device()
     }
 
@@ -254,7 +254,7 @@ struct CollectorTests {
     func unknownCA() async throws {
         let target = try await target()
         defer { Task { await target.stop() } }
-        let other = try TestPKI()
+        let other = try TestingPKI()
         let failure = try #require(
             await connectFailure(try connection(target) { $0.caCertificatePEM = other.ca.certificatePEM })
         )
@@ -302,7 +302,7 @@ struct CollectorTests {
 
     @Test("a pinned self-signed certificate is trusted only while it is the same certificate")
     func pinned() async throws {
-        let own = try TestPKI.selfSigned()
+        let own = try TestingPKI.selfSigned()
         let target = SimulatedGNMIDevice(
             .init(security: .tls(certificatePEM: own.certificatePEM, keyPEM: own.privateKeyPEM, clientCA: nil))
         )
@@ -315,7 +315,7 @@ struct CollectorTests {
             $0.pinnedCertificatePEM = own.certificatePEM
         }
         #expect(await connectFailure(pinned) == nil)
-        let rekeyed = try connection(target) { $0.pinnedCertificatePEM = try! TestPKI.selfSigned().certificatePEM }
+        let rekeyed = try connection(target) { $0.pinnedCertificatePEM = try! TestingPKI.selfSigned().certificatePEM }
         let failure = try #require(await connectFailure(rekeyed))
         #expect(failure.kind == .pinnedCertificateMismatch)
         #expect(failure.message.contains("that is not the pinned one"))

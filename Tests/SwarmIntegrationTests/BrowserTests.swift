@@ -30,7 +30,7 @@ struct BrowserTests {
     @Test("sign in, create a test, see results arrive live, visit every page without console errors")
     func walkthrough() async throws {
         try await withTemporaryDirectory { directory in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: directory)
             try await store.createUser(
                 UserRecord(

@@ -34,7 +34,7 @@ extension EndToEndTests {
     @Test("a device collected by the local agent: sealed credentials, results in the store, status and errors")
     func deviceCollection() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let issued = try pki.device()
             let target = SimulatedGNMIDevice(
                 .init(
@@ -113,7 +113,7 @@ extension EndToEndTests {
     @Test("without the device key the server hands the device out with the reason, and the agent reports it")
     func deviceWithoutKey() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let vault = try DeviceVault(keyBytes: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
             let device = try await store.createDevice(

@@ -17,7 +17,7 @@ import Testing
     @Test("graceful shutdown says Goodbye(drain) to agents and marks them offline")
     func drain() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
             configuration.host = "127.0.0.1"
@@ -33,7 +33,7 @@ import Testing
                 #expect(await eventually { bound.withLock { $0 } != nil })
                 let port = try #require(bound.withLock { $0 })
                 let tls = try MeshTLS.makeAgentConfiguration(pki.material(try pki.agent("drained")))
-                let client = try await MeshTestClient.connect(port: port, tls: tls)
+                let client = try await SimulatedMeshClient.connect(port: port, tls: tls)
                 let seen = Mutex<[MeshMessage]>([])
                 tasks.addTask {
                     let messages = await client.hello(keepOpen: true).1

@@ -37,7 +37,7 @@ import Testing
     }
 
     func makeServer(
-        _ pki: TestPKI,
+        _ pki: TestingPKI,
         _ store: SQLiteStore,
         port: Int,
         configure: (inout MeshServer.Configuration) -> Void = { _ in }
@@ -51,7 +51,7 @@ import Testing
         return try MeshServer(configuration: configuration, store: store, logger: Logger(label: "e2e.server"))
     }
 
-    func makeAgent(_ pki: TestPKI, port: Int, spool: String) throws -> AgentSession {
+    func makeAgent(_ pki: TestingPKI, port: Int, spool: String) throws -> AgentSession {
         var configuration = AgentSession.Configuration(tls: pki.material(try pki.agent("local")))
         configuration.serverHost = "127.0.0.1"
         configuration.serverPort = port
@@ -67,7 +67,7 @@ import Testing
     func exactlyOnce() async throws {
         try await withTemporaryDirectory { dir in
             // Given: a store with a tcp test against a loopback listener and a system test.
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let target = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .childChannelInitializer { channel in channel.close() }
@@ -147,7 +147,7 @@ import Testing
     @Test("a batch id re-used after a crash is renumbered and stored, never acked as a duplicate and lost")
     func reusedBatchIDAfterCrash() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let local = AgentName.fixture("local")
             let test = try await store.createTest(
@@ -223,7 +223,7 @@ import Testing
     @Test("a test created while the agent is connected is pushed at once; a cancel stops it")
     func livePush() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let port = try await freeLoopbackPort()
             let server = try makeServer(pki, store, port: port)

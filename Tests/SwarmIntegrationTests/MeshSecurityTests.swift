@@ -19,7 +19,7 @@ import X509
     }
 
     func agentTLS(
-        _ pki: TestPKI,
+        _ pki: TestingPKI,
         _ issued: CertificateAuthority.Issued,
         alpn: [String] = [MeshTLS.alpn]
     ) throws -> TLSConfiguration {
@@ -29,10 +29,13 @@ import X509
     @Test("a valid agent gets Welcome and an empty snapshot, and is recorded online")
     func goodAgent() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             try await withMeshServer(pki: pki, store: store) { _, port in
-                let client = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("a1")))
+                let client = try await SimulatedMeshClient.connect(
+                    port: port,
+                    tls: try agentTLS(pki, try pki.agent("a1"))
+                )
                 let (opening, _) = await client.hello()
                 guard case .welcome(let welcome) = opening else {
                     Issue.record("expected Welcome, got \(opening)")
@@ -47,7 +50,7 @@ import X509
     @Test("refused peers never get a session and the server keeps serving", arguments: Peer.allCases)
     func refused(peer: Peer) async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let revokedAgent = try pki.agent("revoked-one")
             try "\(revokedAgent.serial)\n".write(toFile: "\(dir)/revoked.txt", atomically: true, encoding: .utf8)
@@ -66,7 +69,7 @@ import X509
                     configuration.applicationProtocols = [MeshTLS.alpn]
                     tls = configuration
                 case .otherCA:
-                    let stranger = try TestPKI()
+                    let stranger = try TestingPKI()
                     let issued = try stranger.agent("stranger")
                     tls = try MeshTLS.makeAgentConfiguration(
                         MeshTLSMaterial(
@@ -87,9 +90,9 @@ import X509
                         try pki.ca.issue(commonName: "bare", sans: [], usage: .clientAuth, validity: .seconds(600))
                     )
                 }
-                let opening: MeshTestClient.Opening
+                let opening: SimulatedMeshClient.Opening
                 do {
-                    opening = await (try await MeshTestClient.connect(port: port, tls: tls)).hello().0
+                    opening = await (try await SimulatedMeshClient.connect(port: port, tls: tls)).hello().0
                 } catch {
                     opening = .closed("\(error)")
                 }
@@ -107,7 +110,10 @@ import X509
                     #expect([.noClientCertificate, .otherCA, .expired, .wrongALPN].contains(peer))
                 }
                 // The server still serves a valid agent, and stored nothing for the refused one.
-                let good = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("good")))
+                let good = try await SimulatedMeshClient.connect(
+                    port: port,
+                    tls: try agentTLS(pki, try pki.agent("good"))
+                )
                 guard case .welcome = await good.hello().0 else {
                     Issue.record("server stopped serving after refusing \(peer)")
                     return
@@ -128,7 +134,7 @@ import X509
     )
     func hostileFrames(name: String, bytes: [UInt8], code: Mesh.ErrorMessage.Code) async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let test = try await store.createTest(
                 TestSpec(name: "t", probes: [.system]),
@@ -144,7 +150,10 @@ import X509
                 #expect(errors.map(\.code) == [code], "\(name): got \(messages.map(\.name))")
                 #expect(errors.first?.fatal == true)
                 #expect(try await store.measurementCount(test: test.id) == 0)
-                let good = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("good")))
+                let good = try await SimulatedMeshClient.connect(
+                    port: port,
+                    tls: try agentTLS(pki, try pki.agent("good"))
+                )
                 guard case .welcome = await good.hello().0 else {
                     Issue.record("server stopped serving after \(name)")
                     return
@@ -156,7 +165,7 @@ import X509
     @Test("a first frame that is not a valid Hello gets an error frame and nothing is recorded")
     func garbageBeforeHello() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             try await withMeshServer(pki: pki, store: store) { _, port in
                 let raw = try await RawTLSClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("early")))
@@ -174,11 +183,11 @@ import X509
     @Test("an agent revoked in the store (the gateway's revoke) loses its live session and is refused after")
     func revokedInStore() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let issued = try pki.agent("gone")
             try await withMeshServer(pki: pki, store: store) { _, port in
-                let live = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let live = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                     group.addTask { await live.hello(keepOpen: true).1 }
                     #expect(await eventually { (try? await store.agent(AgentName.fixture("gone")))??.online == true })
@@ -190,14 +199,17 @@ import X509
                     }
                     #expect(goodbyes.map(\.message) == ["this agent's certificate was revoked"])
                 }
-                let again = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let again = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 guard case .refused(let error) = await again.hello().0 else {
                     Issue.record("a revoked agent was welcomed")
                     return
                 }
                 #expect(error.code == .revoked)
                 #expect(error.message.contains("revoked"))
-                let other = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, try pki.agent("other")))
+                let other = try await SimulatedMeshClient.connect(
+                    port: port,
+                    tls: try agentTLS(pki, try pki.agent("other"))
+                )
                 guard case .welcome = await other.hello().0 else {
                     Issue.record("the server stopped serving others")
                     return
@@ -209,7 +221,7 @@ import X509
     @Test("an agent revoked through another handle on the database (the CLI's process) loses its live session")
     func revokedByAnotherProcess() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let cli = try makeTestStore(in: dir)  // what `streamswarm` in another process opens
             let issued = try pki.agent("elsewhere")
@@ -219,7 +231,7 @@ import X509
                 feed.addTask { try await store.run() }
                 defer { feed.cancelAll() }
                 try await withMeshServer(pki: pki, store: store) { _, port in
-                    let live = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                    let live = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                     try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                         group.addTask { await live.hello(keepOpen: true).1 }
                         #expect(await eventually { (try? await cli.agent(name))??.online == true })
@@ -241,12 +253,12 @@ import X509
     @Test("a revocation outlives deleting the agent: the deleted name and its certificate stay refused")
     func revocationSurvivesDelete() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let name = AgentName.fixture("doomed")
             let issued = try pki.agent("doomed")
             try await withMeshServer(pki: pki, store: store) { _, port in
-                let first = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let first = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 guard case .welcome = await first.hello().0 else {
                     Issue.record("the agent was not welcomed before its revocation")
                     return
@@ -259,7 +271,7 @@ import X509
                 #expect(try await store.isRevoked(name, serial: ""))
                 #expect(try await store.isRevoked(AgentName.fixture("renamed"), serial: issued.serial))
 
-                let again = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let again = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 guard case .refused(let error) = await again.hello().0 else {
                     Issue.record("a revoked agent was admitted again after its row was deleted")
                     return
@@ -273,15 +285,15 @@ import X509
     @Test("a second session for the same agent replaces the first, which is told Goodbye(replaced)")
     func replacement() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let issued = try pki.agent("twin")
             try await withMeshServer(pki: pki, store: store) { _, port in
-                let first = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let first = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                     group.addTask { await first.hello(keepOpen: true).1 }
                     #expect(await eventually { (try? await store.agent(AgentName.fixture("twin")))??.online == true })
-                    let second = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                    let second = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                     guard case .welcome = await second.hello().0 else {
                         Issue.record("second session refused")
                         return
@@ -300,12 +312,12 @@ import X509
     @Test("an agent silent for 3 heartbeat intervals is closed and stored offline with the time")
     func missedHeartbeats() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             try await withMeshServer(pki: pki, store: store, configure: { $0.heartbeatInterval = .milliseconds(100) }) {
                 _,
                 port in
-                let client = try await MeshTestClient.connect(
+                let client = try await SimulatedMeshClient.connect(
                     port: port,
                     tls: try agentTLS(pki, try pki.agent("quiet"))
                 )
@@ -323,14 +335,14 @@ import X509
     @Test("an agent limited to TLS 1.2 is refused by default and admitted with allowTLS12", arguments: [false, true])
     func tls12Peers(allowed: Bool) async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             try await withMeshServer(pki: pki, store: store, configure: { $0.allowTLS12 = allowed }) { _, port in
                 var tls = try agentTLS(pki, try pki.agent("old-tls"))
                 tls.maximumTLSVersion = .tlsv12
-                let opening: MeshTestClient.Opening
+                let opening: SimulatedMeshClient.Opening
                 do {
-                    opening = await (try await MeshTestClient.connect(port: port, tls: tls)).hello().0
+                    opening = await (try await SimulatedMeshClient.connect(port: port, tls: tls)).hello().0
                 } catch {
                     opening = .closed("\(error)")
                 }
@@ -346,7 +358,7 @@ import X509
     @Test("a mistyped revocation list path stops the server at start instead of revoking nothing")
     func missingRevocationListRefusesToStart() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let error = await #expect(throws: PKIError.self) {
                 try await withMeshServer(
@@ -362,7 +374,7 @@ import X509
     @Test("revoking a connected agent's serial closes its session without a restart")
     func liveRevocation() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let issued = try pki.agent("soon-revoked")
             let list = "\(dir)/revoked.txt"
@@ -375,7 +387,7 @@ import X509
                     $0.revocationReloadInterval = .milliseconds(50)
                 }
             ) { _, port in
-                let client = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let client = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 try await withThrowingTaskGroup(of: [MeshMessage].self) { group in
                     group.addTask { await client.hello(keepOpen: true).1 }
                     #expect(
@@ -388,7 +400,7 @@ import X509
                     let seen = try await group.next() ?? []
                     #expect(seen.contains { if case .goodbye = $0 { true } else { false } })
                 }
-                let again = try await MeshTestClient.connect(port: port, tls: try agentTLS(pki, issued))
+                let again = try await SimulatedMeshClient.connect(port: port, tls: try agentTLS(pki, issued))
                 guard case .refused(let error) = await again.hello().0 else {
                     Issue.record("revoked agent reconnected")
                     return

@@ -20,7 +20,7 @@ import Testing
     @Test("agent a measures agent b's responder through a mesh test; the key came from the server")
     func pairwise() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let store = try makeTestStore(in: dir)
             let key = ResponderKey.random()
 

@@ -66,7 +66,8 @@ import Testing
                 }
             ) { _, port in
                 guard
-                    case .welcome(let welcome) = await (try await MeshTestClient.connect(port: port, tls: agentTLS))
+                    case .welcome(let welcome) = await
+                        (try await SimulatedMeshClient.connect(port: port, tls: agentTLS))
                         .hello().0
                 else {
                     Issue.record("script-issued agent certificate was refused")
@@ -76,7 +77,7 @@ import Testing
                 #expect(try provision(["revoke", "edge-1"], dir: certs).status == 0)
                 try await Task.sleep(for: .milliseconds(300))
                 guard
-                    case .refused(let error) = await (try await MeshTestClient.connect(port: port, tls: agentTLS))
+                    case .refused(let error) = await (try await SimulatedMeshClient.connect(port: port, tls: agentTLS))
                         .hello().0
                 else {
                     Issue.record("revoked agent was admitted")

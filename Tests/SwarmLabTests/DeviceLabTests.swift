@@ -33,7 +33,7 @@ struct DeviceLabTests {
         try await withTemporaryDirectory { dir in
             try await NetLab.withLab(NetLabConfig(delayMs: 5)) { lab in
                 let r1 = lab.addresses.r1
-                let pki = try TestPKI()
+                let pki = try TestingPKI()
                 let device = try pki.device(ipAddresses: [r1], dnsNames: ["r1.lab.example"])
                 let files = [
                     "device.pem": device.certificatePEM, "device.key": device.privateKeyPEM,

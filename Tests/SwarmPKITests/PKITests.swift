@@ -9,7 +9,7 @@ import X509
 @Suite struct PKITests {
     @Test("the agent identity comes from CN and the streamswarm URI SAN")
     func identity() throws {
-        let pki = try TestPKI()
+        let pki = try TestingPKI()
         let issued = try pki.agent("edge-1")
         let certificate = try NIOSSLCertificate(bytes: Array(issued.certificatePEM.utf8), format: .pem)
         let identity = try PeerIdentity(certificate: certificate)
@@ -19,7 +19,7 @@ import X509
 
     @Test("a client certificate without the URI SAN is refused")
     func missingURI() throws {
-        let pki = try TestPKI()
+        let pki = try TestingPKI()
         let issued = try pki.ca.issue(commonName: "edge-1", sans: [], usage: .clientAuth, validity: .seconds(600))
         let certificate = try NIOSSLCertificate(bytes: Array(issued.certificatePEM.utf8), format: .pem)
         let error = #expect(throws: PKIError.self) { try PeerIdentity(certificate: certificate) }
@@ -28,7 +28,7 @@ import X509
 
     @Test("CN and URI SAN naming different agents is refused")
     func inconsistent() throws {
-        let pki = try TestPKI()
+        let pki = try TestingPKI()
         let issued = try pki.ca.issue(
             commonName: "edge-1",
             sans: [.uniformResourceIdentifier("streamswarm://agent/edge-2")],
@@ -78,7 +78,7 @@ import X509
     @Test("a private key or device key file others can read is refused with the chmod that fixes it")
     func worldReadableKeys() async throws {
         try await withTemporaryDirectory { dir in
-            let pki = try TestPKI()
+            let pki = try TestingPKI()
             let issued = try pki.agent("perm")
             let key = "\(dir)/agent.key"
             try issued.privateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
@@ -115,7 +115,7 @@ import X509
 
     @Test("the server configuration enforces TLS 1.3 (1.2 only when allowed), mutual auth and the mesh ALPN")
     func serverConfiguration() throws {
-        let pki = try TestPKI()
+        let pki = try TestingPKI()
         let configuration = try MeshTLS.makeServerConfiguration(pki.serverMaterial)
         #expect(configuration.minimumTLSVersion == .tlsv13)
         #expect(try MeshTLS.makeServerConfiguration(pki.serverMaterial, allowTLS12: true).minimumTLSVersion == .tlsv12)

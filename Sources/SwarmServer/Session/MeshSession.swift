@@ -268,11 +268,16 @@ extension MeshSession {
 
         /// After every task ended: unregister, log why, mark offline when the session had opened.
         func finish() async {
-            if opened.withLock({ $0 }) {
-                server.registry.remove(handle)
-                handle.finish()
+            let opened = opened.withLock { $0 }
+            // Unregistered last: a draining server waits for the registry to empty, and the agent
+            // must be marked offline by then.
+            defer {
+                if opened {
+                    server.registry.remove(handle)
+                    handle.finish()
+                }
             }
-            let ending = ending.withLock { $0 } ?? (reason: "connection closed", markOffline: opened.withLock { $0 })
+            let ending = ending.withLock { $0 } ?? (reason: "connection closed", markOffline: opened)
             guard ending.markOffline else {
                 logger.notice("mesh connection closed: \(ending.reason)")
                 return

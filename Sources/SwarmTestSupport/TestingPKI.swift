@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-// why: TestPKI hands out SwarmPKI material to tests.
+// why: TestingPKI hands out SwarmPKI material to tests.
 public import SwarmPKI
 import SwiftASN1
 // why: device(usage:) takes an X509 extended key usage.
@@ -8,7 +8,7 @@ public import X509
 
 /// A fresh swarm CA per test, with helpers for the certificate shapes the tests need
 /// (good agents, expired, from another CA). Nothing is written to `certs/`.
-public struct TestPKI: Sendable {
+public struct TestingPKI: Sendable {
     public let ca: CertificateAuthority
     public let server: CertificateAuthority.Issued
 
