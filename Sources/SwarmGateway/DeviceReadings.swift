@@ -9,9 +9,9 @@ import SwarmWire
 /// path. Reads rows, decodes each result once (lazily, so a fold that stops early decodes no
 /// further) and hands them to the SwarmAnalytics folds; the API and `streamswarm devices` use it.
 public struct DeviceReadings: Sendable {
-    public let store: any Store
+    public let store: any DeviceResultStore
 
-    public init(store: any Store) { self.store = store }
+    public init(store: any DeviceResultStore) { self.store = store }
 
     /// State, reason and error kind from the newest result only: one row, for lists of devices.
     public func newest(_ device: DeviceRecord) async throws -> DeviceStatus {

@@ -57,10 +57,10 @@ final class GatewaySettings: Sendable {
         ),
     ]
 
-    private let store: any Store
+    private let store: any SettingsStore
     private let cache = Mutex<(values: [String: Int], at: ContinuousClock.Instant)?>(nil)
 
-    init(store: any Store) { self.store = store }
+    init(store: any SettingsStore) { self.store = store }
 
     func all() async throws -> [String: Int] {
         if let cached = cache.withLock({ $0 }), ContinuousClock.now - cached.at < .seconds(2) { return cached.values }

@@ -5,7 +5,7 @@ import SwarmStore
 /// Deletes browser sessions that are idle or past their absolute lifetime, so an abandoned
 /// session does not wait in the database for someone to present its cookie.
 struct SessionSweeper {
-    let store: any Store
+    let store: any AccountStore
     let settings: GatewaySettings
     let interval: Duration
     let logger: Logger

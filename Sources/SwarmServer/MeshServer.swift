@@ -57,7 +57,7 @@ public final class MeshServer: Service, Sendable {
     }
 
     let configuration: Configuration
-    let store: any Store
+    let store: any MeshServerStore
     let logger: Logger
     let eventLoopGroup: any EventLoopGroup
     let registry = SessionRegistry()
@@ -70,7 +70,7 @@ public final class MeshServer: Service, Sendable {
     /// - Throws: ``PKIError`` when the TLS material cannot be loaded.
     public init(
         configuration: Configuration,
-        store: any Store,
+        store: any MeshServerStore,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }

@@ -133,9 +133,25 @@ public protocol DeviceStore: Sendable {
     func deleteDevice(id: Int64) async throws
 }
 
-public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore, DeviceStore {
+/// A store that tells what changed in it (see ``ChangeFeed``).
+public protocol ChangeSource: Sendable {
     var changes: any ChangeFeed { get }
 }
+
+/// Everything the gateway and the CLI need from a backend.
+public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore, DeviceStore,
+    ChangeSource
+{}
+
+// What each consumer needs, and no more: a consumer takes its composition, not the whole `Store`.
+
+/// The mesh server: agents, their assignments, batches, devices to collect, changes to push; and
+/// events for the recurrence scheduler. Never accounts or settings.
+public typealias MeshServerStore = AgentStore & TestStore & MeasurementStore & DeviceStore & EventStore & ChangeSource
+/// The recurrence scheduler: tests, their child occurrences, and an event per occurrence.
+public typealias RecurrenceStore = TestStore & EventStore
+/// Device status and path correlation: devices and their results.
+public typealias DeviceResultStore = DeviceStore & MeasurementStore
 
 /// Notifies listeners of ``StoreChange``s: in-process for SQLite, LISTEN/NOTIFY for PostgreSQL.
 public protocol ChangeFeed: Sendable {

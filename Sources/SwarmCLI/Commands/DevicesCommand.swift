@@ -324,7 +324,7 @@ struct DevicesCommand: AsyncParsableCommand {
 }
 
 /// A device by id or name, or a usage error that says how to list them.
-func findDevice(_ idOrName: String, store: any Store) async throws -> DeviceRecord {
+func findDevice(_ idOrName: String, store: any DeviceResultStore) async throws -> DeviceRecord {
     do { return try await DeviceReadings(store: store).find(idOrName) } catch let error as StoreError {
         throw ValidationError(error.message)
     }

@@ -217,7 +217,7 @@ struct TestRoutes {
 
     /// The named agents, each of which must have connected at least once: a typo should be an
     /// error, not a phantom agent that never reports.
-    static func knownAgents(_ names: [String], store: any Store) async throws -> [AgentName] {
+    static func knownAgents(_ names: [String], store: any AgentStore) async throws -> [AgentName] {
         let agents = try Self.agents(names)
         let known = Set(try await store.agents().map(\.name))
         if let unknown = agents.first(where: { !known.contains($0) }) {

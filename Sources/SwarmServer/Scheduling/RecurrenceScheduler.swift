@@ -10,13 +10,14 @@ public import SwarmStore
 /// It works from the store alone, so any number of servers may run it on one database: a child is
 /// unique per (parent, occurrence), and a second scheduler's attempt is a harmless conflict.
 public struct RecurrenceScheduler: Service {
-    private let store: any Store
+    private let store: any RecurrenceStore
     private let logger: Logger
     private let tick: Duration
     /// Children are made this long before they start, so agents hold them in time.
     private let lead: Duration
 
-    public init(store: any Store, logger: Logger, tick: Duration = .seconds(1), lead: Duration = .seconds(2)) {
+    public init(store: any RecurrenceStore, logger: Logger, tick: Duration = .seconds(1), lead: Duration = .seconds(2))
+    {
         self.store = store
         self.logger = logger
         self.tick = tick

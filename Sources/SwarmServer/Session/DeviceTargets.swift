@@ -10,7 +10,7 @@ public import SwarmStore
 public enum DeviceTargets {
     static func resolve(
         _ assignments: [TestAssignment],
-        store: any Store,
+        store: any DeviceStore,
         vault: DeviceVault?,
         logger: Logger
     ) async throws -> [TestAssignment] {
@@ -44,7 +44,11 @@ public enum DeviceTargets {
 
     /// The connection an agent gets for device `id`: settings from the inventory, credentials
     /// unsealed with `vault` (also used by `devices get` for a one-shot read from the CLI host).
-    public static func connection(_ id: Int64, store: any Store, vault: DeviceVault?) async throws -> GNMIConnection {
+    public static func connection(
+        _ id: Int64,
+        store: any DeviceStore,
+        vault: DeviceVault?
+    ) async throws -> GNMIConnection {
         try connection(try await store.device(id: id), id: id, vault: vault)
     }
 

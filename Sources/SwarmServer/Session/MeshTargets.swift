@@ -4,7 +4,7 @@ import SwarmStore
 /// Fills in the targets of mesh assignments: a test naming a peer agent measures the responder that
 /// agent advertised in its last Hello. The address is taken when the assignment is pushed.
 enum MeshTargets {
-    static func resolve(_ assignments: [TestAssignment], store: any Store) async throws -> [TestAssignment] {
+    static func resolve(_ assignments: [TestAssignment], store: any AgentStore) async throws -> [TestAssignment] {
         var resolved: [TestAssignment] = []
         var peers: [String: ResponderEndpoint?] = [:]
         for var assignment in assignments {
