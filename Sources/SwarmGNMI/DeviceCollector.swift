@@ -108,7 +108,7 @@ public struct DeviceCollector: Sendable {
     ) async throws(GNMIFailure) {
         var subscriptions: [(GNMISubscription, Gnmi_Path)] = []
         for s in connection.subscriptions {
-            do throws(GNMIPath.ParseError) {
+            do throws(GNMIError) {
                 subscriptions.append((s, try GNMIPath.parse(s.path)))
             } catch {
                 throw GNMIFailure(.badConfiguration, "subscription path: \(error.message)")

@@ -5,12 +5,7 @@ public import SwarmGNMIProto
 /// optionally prefixed by an origin (`openconfig:/interfaces`). `*` as a key value means "all"
 /// and is sent as is; the root path is an empty element list (gNMI path conventions §2.2).
 public enum GNMIPath {
-    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
-    }
-
-    public static func parse(_ text: String) throws(ParseError) -> Gnmi_Path {
+    public static func parse(_ text: String) throws(GNMIError) -> Gnmi_Path {
         var path = Gnmi_Path()
         var rest = Substring(text.trimmingSpaces)
         // An origin ends at the first ':' that precedes the first '/'.
@@ -19,19 +14,25 @@ public enum GNMIPath {
             rest = rest[rest.index(after: colon)...]
         }
         guard rest.isEmpty || rest.first == "/" else {
-            throw ParseError(
+            throw GNMIError(
+                code: .invalidPath,
                 message: "gNMI path \"\(text)\" must start with / (e.g. /interfaces/interface[name=*]/state)"
             )
         }
         var index = rest.startIndex
         var current = ""
         var element: Gnmi_PathElem?
-        func finish() throws(ParseError) {
+        func finish() throws(GNMIError) {
             if var e = element {
                 if !current.isEmpty {
-                    throw ParseError(message: "gNMI path \"\(text)\": text after ']' in element \(e.name)")
+                    throw GNMIError(
+                        code: .invalidPath,
+                        message: "gNMI path \"\(text)\": text after ']' in element \(e.name)"
+                    )
                 }
-                if e.name.isEmpty { throw ParseError(message: "gNMI path \"\(text)\" has an empty element name") }
+                if e.name.isEmpty {
+                    throw GNMIError(code: .invalidPath, message: "gNMI path \"\(text)\" has an empty element name")
+                }
                 path.elem.append(e)
                 e = Gnmi_PathElem()
             } else if !current.isEmpty {
@@ -56,20 +57,28 @@ public enum GNMIPath {
                     current = ""
                 }
                 guard let close = findClose(rest, from: index) else {
-                    throw ParseError(message: "gNMI path \"\(text)\": '[' without a matching ']'")
+                    throw GNMIError(code: .invalidPath, message: "gNMI path \"\(text)\": '[' without a matching ']'")
                 }
                 let body = rest[rest.index(after: index)..<close]
                 guard let eq = body.firstIndex(of: "=") else {
-                    throw ParseError(message: "gNMI path \"\(text)\": key \"\(body)\" needs the form [name=value]")
+                    throw GNMIError(
+                        code: .invalidPath,
+                        message: "gNMI path \"\(text)\": key \"\(body)\" needs the form [name=value]"
+                    )
                 }
                 let key = String(body[..<eq])
                 let value = unescape(body[body.index(after: eq)...])
-                if key.isEmpty { throw ParseError(message: "gNMI path \"\(text)\": a key has no name") }
+                if key.isEmpty {
+                    throw GNMIError(code: .invalidPath, message: "gNMI path \"\(text)\": a key has no name")
+                }
                 element?.key[key] = value
                 index = rest.index(after: close)
             default:
                 if element != nil {
-                    throw ParseError(message: "gNMI path \"\(text)\": unexpected \"\(c)\" after a key")
+                    throw GNMIError(
+                        code: .invalidPath,
+                        message: "gNMI path \"\(text)\": unexpected \"\(c)\" after a key"
+                    )
                 }
                 current.append(c)
                 index = rest.index(after: index)

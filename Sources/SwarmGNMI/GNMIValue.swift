@@ -34,12 +34,7 @@ public enum GNMIValue: Sendable, Hashable {
         case object([String: JSONLeaf])
     }
 
-    public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
-    }
-
-    public init(_ typed: Gnmi_TypedValue) throws(DecodeError) {
+    public init(_ typed: Gnmi_TypedValue) throws(GNMIError) {
         switch typed.value {
         case .stringVal(let v): self = .string(v)
         case .intVal(let v): self = .int(v)
@@ -58,7 +53,7 @@ public enum GNMIValue: Sendable, Hashable {
         case .jsonIetfVal(let data): self = .json(try Self.parseJSON(data, form: "json_ietf_val"))
         case .asciiVal(let v): self = .ascii(v)
         case .protoBytes(let v): self = .protoBytes(v)
-        case nil: throw DecodeError(message: "TypedValue has no value set")
+        case nil: throw GNMIError(code: .undecodableValue, message: "TypedValue has no value set")
         }
     }
 
@@ -102,12 +97,12 @@ public enum GNMIValue: Sendable, Hashable {
         }
     }
 
-    static func parseJSON(_ data: Data, form: String) throws(DecodeError) -> JSONLeaf {
+    static func parseJSON(_ data: Data, form: String) throws(GNMIError) -> JSONLeaf {
         do {
             return try JSONDecoder().decode(JSONLeaf.self, from: data)
         } catch {
             let preview = String(decoding: data.prefix(60), as: UTF8.self)
-            throw DecodeError(message: "\(form) is not valid JSON (\(preview))")
+            throw GNMIError(code: .undecodableValue, message: "\(form) is not valid JSON (\(preview))")
         }
     }
 }

@@ -26,9 +26,10 @@ struct GNMIPathTests {
 
     @Test("malformed paths are refused with the reason")
     func malformed() {
-        #expect(throws: GNMIPath.ParseError.self) { try GNMIPath.parse("interfaces") }
-        #expect(throws: GNMIPath.ParseError.self) { try GNMIPath.parse("/interfaces/interface[name=eth0") }
-        #expect(throws: GNMIPath.ParseError.self) { try GNMIPath.parse("/interfaces/interface[name]") }
+        let noSlash = #expect(throws: GNMIError.self) { try GNMIPath.parse("interfaces") }
+        #expect(noSlash?.code == .invalidPath)
+        #expect(throws: GNMIError.self) { try GNMIPath.parse("/interfaces/interface[name=eth0") }
+        #expect(throws: GNMIError.self) { try GNMIPath.parse("/interfaces/interface[name]") }
         do {
             _ = try GNMIPath.parse("/a[k=v]x/b")
             Issue.record("accepted text after a key")
@@ -77,8 +78,9 @@ struct GNMIValueTests {
         )
         #expect(try GNMIValue(typed { $0.jsonIetfVal = Data("\"UP\"".utf8) }).text == "UP")
         #expect(try GNMIValue(typed { $0.jsonVal = Data("true".utf8) }).text == "true")
-        #expect(throws: GNMIValue.DecodeError.self) { try GNMIValue(Gnmi_TypedValue()) }
-        #expect(throws: GNMIValue.DecodeError.self) { try GNMIValue(typed { $0.jsonIetfVal = Data("{oops".utf8) }) }
+        let empty = #expect(throws: GNMIError.self) { try GNMIValue(Gnmi_TypedValue()) }
+        #expect(empty?.code == .undecodableValue)
+        #expect(throws: GNMIError.self) { try GNMIValue(typed { $0.jsonIetfVal = Data("{oops".utf8) }) }
     }
 }
 
