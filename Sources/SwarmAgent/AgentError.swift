@@ -1,5 +1,8 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// Something the agent could not do. Match on `code`; `message` says what happened and what to do.
-public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AgentError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String { case sessionFailed, spoolUnavailable }
         private let value: Value
@@ -19,12 +22,6 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(message)
     }
 
     public var description: String { message }

@@ -1,6 +1,9 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// A benchmark could not be set up or run. Match on `code`; `message` says what happened and what
 /// to do (the CLI shows it as a usage error).
-public struct BenchError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct BenchError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String { case toolMissing, invalidArgument, noFreePort, processFailed, timedOut, badOutput }
         private let value: Value
@@ -27,10 +30,5 @@ public struct BenchError: Error, Hashable, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(message)
-    }
     public var description: String { "\(code): \(message)" }
 }

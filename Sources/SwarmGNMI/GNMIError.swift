@@ -1,5 +1,8 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// Something the collector could not read. Match on `code`; `message` says what and where.
-public struct GNMIError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct GNMIError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String { case invalidPath, undecodableValue }
         private let value: Value

@@ -1,5 +1,8 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// A certificate, key or TLS setting could not be used. Match on `code`.
-public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct PKIError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
             case unreadableFile, invalidCertificate, invalidKey, missingIdentity, inconsistentIdentity, revoked,
@@ -31,10 +34,5 @@ public struct PKIError: Error, Hashable, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(message)
-    }
     public var description: String { "\(code): \(message)" }
 }

@@ -1,5 +1,8 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// A store operation failed. Match on `code`; `message` says what happened and what to do.
-public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct StoreError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String { case notFound, invalidInput, conflict, unavailable, migration, corrupt }
         private let value: Value
@@ -22,12 +25,6 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(message)
     }
 
     public var description: String { "\(code): \(message)" }

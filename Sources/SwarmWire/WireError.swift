@@ -1,7 +1,10 @@
+// why: the error conforms to SwarmCore's CodedError.
+public import SwarmCore
+
 /// A frame or message broke the mesh protocol. Match on `code`.
 ///
 /// Messages say what happened and what to do, with the limit and the actual value.
-public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WireError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
             case frameTooLarge, unknownFlags, compressionUnsupported, truncatedFrame, malformedPayload,
@@ -31,10 +34,5 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.message == rhs.message }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(message)
-    }
     public var description: String { "\(code): \(message)" }
 }

@@ -161,25 +161,14 @@ struct AgentSessionStateMachine {
                 return [.sendBatch(batch)] + withActive(&active) { machine, active in machine.pump(&active) }
             }
             return withActive(&active) { machine, active in machine.pump(&active) }
-        case (.draining(var active, let deadline), .batchFormed(let batch)):
+        case (.draining(var active, let deadline), .batchFormed):
             // Formed before the shutdown: it stays in the spool and is replayed next time.
             active.forming = false
-            _ = batch
             return withDraining(&active, deadline) { _, _ in [] }
-        case (.active(var active), .batchRenumbered(let old, let batch)),
-            (.draining(var active, _), .batchRenumbered(let old, let batch)):
-            guard let batch else { return [] }
-            active.inFlight[batch.id] = batch.measurements.count
-            let actions: [Action] = [
-                .log(.warning, "batch id \(old) was already used on the server; resending as \(batch.id)"),
-                .sendBatch(batch),
-            ]
-            if case .draining(_, let deadline) = state {
-                state = .draining(active, deadline: deadline)
-            } else {
-                state = .active(active)
-            }
-            return actions
+        case (.active(var active), .batchRenumbered(let old, let batch)):
+            return withActive(&active) { _, active in Self.resend(batch, replacing: old, active: &active) }
+        case (.draining(var active, let deadline), .batchRenumbered(let old, let batch)):
+            return withDraining(&active, deadline) { _, active in Self.resend(batch, replacing: old, active: &active) }
         case (.active(var active), .spoolChanged):
             active.spoolDirty = true
             return withActive(&active) { machine, active in machine.pump(&active) }
@@ -318,6 +307,17 @@ struct AgentSessionStateMachine {
             active.snapshot.removeAll()
         }
         return actions
+    }
+
+    /// A batch under its new id after `BATCH_ID_REUSED` takes the old one's place in the window;
+    /// nil (acked meanwhile) sends nothing.
+    private static func resend(_ batch: Spool.Batch?, replacing old: UInt64, active: inout Active) -> [Action] {
+        guard let batch else { return [] }
+        active.inFlight[batch.id] = batch.measurements.count
+        return [
+            .log(.warning, "batch id \(old) was already used on the server; resending as \(batch.id)"),
+            .sendBatch(batch),
+        ]
     }
 
     /// Sends what the window allows: replayed batches first, then new ones from the spool.

@@ -66,11 +66,11 @@ final class LiveSession: Sendable {
                 } catch {
                     event = .connectionEnded
                 }
-                timer.cancel()
                 await feed(event)
                 if machine.withLock({ $0.outcome }) != nil { break }
                 if !sideTasksStarted, case .active(let active) = machine.withLock({ $0.state }) {
                     sideTasksStarted = true
+                    timer.cancel()  // Welcome arrived in time
                     let interval = active.terms.heartbeatInterval
                     group.addTask { await self.ticker(every: interval) }
                     group.addTask { await self.watchSpool(doorbell) }
@@ -176,7 +176,7 @@ final class LiveSession: Sendable {
                 channel.close(promise: nil)
             }
         } catch {
-            return .localFailure("agent could not carry out \(action.name): \(error)")
+            return .localFailure("could not \(action.name) (spool \(owner.spool.path)): \(error)")
         }
         return nil
     }

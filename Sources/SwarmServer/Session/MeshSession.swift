@@ -139,22 +139,22 @@ extension MeshSession {
 
         /// Feeds `event` from the reader, which may start commits beside it in `group`.
         func feed(_ event: Machine.Event, group: inout DiscardingTaskGroup) async {
-            var queue = machine.withLock { $0.handle(event) }[...]
-            while let action = queue.popFirst() {
-                if case .commit(let batch) = action {
-                    group.addTask { await self.commit(batch) }
-                } else if let next = await perform(action) {
-                    queue += machine.withLock { $0.handle(next) }
-                }
+            await feed(event) { batch in group.addTask { await self.commit(batch) } }
+        }
+
+        /// Feeds `event` from a task that cannot start commits: only frames (the reader) lead to one.
+        func feed(_ event: Machine.Event) async {
+            await feed(event) { batch in
+                logger.error("internal: batch \(batch.batchID) to commit outside the reader; the agent resends it")
             }
         }
 
-        /// Feeds `event` from a task that cannot start commits (a machine never asks it to).
-        func feed(_ event: Machine.Event) async {
+        /// Carries out the machine's answer to `event`, and its answers to their outcomes, in order.
+        private func feed(_ event: Machine.Event, startCommit: (IncomingBatch) -> Void) async {
             var queue = machine.withLock { $0.handle(event) }[...]
             while let action = queue.popFirst() {
                 if case .commit(let batch) = action {
-                    logger.error("internal: batch \(batch.batchID) to commit outside the reader; the agent resends it")
+                    startCommit(batch)
                 } else if let next = await perform(action) {
                     queue += machine.withLock { $0.handle(next) }
                 }

@@ -22,21 +22,18 @@ extension MeshSessionStateMachine {
                 ]),
             ]
         }
-        guard active.inFlight.count < configuration.maxInFlightBatches, !active.inFlight.contains(batch.batchID)
-        else {
+        let busy: String? =
+            if active.inFlight.contains(batch.batchID) {
+                "batch \(batch.batchID) is already being stored; wait for its ack instead of sending it again"
+            } else if active.inFlight.count >= configuration.maxInFlightBatches {
+                "more than \(configuration.maxInFlightBatches) batches unacknowledged; wait for acks before sending more"
+            } else {
+                nil
+            }
+        if let busy {
             return [
-                .log(.notice, "agent exceeded its in-flight batch window; batch \(batch.batchID) refused", metadata),
-                .send([
-                    .error(
-                        .init(
-                            code: .tooManyInFlight,
-                            message: "more than \(configuration.maxInFlightBatches) batches unacknowledged; "
-                                + "wait for acks before sending more",
-                            fatal: false,
-                            batchID: batch.batchID
-                        )
-                    )
-                ]),
+                .log(.notice, "batch \(batch.batchID) refused: \(busy)", metadata),
+                .send([.error(.init(code: .tooManyInFlight, message: busy, fatal: false, batchID: batch.batchID))]),
             ]
         }
         active.inFlight.insert(batch.batchID)
