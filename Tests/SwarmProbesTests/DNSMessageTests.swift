@@ -157,33 +157,33 @@ import Testing
         ] as [[UInt8]]
     )
     func pointerLoops(name: [UInt8]) {
-        let error = #expect(throws: DNSMessageError.self) {
+        let error = #expect(throws: ProbeError.self) {
             try DNSMessageReader.decode(Self.header + name + [0, 1, 0, 1])
         }
-        #expect(error?.code == .pointerLoop)
+        #expect(error?.code == .dnsPointerLoop)
     }
 
     @Test("every truncation of a valid reply is rejected as truncated")
     func truncatedPackets() throws {
         let wire = try DNSMessageWriter.encode(try Self.sampleReply())
         for length in 0..<wire.count {
-            let error = #expect(throws: DNSMessageError.self) { try DNSMessageReader.decode(Array(wire[0..<length])) }
-            #expect(error?.code == .truncated, "cut at \(length) of \(wire.count)")
+            let error = #expect(throws: ProbeError.self) { try DNSMessageReader.decode(Array(wire[0..<length])) }
+            #expect(error?.code == .dnsTruncated, "cut at \(length) of \(wire.count)")
         }
     }
 
     @Test("reserved label types and wrong record lengths are rejected")
     func malformedFields() {
-        let reserved = #expect(throws: DNSMessageError.self) {
+        let reserved = #expect(throws: ProbeError.self) {
             try DNSMessageReader.decode(Self.header + [0x41, 0, 0, 1, 0, 1])
         }
-        #expect(reserved?.code == .badLabelType)
+        #expect(reserved?.code == .dnsBadLabelType)
 
         // An A record whose RDLENGTH says 5.
         var wire: [UInt8] = [0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0]
         wire += [0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 5, 192, 0, 2, 1, 9]
-        let badLength = #expect(throws: DNSMessageError.self) { try DNSMessageReader.decode(wire) }
-        #expect(badLength?.code == .badRecordData)
+        let badLength = #expect(throws: ProbeError.self) { try DNSMessageReader.decode(wire) }
+        #expect(badLength?.code == .dnsBadRecordData)
         #expect(badLength?.message == "the A data of . is 5 bytes; A data is 4")
     }
 
@@ -191,10 +191,10 @@ import Testing
     func longNames() {
         var name: [UInt8] = []
         for _ in 0..<5 { name += [63] + Array(repeating: UInt8(ascii: "x"), count: 63) }
-        let error = #expect(throws: DNSMessageError.self) {
+        let error = #expect(throws: ProbeError.self) {
             try DNSMessageReader.decode(Self.header + name + [0, 0, 1, 0, 1])
         }
-        #expect(error?.code == .nameTooLong)
+        #expect(error?.code == .dnsNameTooLong)
     }
 
     @Test("random bytes never crash the decoder")
@@ -226,8 +226,8 @@ import Testing
         #expect(try DNSName(parsing: #"a\.b.test"#).labels.count == 2)
         #expect(try DNSName(parsing: #"a\.b.test"#).description == #"a\.b.test."#)
         #expect(try DNSName(parsing: #"x\032y.test"#).description == #"x\032y.test."#)
-        #expect(throws: DNSMessageError.self) { try DNSName(parsing: "a..b") }
-        #expect(throws: DNSMessageError.self) { try DNSName(parsing: String(repeating: "x", count: 64) + ".test") }
+        #expect(throws: ProbeError.self) { try DNSName(parsing: "a..b") }
+        #expect(throws: ProbeError.self) { try DNSName(parsing: String(repeating: "x", count: 64) + ".test") }
     }
 
     @Test("reverse lookup names for IPv4 and IPv6 (dig -x)")

@@ -101,10 +101,11 @@ import Testing
         var corrupt = gzip
         corrupt[20] ^= 0xFF
         corrupt[21] ^= 0xFF
-        #expect(throws: BodyDecodingError.self) { try BodyInflater(encoding: "gzip").feed(corrupt) { _ in } }
-        #expect(throws: BodyDecodingError.self) { try BodyInflater(encoding: "gzip").feed([1, 2, 3, 4]) { _ in } }
+        #expect(throws: ProbeError.self) { try BodyInflater(encoding: "gzip").feed(corrupt) { _ in } }
+        #expect(throws: ProbeError.self) { try BodyInflater(encoding: "gzip").feed([1, 2, 3, 4]) { _ in } }
         let limited = BodyInflater(encoding: "gzip", limitBytes: 1000)
-        let error = #expect(throws: BodyDecodingError.self) { try limited.feed(gzip) { _ in } }
+        let error = #expect(throws: ProbeError.self) { try limited.feed(gzip) { _ in } }
+        #expect(error?.code == .undecodableBody)
         #expect(error?.message.contains("more than 1000 bytes") == true)
     }
 

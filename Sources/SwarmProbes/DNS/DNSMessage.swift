@@ -2,7 +2,7 @@
 /// OPT pseudo-record (RFC 6891) held apart from the additional records.
 ///
 /// Encoding is in `DNSMessageWriter`, decoding in `DNSMessageReader`; decoding is bounds-checked and
-/// throws ``DNSMessageError`` for any malformed input.
+/// throws ``ProbeError`` for any malformed input.
 struct DNSMessage: Hashable, Sendable {
     var id: UInt16 = 0
     var isResponse = false

@@ -1,18 +1,18 @@
 /// Decodes wire-format DNS messages. Every read is bounds-checked, and compression pointers must
 /// point strictly before the labels that led to them, so hostile input ends in a
-/// ``DNSMessageError``, never a crash or a loop.
+/// ``ProbeError``, never a crash or a loop.
 struct DNSMessageReader {
     private let bytes: [UInt8]
     private var offset = 0
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    static func decode(_ bytes: [UInt8]) throws(DNSMessageError) -> DNSMessage {
+    static func decode(_ bytes: [UInt8]) throws(ProbeError) -> DNSMessage {
         var reader = DNSMessageReader(bytes)
         return try reader.readMessage()
     }
 
-    private mutating func readMessage() throws(DNSMessageError) -> DNSMessage {
+    private mutating func readMessage() throws(ProbeError) -> DNSMessage {
         var message = DNSMessage()
         message.id = try readUInt16("header")
         let flags = try readUInt16("header")
@@ -54,7 +54,7 @@ struct DNSMessageReader {
         return message
     }
 
-    private mutating func readRecord() throws(DNSMessageError) -> (record: DNSRecord, rawTTL: UInt32) {
+    private mutating func readRecord() throws(ProbeError) -> (record: DNSRecord, rawTTL: UInt32) {
         let name = try readName()
         let type = DNSRecordType(rawValue: try readUInt16("record of \(name)"))
         let classCode = try readUInt16("record of \(name)")
@@ -66,8 +66,8 @@ struct DNSMessageReader {
         }
         let data = try readData(type: type, owner: name, end: start + length)
         guard offset == start + length else {
-            throw DNSMessageError(
-                .badRecordData,
+            throw ProbeError(
+                .dnsBadRecordData,
                 "the \(type) record of \(name) declares \(length) bytes of data but its fields take \(offset - start)"
             )
         }
@@ -80,13 +80,13 @@ struct DNSMessageReader {
         type: DNSRecordType,
         owner: DNSName,
         end: Int
-    ) throws(DNSMessageError) -> DNSRecordData {
+    ) throws(ProbeError) -> DNSRecordData {
         let what = "the \(type) data of \(owner)"
         switch type {
         case .a, .aaaa:
             let size = type == .a ? 4 : 16
             guard end - offset == size else {
-                throw DNSMessageError(.badRecordData, "\(what) is \(end - offset) bytes; \(type) data is \(size)")
+                throw ProbeError(.dnsBadRecordData, "\(what) is \(end - offset) bytes; \(type) data is \(size)")
             }
             return type == .a ? .a(try readBytes(size, what)) : .aaaa(try readBytes(size, what))
         case .ns, .cname, .ptr:
@@ -126,7 +126,7 @@ struct DNSMessageReader {
             let flags = try readUInt8(what)
             let tagLength = Int(try readUInt8(what))
             guard tagLength > 0, offset + tagLength <= end else {
-                throw DNSMessageError(.badRecordData, "\(what) has a tag length of \(tagLength) that does not fit")
+                throw ProbeError(.dnsBadRecordData, "\(what) has a tag length of \(tagLength) that does not fit")
             }
             let tag = try readBytes(tagLength, what)
             return .caa(flags: flags, tag: tag, value: try readBytes(end - offset, what))
@@ -136,7 +136,7 @@ struct DNSMessageReader {
     }
 
     /// Reads a possibly compressed name at the cursor and moves past it.
-    private mutating func readName(within end: Int? = nil) throws(DNSMessageError) -> DNSName {
+    private mutating func readName(within end: Int? = nil) throws(ProbeError) -> DNSName {
         var labels: [[UInt8]] = []
         var wireLength = 1
         var position = offset
@@ -151,7 +151,7 @@ struct DNSMessageReader {
                 if length == 0 {
                     offset = resumeAt ?? position + 1
                     if let end, offset > end {
-                        throw DNSMessageError(.badRecordData, "a name at offset \(runStart) runs past its record data")
+                        throw ProbeError(.dnsBadRecordData, "a name at offset \(runStart) runs past its record data")
                     }
                     return DNSName(labels: labels)
                 }
@@ -160,8 +160,8 @@ struct DNSMessageReader {
                 }
                 wireLength += 1 + length
                 guard wireLength <= DNSName.maxWireBytes else {
-                    throw DNSMessageError(
-                        .nameTooLong,
+                    throw ProbeError(
+                        .dnsNameTooLong,
                         "a name at offset \(offset) exceeds \(DNSName.maxWireBytes) bytes on the wire"
                     )
                 }
@@ -173,8 +173,8 @@ struct DNSMessageReader {
                 }
                 let target = (length & 0x3F) << 8 | Int(bytes[position + 1])
                 guard target < runStart else {
-                    throw DNSMessageError(
-                        .pointerLoop,
+                    throw ProbeError(
+                        .dnsPointerLoop,
                         "the compression pointer at offset \(position) points to \(target), which is not before "
                             + "the labels that lead to it (a pointer loop)"
                     )
@@ -183,39 +183,39 @@ struct DNSMessageReader {
                 position = target
                 runStart = target
             default:
-                throw DNSMessageError(
-                    .badLabelType,
+                throw ProbeError(
+                    .dnsBadLabelType,
                     "the label at offset \(position) starts with 0x\(String(length, radix: 16)), a reserved label type"
                 )
             }
         }
     }
 
-    private mutating func readUInt8(_ what: String) throws(DNSMessageError) -> UInt8 {
+    private mutating func readUInt8(_ what: String) throws(ProbeError) -> UInt8 {
         guard offset < bytes.count else { throw truncated(what, needed: 1, at: offset) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    private mutating func readUInt16(_ what: String) throws(DNSMessageError) -> UInt16 {
+    private mutating func readUInt16(_ what: String) throws(ProbeError) -> UInt16 {
         guard offset + 2 <= bytes.count else { throw truncated(what, needed: 2, at: offset) }
         defer { offset += 2 }
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
-    private mutating func readUInt32(_ what: String) throws(DNSMessageError) -> UInt32 {
+    private mutating func readUInt32(_ what: String) throws(ProbeError) -> UInt32 {
         UInt32(try readUInt16(what)) << 16 | UInt32(try readUInt16(what))
     }
 
-    private mutating func readBytes(_ count: Int, _ what: String) throws(DNSMessageError) -> [UInt8] {
+    private mutating func readBytes(_ count: Int, _ what: String) throws(ProbeError) -> [UInt8] {
         guard count >= 0, offset + count <= bytes.count else { throw truncated(what, needed: count, at: offset) }
         defer { offset += count }
         return Array(bytes[offset..<offset + count])
     }
 
-    private func truncated(_ what: String, needed: Int, at position: Int) -> DNSMessageError {
-        DNSMessageError(
-            .truncated,
+    private func truncated(_ what: String, needed: Int, at position: Int) -> ProbeError {
+        ProbeError(
+            .dnsTruncated,
             "the message ends inside \(what): \(needed) bytes needed at offset \(position), "
                 + "but the message has \(bytes.count)"
         )

@@ -8,18 +8,18 @@ struct DNSMessageWriter {
 
     init(compress: Bool = true) { self.compress = compress }
 
-    static func encode(_ message: DNSMessage, compress: Bool = true) throws(DNSMessageError) -> [UInt8] {
+    static func encode(_ message: DNSMessage, compress: Bool = true) throws(ProbeError) -> [UInt8] {
         var writer = DNSMessageWriter(compress: compress)
         try writer.write(message)
         return writer.bytes
     }
 
-    mutating func write(_ message: DNSMessage) throws(DNSMessageError) {
+    mutating func write(_ message: DNSMessage) throws(ProbeError) {
         guard message.responseCode < 0x1000 else {
-            throw DNSMessageError(.badRecordData, "response code \(message.responseCode) does not fit in 12 bits")
+            throw ProbeError(.dnsBadRecordData, "response code \(message.responseCode) does not fit in 12 bits")
         }
         guard message.responseCode < 16 || message.edns != nil else {
-            throw DNSMessageError(.badRecordData, "response code \(message.responseCode) needs an OPT record")
+            throw ProbeError(.dnsBadRecordData, "response code \(message.responseCode) needs an OPT record")
         }
         var flags: UInt16 = 0
         if message.isResponse { flags |= 0x8000 }
@@ -34,7 +34,7 @@ struct DNSMessageWriter {
         let additionalCount = message.additionals.count + (message.edns == nil ? 0 : 1)
         for count in [message.questions.count, message.answers.count, message.authorities.count, additionalCount]
         where count > Int(UInt16.max) {
-            throw DNSMessageError(.badRecordData, "a section holds \(count) entries; at most 65535 fit")
+            throw ProbeError(.dnsBadRecordData, "a section holds \(count) entries; at most 65535 fit")
         }
         writeUInt16(message.id)
         writeUInt16(flags)
@@ -52,7 +52,7 @@ struct DNSMessageWriter {
         }
         if let edns = message.edns {
             guard edns.options.count <= Int(UInt16.max) else {
-                throw DNSMessageError(.badRecordData, "EDNS options of \(edns.options.count) bytes do not fit")
+                throw ProbeError(.dnsBadRecordData, "EDNS options of \(edns.options.count) bytes do not fit")
             }
             bytes.append(0)
             writeUInt16(DNSRecordType.opt.rawValue)
@@ -65,7 +65,7 @@ struct DNSMessageWriter {
         }
     }
 
-    private mutating func write(_ record: DNSRecord) throws(DNSMessageError) {
+    private mutating func write(_ record: DNSRecord) throws(ProbeError) {
         try writeName(record.name, compressible: true)
         writeUInt16(record.type.rawValue)
         writeUInt16(record.classCode)
@@ -83,7 +83,7 @@ struct DNSMessageWriter {
         case .txt(let strings):
             for string in strings {
                 guard string.count <= 255 else {
-                    throw DNSMessageError(.badRecordData, "a TXT string of \(string.count) bytes exceeds 255")
+                    throw ProbeError(.dnsBadRecordData, "a TXT string of \(string.count) bytes exceeds 255")
                 }
                 bytes.append(UInt8(string.count))
                 bytes += string
@@ -99,7 +99,7 @@ struct DNSMessageWriter {
             try writeName(target, compressible: false)
         case .caa(let flags, let tag, let value):
             guard (1...255).contains(tag.count) else {
-                throw DNSMessageError(.badRecordData, "a CAA tag of \(tag.count) bytes is outside 1...255")
+                throw ProbeError(.dnsBadRecordData, "a CAA tag of \(tag.count) bytes is outside 1...255")
             }
             bytes.append(flags)
             bytes.append(UInt8(tag.count))
@@ -109,14 +109,14 @@ struct DNSMessageWriter {
         }
         let length = bytes.count - lengthOffset - 2
         guard length <= Int(UInt16.max) else {
-            throw DNSMessageError(.badRecordData, "record data of \(length) bytes exceeds 65535")
+            throw ProbeError(.dnsBadRecordData, "record data of \(length) bytes exceeds 65535")
         }
         bytes[lengthOffset] = UInt8(length >> 8)
         bytes[lengthOffset + 1] = UInt8(length & 0xFF)
     }
 
     /// Writes a name, replacing its longest already-written suffix with a pointer (RFC 1035 §4.1.4).
-    private mutating func writeName(_ name: DNSName, compressible: Bool) throws(DNSMessageError) {
+    private mutating func writeName(_ name: DNSName, compressible: Bool) throws(ProbeError) {
         try name.validateLengths(text: name.description)
         for index in name.labels.indices {
             let suffix = DNSName(labels: Array(name.labels[index...])).lowercased()

@@ -12,7 +12,7 @@ struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses presentation form ("www.example.com", a trailing dot optional, "." for the root),
     /// with the `\.` and `\DDD` escapes dig prints.
-    init(parsing text: String) throws(DNSMessageError) {
+    init(parsing text: String) throws(ProbeError) {
         let bytes = Array(text.utf8)
         if bytes.isEmpty || bytes == [UInt8(ascii: ".")] {
             self = .root
@@ -27,7 +27,7 @@ struct DNSName: Hashable, Sendable, CustomStringConvertible {
             endedWithDot = false
             if byte == UInt8(ascii: ".") {
                 guard !label.isEmpty else {
-                    throw DNSMessageError(.invalidName, "\"\(text)\" has an empty label")
+                    throw ProbeError(.dnsInvalidName, "\"\(text)\" has an empty label")
                 }
                 labels.append(label)
                 label = []
@@ -94,16 +94,16 @@ struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return DNSName(labels: labels + [Array("ip6".utf8), Array("arpa".utf8)])
     }
 
-    func validateLengths(text: String) throws(DNSMessageError) {
+    func validateLengths(text: String) throws(ProbeError) {
         if let long = labels.first(where: { $0.count > Self.maxLabelBytes }) {
-            throw DNSMessageError(
-                .nameTooLong,
+            throw ProbeError(
+                .dnsNameTooLong,
                 "\"\(text)\" has a label of \(long.count) bytes; at most \(Self.maxLabelBytes) are allowed"
             )
         }
         if wireLength > Self.maxWireBytes {
-            throw DNSMessageError(
-                .nameTooLong,
+            throw ProbeError(
+                .dnsNameTooLong,
                 "\"\(text)\" is \(wireLength) bytes on the wire; at most \(Self.maxWireBytes) are allowed"
             )
         }
@@ -114,18 +114,18 @@ struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
     }
 
-    private static func unescape(_ bytes: [UInt8], at index: inout Int, text: String) throws(DNSMessageError) -> UInt8 {
+    private static func unescape(_ bytes: [UInt8], at index: inout Int, text: String) throws(ProbeError) -> UInt8 {
         let digits = bytes.dropFirst(index + 1).prefix(3)
         if digits.count == 3, digits.allSatisfy({ (0x30...0x39).contains($0) }) {
             let value = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
             guard value <= 255 else {
-                throw DNSMessageError(.invalidName, "\"\(text)\" has the escape \\\(value), above \\255")
+                throw ProbeError(.dnsInvalidName, "\"\(text)\" has the escape \\\(value), above \\255")
             }
             index += 4
             return UInt8(value)
         }
         guard index + 1 < bytes.count else {
-            throw DNSMessageError(.invalidName, "\"\(text)\" ends with a lone backslash")
+            throw ProbeError(.dnsInvalidName, "\"\(text)\" ends with a lone backslash")
         }
         index += 2
         return bytes[index - 1]

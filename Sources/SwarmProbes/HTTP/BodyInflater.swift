@@ -34,8 +34,8 @@ final class BodyInflater {
     deinit { cswarm_inflater_destroy(inflater) }
 
     /// Feeds compressed bytes and hands each decoded piece to `sink`.
-    /// - Throws: ``BodyDecodingError`` when the data is corrupt or decodes past the limit.
-    func feed(_ bytes: some Collection<UInt8>, sink: ([UInt8]) -> Void) throws(BodyDecodingError) {
+    /// - Throws: ``ProbeError`` (`undecodableBody`) when the data is corrupt or decodes past the limit.
+    func feed(_ bytes: some Collection<UInt8>, sink: ([UInt8]) -> Void) throws(ProbeError) {
         let input = Array(bytes)
         if replay != nil { replay? += input }
         if let kept = replay, kept.count > Self.replayLimitBytes { replay = nil }
@@ -51,8 +51,8 @@ final class BodyInflater {
         if decodedBytes > 0 { replay = nil }
     }
 
-    private func inflate(_ input: [UInt8], sink: ([UInt8]) -> Void) throws(BodyDecodingError) {
-        guard let inflater else { throw BodyDecodingError(message: "zlib could not allocate an inflater") }
+    private func inflate(_ input: [UInt8], sink: ([UInt8]) -> Void) throws(ProbeError) {
+        guard let inflater else { throw ProbeError(.undecodableBody, "zlib could not allocate an inflater") }
         var offset = 0
         while !finished {
             var consumed = 0
@@ -71,7 +71,7 @@ final class BodyInflater {
                 }
             }
             if rc == Int32(CSWARM_INFLATE_ERROR) {
-                throw BodyDecodingError(message: String(cString: cswarm_inflater_message(inflater)))
+                throw ProbeError(.undecodableBody, String(cString: cswarm_inflater_message(inflater)))
             }
             offset += consumed
             if produced > 0 {
@@ -79,7 +79,10 @@ final class BodyInflater {
                 sink(Array(output[0..<produced]))
             }
             if decodedBytes > limitBytes {
-                throw BodyDecodingError(message: "the body decodes to more than \(limitBytes) bytes; decoding stopped")
+                throw ProbeError(
+                    .undecodableBody,
+                    "the body decodes to more than \(limitBytes) bytes; decoding stopped"
+                )
             }
             if rc == Int32(CSWARM_INFLATE_END) { finished = true }
             // Done when the input is used up and zlib did not fill the output (nothing buffered inside).
@@ -87,10 +90,4 @@ final class BodyInflater {
             if consumed == 0 && produced == 0 { break }
         }
     }
-}
-
-/// A compressed body could not be decoded.
-struct BodyDecodingError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

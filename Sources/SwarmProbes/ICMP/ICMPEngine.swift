@@ -33,7 +33,7 @@ final class ICMPEngine: Sendable {
 
     /// The engine for `key`, opening its socket on first use. Failures are not cached: the operator may
     /// fix `ping_group_range` or capabilities while the agent runs.
-    static func engine(for key: Key) -> Result<ICMPEngine, ICMPSocket.Unavailable> {
+    static func engine(for key: Key) -> Result<ICMPEngine, SocketUnavailable> {
         engines.withLock { engines in
             if let engine = engines[key] { return .success(engine) }
             switch ICMPSocket.open(family: key.family, dscp: key.dscp, source: key.source, interface: key.interface) {

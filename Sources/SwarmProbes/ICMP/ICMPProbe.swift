@@ -87,7 +87,7 @@ enum Resolver {
         family: TestSpec.AddressFamily,
         port: Int = 0
     ) async -> Result<
-        SocketAddressBytes, ResolveError
+        SocketAddressBytes, ProbeError
     > {
         let resolution: SocketAddressBytes.Resolution
         do {
@@ -95,19 +95,16 @@ enum Resolver {
                 SocketAddressBytes.resolve(host: host, port: port, family: family, type: SOCK_DGRAM)
             }
         } catch {
-            return .failure(ResolveError(message: "cannot resolve \(host): the agent is shutting down"))
+            return .failure(ProbeError(.unresolvable, "cannot resolve \(host): the agent is shutting down"))
         }
         switch resolution {
         case .success(let addresses):
-            guard let first = addresses.first else { return .failure(ResolveError(message: "\(host) has no address")) }
+            guard let first = addresses.first else {
+                return .failure(ProbeError(.unresolvable, "\(host) has no address"))
+            }
             return .success(first)
         case .failure(let message):
-            return .failure(ResolveError(message: message))
+            return .failure(ProbeError(.unresolvable, message))
         }
-    }
-
-    struct ResolveError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
     }
 }

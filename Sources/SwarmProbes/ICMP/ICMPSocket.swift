@@ -13,13 +13,12 @@ struct ICMPSocket: Sendable {
     /// The echo identifier on raw sockets; datagram sockets have theirs set (and filtered) by the kernel.
     let identifier: UInt16
 
-    /// Why an ICMP socket could not be opened, worded for the operator.
-    struct Unavailable: Error, Sendable {
-        var status: MeasurementStatus
-        var reason: String
-    }
-
-    static func open(family: Int32, dscp: Int, source: String, interface: String) -> Result<ICMPSocket, Unavailable> {
+    static func open(
+        family: Int32,
+        dscp: Int,
+        source: String,
+        interface: String
+    ) -> Result<ICMPSocket, SocketUnavailable> {
         let proto = family == AF_INET6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)
         let flags = Int32(SOCK_CLOEXEC.rawValue)
         var mode = Mode.datagram

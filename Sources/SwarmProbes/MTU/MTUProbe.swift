@@ -60,8 +60,7 @@ struct MTUPlan: Sendable {
 }
 
 enum PathMTU {
-    static func discover(to address: SocketAddressBytes, plan: MTUPlan) -> Result<MTUProbeResult, TraceSocket.OpenError>
-    {
+    static func discover(to address: SocketAddressBytes, plan: MTUPlan) -> Result<MTUProbeResult, SocketUnavailable> {
         let socket: TraceSocket
         switch TraceSocket.open(
             kind: .udp,

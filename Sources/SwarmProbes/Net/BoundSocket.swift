@@ -9,17 +9,13 @@ struct BoundSocket: Sendable {
     /// The port actually bound (useful when asked for port 0).
     let port: Int
 
-    struct BindError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func open(host: String, port: Int, type: __socket_type) throws(BindError) -> BoundSocket {
+    static func open(host: String, port: Int, type: __socket_type) throws(ProbeError) -> BoundSocket {
         guard
             case .success(let addresses) = SocketAddressBytes.resolve(host: host, port: port, family: .any, type: type),
             let address = addresses.first
-        else { throw BindError(description: "cannot resolve bind address \(host)") }
+        else { throw ProbeError(.cannotBind, "cannot resolve bind address \(host)") }
         let fd = socket(address.family, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BindError(description: "socket(): \(Datagram.errnoText())") }
+        guard fd >= 0 else { throw ProbeError(.cannotBind, "socket(): \(Datagram.errnoText())") }
         var on: Int32 = 1
         var off: Int32 = 0
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -29,12 +25,15 @@ struct BoundSocket: Sendable {
         if address.withSockaddr({ bind(fd, $0, $1) }) != 0 {
             let text = Datagram.errnoText()
             close(fd)
-            throw BindError(description: "cannot bind \(host):\(port): \(text) (is another responder already running?)")
+            throw ProbeError(
+                .cannotBind,
+                "cannot bind \(host):\(port): \(text) (is another responder already running?)"
+            )
         }
         if type == SOCK_STREAM && listen(fd, 64) != 0 {
             let text = Datagram.errnoText()
             close(fd)
-            throw BindError(description: "cannot listen on \(host):\(port): \(text)")
+            throw ProbeError(.cannotBind, "cannot listen on \(host):\(port): \(text)")
         }
         return BoundSocket(fd: fd, family: address.family, port: SocketBinding.localPort(of: fd))
     }

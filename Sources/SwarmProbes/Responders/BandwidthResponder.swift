@@ -26,7 +26,7 @@ public final class BandwidthResponder: Sendable {
         do {
             socket = try BoundSocket.open(host: host, port: port, type: SOCK_STREAM)
         } catch {
-            throw ResponderError(message: "bandwidth responder: \(error.description)")
+            throw ProbeError(.cannotBind, "bandwidth responder: \(error.message)")
         }
         self.keyring = keyring
         self.logger = logger

@@ -24,7 +24,7 @@ public final class UDPEchoResponder: Sendable {
         do {
             socket = try BoundSocket.open(host: host, port: port, type: SOCK_DGRAM)
         } catch {
-            throw ResponderError(message: "udp echo responder: \(error.description)")
+            throw ProbeError(.cannotBind, "udp echo responder: \(error.message)")
         }
         _ = cswarm_enable_receive_info(socket.fd, socket.family, 0)
         if socket.family == AF_INET6 {
@@ -110,10 +110,4 @@ public final class UDPEchoResponder: Sendable {
         }
         tally.withLock { $0.answered += 1 }
     }
-}
-
-/// A responder could not start; the message says why and what to do.
-public struct ResponderError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
 }

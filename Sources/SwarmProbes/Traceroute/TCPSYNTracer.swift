@@ -12,7 +12,7 @@ enum TCPSYNTracer {
         port: Int,
         plan: TracePlan
     ) -> Result<
-        TracerouteProbeResult, TraceSocket.OpenError
+        TracerouteProbeResult, SocketUnavailable
     > {
         let family = destination.family
         let icmpProtocol = family == AF_INET6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)

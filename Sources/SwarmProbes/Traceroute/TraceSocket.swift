@@ -21,18 +21,13 @@ struct TraceSocket {
     /// The flow identifier: the local UDP port, or the ICMP identifier.
     let flowID: Int
 
-    struct OpenError: Error {
-        var status: MeasurementStatus
-        var reason: String
-    }
-
     static func open(
         kind: Kind,
         destination: SocketAddressBytes,
         dscp: Int,
         source: String = "",
         interface: String = ""
-    ) -> Result<TraceSocket, OpenError> {
+    ) -> Result<TraceSocket, SocketUnavailable> {
         let fd: Int32
         var icmpMode: ICMPSocket.Mode?
         var identifier = 0
@@ -46,7 +41,7 @@ struct TraceSocket {
             }
         case .icmp:
             switch ICMPSocket.open(family: destination.family, dscp: dscp, source: source, interface: interface) {
-            case .failure(let problem): return .failure(.init(status: problem.status, reason: problem.reason))
+            case .failure(let problem): return .failure(problem)
             case .success(let socket):
                 fd = socket.fd
                 icmpMode = socket.mode

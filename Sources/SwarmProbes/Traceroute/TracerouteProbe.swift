@@ -76,7 +76,7 @@ enum Tracer {
         kind: TraceSocket.Kind,
         plan: TracePlan
     ) -> Result<
-        TracerouteProbeResult, TraceSocket.OpenError
+        TracerouteProbeResult, SocketUnavailable
     > {
         let socket: TraceSocket
         switch TraceSocket.open(
