@@ -213,6 +213,11 @@ public struct SeriesBucket: Sendable, Hashable {
     public var high: Double?
     public var lossPercent: Double?
     public var jitterMicros: Double?
+    /// Percentiles of the ok values, from rollups only (raw buckets leave them nil); see
+    /// ``SeriesAggregate`` for when they are approximate.
+    public var p50: Double?
+    public var p90: Double?
+    public var p99: Double?
     public init(
         agent: AgentName,
         kind: ProbeKind,
@@ -250,11 +255,21 @@ public struct SeriesQuery: Sendable, Hashable {
     public var kinds: [ProbeKind]
     public var range: TimeRange
     public var bucket: Duration
-    public init(test: TestID?, agent: AgentName? = nil, kinds: [ProbeKind] = [], range: TimeRange, bucket: Duration) {
+    /// Raw rows, or rollups (with raw rows for the time after the rollup's watermark).
+    public var resolution: SeriesResolution
+    public init(
+        test: TestID?,
+        agent: AgentName? = nil,
+        kinds: [ProbeKind] = [],
+        range: TimeRange,
+        bucket: Duration,
+        resolution: SeriesResolution = .raw
+    ) {
         self.test = test
         self.agent = agent
         self.kinds = kinds
         self.range = range
         self.bucket = bucket
+        self.resolution = resolution
     }
 }

@@ -139,8 +139,8 @@ public protocol ChangeSource: Sendable {
 }
 
 /// Everything the gateway and the CLI need from a backend.
-public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, AccountStore, EventStore, DeviceStore,
-    ChangeSource
+public protocol Store: AgentStore, TestStore, MeasurementStore, RollupStore, SettingsStore, AccountStore, EventStore,
+    DeviceStore, ChangeSource
 {}
 
 // What each consumer needs, and no more: a consumer takes its composition, not the whole `Store`.
@@ -150,6 +150,8 @@ public protocol Store: AgentStore, TestStore, MeasurementStore, SettingsStore, A
 public typealias MeshServerStore = AgentStore & TestStore & MeasurementStore & DeviceStore & EventStore & ChangeSource
 /// The recurrence scheduler: tests, their child occurrences, and an event per occurrence.
 public typealias RecurrenceStore = TestStore & EventStore
+/// The retention job: rollups, pruning, and the periods from settings.
+public typealias RetentionStore = RollupStore & SettingsStore
 /// Device status and path correlation: devices and their results.
 public typealias DeviceResultStore = DeviceStore & MeasurementStore
 

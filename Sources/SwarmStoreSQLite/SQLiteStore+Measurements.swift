@@ -23,6 +23,7 @@ extension SQLiteStore {
                 sql: "SELECT digest FROM ingested_batches WHERE agent_id = ? AND batch_id = ?"
             )
             let insert = try db.cachedStatement(sql: Self.insertMeasurementSQL)
+            let late = try LateMarks(db)
             for batch in batches {
                 let name = batch.agent.rawValue
                 let allowed: Assignments
@@ -65,6 +66,7 @@ extension SQLiteStore {
                 }
                 for m in accepted {
                     try insert.execute(arguments: Self.arguments(for: m, agentID: allowed.agentID))
+                    if db.changesCount > 0 { try late.note(m, agentID: allowed.agentID) }
                     stored[StoredKey(test: m.testID, agent: batch.agent), default: 0] += 1
                 }
                 results.append(
@@ -152,6 +154,9 @@ extension SQLiteStore {
     }
 
     public func series(_ query: SeriesQuery) async throws -> [SeriesBucket] {
+        if let seconds = query.resolution.bucket.map({ Int64($0.components.seconds) }) {
+            return try await rollupSeries(query, seconds: seconds)
+        }
         let bucket = max(query.bucket.nanoseconds, 1)
         let from = query.range.from.unixNanos
         var conditions = ["m.ts >= ?", "m.ts < ?"]

@@ -218,6 +218,50 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v7-rollups") { db in
+            try db.execute(
+                sql: """
+                    -- 1-minute (resolution 60) and 1-hour (3600) aggregates of the raw rows, kept
+                    -- longer than they are. Sums and counts, not means, so buckets merge exactly.
+                    CREATE TABLE rollups (
+                        resolution INTEGER NOT NULL CHECK (resolution IN (60, 3600)),
+                        test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
+                        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+                        bucket INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        ok_count INTEGER NOT NULL,
+                        value_count INTEGER NOT NULL,
+                        value_sum REAL NOT NULL,
+                        value_min REAL,
+                        value_max REAL,
+                        p50 REAL,
+                        p90 REAL,
+                        p99 REAL,
+                        low_min REAL,
+                        high_max REAL,
+                        loss_count INTEGER NOT NULL,
+                        loss_sum REAL NOT NULL,
+                        jitter_count INTEGER NOT NULL,
+                        jitter_sum REAL NOT NULL,
+                        PRIMARY KEY (resolution, test_id, agent_id, bucket, kind)
+                    ) WITHOUT ROWID;
+                    -- Every bucket that ends at or before `through` is rolled up.
+                    CREATE TABLE rollup_watermarks (
+                        resolution INTEGER PRIMARY KEY NOT NULL,
+                        through INTEGER NOT NULL
+                    );
+                    -- Buckets that measurements reached after they were rolled up: rolled up again.
+                    CREATE TABLE rollup_late (
+                        resolution INTEGER NOT NULL,
+                        test_id INTEGER NOT NULL,
+                        agent_id INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        PRIMARY KEY (resolution, test_id, agent_id, bucket)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

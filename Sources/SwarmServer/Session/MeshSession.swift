@@ -73,19 +73,10 @@ struct MeshSession {
             var helloSeen = false
             var sideTasksStarted = false
             while true {
-                let event: Machine.Event
-                do {
-                    guard let frame = try await frames.next() else {
-                        event = .connectionEnded(reason: "connection closed")
-                        await driver.feed(event, group: &group)
-                        break
-                    }
-                    let message = try MeshCodec.decode(frame)
-                    event = .message(message, at: .now())
-                } catch let error as WireError {
-                    event = .undecodableFrame(error)
-                } catch {
-                    event = .connectionEnded(reason: "connection error: \(error)")
+                let event = await Self.nextEvent(&frames)
+                if case .connectionEnded = event {
+                    await driver.feed(event, group: &group)
+                    break
                 }
                 if !helloSeen, case .message = event {
                     helloSeen = true
@@ -102,6 +93,24 @@ struct MeshSession {
             group.cancelAll()
         }
         await driver.finish()
+    }
+}
+
+extension MeshSession {
+    /// The next frame as the machine's event. Not inlined, so its locals stay out of the reader's
+    /// long-lived frame (see ``Driver/perform(_:)``).
+    @inline(never)
+    static func nextEvent(
+        _ frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator
+    ) async -> MeshSessionStateMachine.Event {
+        do {
+            guard let frame = try await frames.next() else { return .connectionEnded(reason: "connection closed") }
+            return .message(try MeshCodec.decode(frame), at: .now())
+        } catch let error as WireError {
+            return .undecodableFrame(error)
+        } catch {
+            return .connectionEnded(reason: "connection error: \(error)")
+        }
     }
 }
 
@@ -162,53 +171,22 @@ extension MeshSession {
         }
 
         /// Runs one action; returns the event its outcome is, if it has one.
+        ///
+        /// Each store-bound step is its own function that is never inlined: an async function's
+        /// frame holds the locals of everything inlined into it, and a task keeps the stack slabs
+        /// of its deepest frame for its whole life. One frame with every case's locals cost each
+        /// session's three tasks ~17 KB apiece (heaptrack, 2,000 idle sessions).
         private func perform(_ action: Machine.Action) async -> Machine.Event? {
             switch action {
             case .send(let messages):
-                do {
-                    try await outbound.write(contentsOf: messages.map { try MeshCodec.encode($0) })
-                } catch {
-                    // The connection is going; the reader sees it end.
-                    logger.debug("could not send \(messages.map(\.name)): \(error)")
-                }
+                await send(messages)
                 return nil
             case .checkRevocation(let agent, let serial):
-                // An admin may have revoked this agent through the gateway (the store is the shared
-                // truth). Fail closed: when the store cannot say, the agent is not admitted.
-                do {
-                    return .revocationChecked(
-                        revoked: try await server.store.isRevoked(agent, serial: serial),
-                        at: .now()
-                    )
-                } catch {
-                    return .revocationCheckFailed(reason: "\(error)")
-                }
+                return await checkRevocation(agent, serial: serial)
             case .openSession(let start):
-                if server.registry.register(handle) != nil {
-                    logger.info("agent reconnected; the older session is replaced")
-                }
-                opened.withLock { $0 = true }
-                do {
-                    try await server.store.recordSessionStart(start)
-                    return .sessionOpened(lastBatchID: try await server.store.lastBatchID(of: start.agent), at: .now())
-                } catch {
-                    return .sessionOpenFailed(reason: "\(error)")
-                }
+                return await openSession(start)
             case .readAssignments(let agent):
-                do {
-                    let assignments = try await DeviceTargets.resolve(
-                        try await MeshTargets.resolve(
-                            try await server.store.activeAssignments(for: agent),
-                            store: server.store
-                        ),
-                        store: server.store,
-                        vault: server.configuration.deviceVault,
-                        logger: logger
-                    )
-                    return .assignmentsRead(assignments)
-                } catch {
-                    return .assignmentsReadFailed(reason: "\(error)")
-                }
+                return await readAssignments(agent)
             case .commit:
                 return nil  // Started by `feed(_:group:)`.
             case .recordStatus(let update):
@@ -218,9 +196,7 @@ extension MeshSession {
                 logger.log(level: level, "\(message)", metadata: metadata)
                 return nil
             case .wake(let at):
-                let wait = at - .now()
-                if wait > .zero { try? await Task.sleep(for: wait) }
-                return Task.isCancelled ? nil : .tick(.now())
+                return await wake(at: at)
             case .close(let reason, let markOffline):
                 ending.withLock { $0 = (reason, markOffline) }
                 channel.close(promise: nil)
@@ -228,6 +204,67 @@ extension MeshSession {
             }
         }
 
+        @inline(never)
+        private func send(_ messages: [MeshMessage]) async {
+            do {
+                try await outbound.write(contentsOf: messages.map { try MeshCodec.encode($0) })
+            } catch {
+                // The connection is going; the reader sees it end.
+                logger.debug("could not send \(messages.map(\.name)): \(error)")
+            }
+        }
+
+        /// An admin may have revoked this agent through the gateway (the store is the shared
+        /// truth). Fail closed: when the store cannot say, the agent is not admitted.
+        @inline(never)
+        private func checkRevocation(_ agent: AgentName, serial: String) async -> Machine.Event {
+            do {
+                return .revocationChecked(revoked: try await server.store.isRevoked(agent, serial: serial), at: .now())
+            } catch {
+                return .revocationCheckFailed(reason: "\(error)")
+            }
+        }
+
+        @inline(never)
+        private func openSession(_ start: SessionStart) async -> Machine.Event {
+            if server.registry.register(handle) != nil {
+                logger.info("agent reconnected; the older session is replaced")
+            }
+            opened.withLock { $0 = true }
+            do {
+                try await server.store.recordSessionStart(start)
+                return .sessionOpened(lastBatchID: try await server.store.lastBatchID(of: start.agent), at: .now())
+            } catch {
+                return .sessionOpenFailed(reason: "\(error)")
+            }
+        }
+
+        @inline(never)
+        private func readAssignments(_ agent: AgentName) async -> Machine.Event {
+            do {
+                let assignments = try await DeviceTargets.resolve(
+                    try await MeshTargets.resolve(
+                        try await server.store.activeAssignments(for: agent),
+                        store: server.store
+                    ),
+                    store: server.store,
+                    vault: server.configuration.deviceVault,
+                    logger: logger
+                )
+                return .assignmentsRead(assignments)
+            } catch {
+                return .assignmentsReadFailed(reason: "\(error)")
+            }
+        }
+
+        @inline(never)
+        private func wake(at: MeshTime) async -> Machine.Event? {
+            let wait = at - .now()
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            return Task.isCancelled ? nil : .tick(.now())
+        }
+
+        @inline(never)
         private func commit(_ batch: IncomingBatch) async {
             let event: Machine.Event
             do {
