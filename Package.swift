@@ -161,7 +161,7 @@ let package = Package(
             name: "SwarmPKITests",
             dependencies: ["SwarmPKI", "SwarmTestSupport", "SwarmCore", nioCore, nioPosix, nioSSL, x509]
         ),
-        .testTarget(name: "SwarmStoreTests", dependencies: ["SwarmStore"]),
+        .testTarget(name: "SwarmStoreTests", dependencies: ["SwarmStore", "SwarmCore"]),
         .testTarget(
             name: "SwarmStoreSQLiteTests",
             dependencies: [

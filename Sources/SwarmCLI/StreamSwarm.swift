@@ -12,7 +12,7 @@ struct StreamSwarm: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, ServerCommand.self, AgentCommand.self, AgentsCommand.self, TestsCommand.self,
             ResultsCommand.self, ProbeCommand.self, ResponderCommand.self, BenchCommand.self, UsersCommand.self,
-            DevicesCommand.self,
+            DevicesCommand.self, RetentionCommand.self,
         ]
     )
 }

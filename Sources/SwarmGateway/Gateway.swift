@@ -172,11 +172,11 @@ public struct Gateway: Service {
         ).add(to: api)
         AgentRoutes(store: store).add(to: api)
         TestRoutes(store: store).add(to: api)
-        ResultRoutes(store: store).add(to: api)
+        ResultRoutes(store: store, settings: settings).add(to: api)
         MeshRoutes(store: store, settings: settings).add(to: api)
         AccountRoutes(store: store, hasher: hasher, live: live).add(to: api)
         SettingsRoutes(store: store, settings: settings).add(to: api)
-        OverviewRoutes(store: store).add(to: api)
+        OverviewRoutes(store: store, settings: settings).add(to: api)
         DeviceRoutes(store: store, vault: configuration.deviceVault).add(to: api)
         return (router, api.entries)
     }

@@ -10,6 +10,16 @@ final class GatewaySettings: Sendable {
         var range: ClosedRange<Int>
         var defaultValue: Int
         var help: String
+        /// Where the store keeps it: `gateway.NAME`, or a key another part reads (retention).
+        var storageKey: String
+
+        init(name: String, range: ClosedRange<Int>, defaultValue: Int, help: String, storageKey: String? = nil) {
+            self.name = name
+            self.range = range
+            self.defaultValue = defaultValue
+            self.help = help
+            self.storageKey = storageKey ?? "gateway.\(name)"
+        }
     }
 
     static let keys: [Key] = [
@@ -55,6 +65,27 @@ final class GatewaySettings: Sendable {
             defaultValue: 60,
             help: "the interval the test form starts with"
         ),
+        Key(
+            name: "retentionRawDays",
+            range: 1...36_500,
+            defaultValue: Int(RetentionPolicy.standard.raw / RetentionPolicy.day),
+            help: "keep raw measurements this many days (then only their rollups)",
+            storageKey: RetentionPolicy.settingKeys.raw
+        ),
+        Key(
+            name: "retentionMinuteDays",
+            range: 1...36_500,
+            defaultValue: Int(RetentionPolicy.standard.minute / RetentionPolicy.day),
+            help: "keep 1-minute rollups this many days (at least as long as raw)",
+            storageKey: RetentionPolicy.settingKeys.minute
+        ),
+        Key(
+            name: "retentionHourDays",
+            range: 1...36_500,
+            defaultValue: Int(RetentionPolicy.standard.hour / RetentionPolicy.day),
+            help: "keep 1-hour rollups this many days (at least as long as minute rollups)",
+            storageKey: RetentionPolicy.settingKeys.hour
+        ),
     ]
 
     private let store: any SettingsStore
@@ -66,12 +97,24 @@ final class GatewaySettings: Sendable {
         if let cached = cache.withLock({ $0 }), ContinuousClock.now - cached.at < .seconds(2) { return cached.values }
         var values: [String: Int] = [:]
         for key in Self.keys {
-            let stored = try await store.setting("gateway.\(key.name)").flatMap { Int($0) }
+            let stored = try await store.setting(key.storageKey).flatMap { Int($0) }
             values[key.name] =
                 stored.map { min(max($0, key.range.lowerBound), key.range.upperBound) } ?? key.defaultValue
         }
         cache.withLock { $0 = (values, ContinuousClock.now) }
         return values
+    }
+
+    /// The retention periods, as the retention job reads them.
+    func retentionPolicy() async throws -> RetentionPolicy { retentionPolicy(try await all()) }
+
+    private func retentionPolicy(_ values: [String: Int]) -> RetentionPolicy {
+        let standard = RetentionPolicy.standard
+        return RetentionPolicy(
+            raw: values["retentionRawDays"].map { RetentionPolicy.day * $0 } ?? standard.raw,
+            minute: values["retentionMinuteDays"].map { RetentionPolicy.day * $0 } ?? standard.minute,
+            hour: values["retentionHourDays"].map { RetentionPolicy.day * $0 } ?? standard.hour
+        )
     }
 
     func value(_ name: String) async throws -> Int {
@@ -104,7 +147,15 @@ final class GatewaySettings: Sendable {
             )
         }
         do {
-            for (name, value) in changes { try await store.setSetting("gateway.\(name)", value: String(value)) }
+            try retentionPolicy(merged).validate()
+        } catch {
+            throw GatewayError.badRequest(error.message)
+        }
+        do {
+            for (name, value) in changes {
+                let key = Self.keys.first { $0.name == name }?.storageKey ?? "gateway.\(name)"
+                try await store.setSetting(key, value: String(value))
+            }
         } catch let error as StoreError {
             throw GatewayError.from(error)
         } catch {

@@ -25,15 +25,26 @@ public enum SeriesResolution: String, Sendable, Hashable, CaseIterable, Comparab
         }
     }
 
-    /// The resolution a series of `range` in buckets of `bucket` is read at: the finest that
-    /// still holds data at `range.from` under `policy`, and no finer than the bucket needs (a
-    /// 5-minute bucket reads minute rollups, a 6-hour one hour rollups).
-    public static func pick(range: TimeRange, bucket: Duration, now: Timestamp, policy: RetentionPolicy) -> Self {
-        let age = now - range.from
-        let wanted: Self = bucket >= .seconds(3600) ? .hour : bucket >= .seconds(60) ? .minute : .raw
-        if wanted <= .raw, age <= policy.raw { return .raw }
-        if wanted <= .minute, age <= policy.minute { return .minute }
-        return .hour
+    /// The resolution a series of `range` in buckets of `bucket` is read at.
+    ///
+    /// Raw rows for up to two days (exact, aligned to the request), minute rollups up to 60 days,
+    /// hour rollups beyond; never coarser than `bucket`, unless the finer data is gone: raw rows
+    /// before `rawKeptFrom` (the last prune's cutoff, from ``RollupStore/rollupWatermarks()``) or
+    /// minute rollups older than `policy.minute`.
+    public static func pick(
+        range: TimeRange,
+        bucket: Duration,
+        now: Timestamp,
+        policy: RetentionPolicy,
+        rawKeptFrom: Timestamp?
+    ) -> Self {
+        let span = range.to - range.from
+        var pick: Self = span <= .seconds(2 * 86_400) ? .raw : span <= .seconds(60 * 86_400) ? .minute : .hour
+        let finest: Self = bucket >= .seconds(3600) ? .hour : bucket >= .seconds(60) ? .minute : .raw
+        pick = Swift.min(pick, finest)
+        if pick == .raw, let kept = rawKeptFrom, range.from < kept { pick = .minute }
+        if pick == .minute, now - range.from > policy.minute { pick = .hour }
+        return pick
     }
 }
 
@@ -155,7 +166,8 @@ public protocol RollupStore: Sendable {
     /// Deletes raw rows older than `now - policy.raw` (only those already rolled up) and rollups
     /// older than their periods.
     func prune(_ policy: RetentionPolicy, now: Timestamp) async throws -> PruneReport
-    /// Where each rollup is complete; absent before the first rollup.
+    /// Where each rollup (`.minute`, `.hour`) is complete through, absent before the first
+    /// rollup; and for `.raw`, where raw rows are kept from (absent until a prune removed some).
     func rollupWatermarks() async throws -> [SeriesResolution: Timestamp]
 }
 

@@ -379,6 +379,7 @@ extension SQLiteStore {
         for (resolution, seconds) in rollupResolutions {
             if let through = try watermark(db, seconds) { marks[resolution] = Timestamp(unixNanos: through) }
         }
+        if let kept = try watermark(db, rawKeptFromKey) { marks[.raw] = Timestamp(unixNanos: kept) }
         return marks
     }
 

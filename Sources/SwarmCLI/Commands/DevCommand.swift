@@ -102,7 +102,8 @@ struct DevCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: store), .init(service: server),
-                    .init(service: RecurrenceScheduler(store: store, logger: logger)), .init(service: gateway),
+                    .init(service: RecurrenceScheduler(store: store, logger: logger)),
+                    .init(service: RetentionJob(store: store, logger: logger)), .init(service: gateway),
                     .init(service: agent),
                 ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],

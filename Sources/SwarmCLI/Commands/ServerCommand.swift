@@ -79,6 +79,7 @@ struct ServerCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: backend), .init(service: server),
             .init(service: RecurrenceScheduler(store: backend, logger: logger)),
+            .init(service: RetentionJob(store: backend, logger: logger)),
         ]
         if !http.isEmpty {
             let (httpHost, httpPort) = try parseHostPort(http, option: "--http")

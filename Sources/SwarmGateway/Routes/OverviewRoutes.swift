@@ -5,6 +5,7 @@ import SwarmStore
 /// The dashboard in one call: counts, a 24-hour latency/loss overview and recent events.
 struct OverviewRoutes {
     let store: any Store
+    let settings: GatewaySettings
 
     struct Hour: Encodable {
         var t: String
@@ -36,7 +37,14 @@ struct OverviewRoutes {
                     test: nil,
                     kinds: [.icmp, .udp, .tcp],
                     range: TimeRange(from: start, to: start + hour * 24),
-                    bucket: hour
+                    bucket: hour,
+                    resolution: SeriesResolution.pick(
+                        range: TimeRange(from: start, to: start + hour * 24),
+                        bucket: hour,
+                        now: now,
+                        policy: try await settings.retentionPolicy(),
+                        rawKeptFrom: try await store.rollupWatermarks()[.raw]
+                    )
                 )
             )
             var hours: [Hour] = (0..<24).map { index in

@@ -9,6 +9,7 @@ import SwarmStore
 /// Results: raw rows (JSON or CSV export) and server-side downsampled series for charts.
 struct ResultRoutes {
     let store: any Store
+    let settings: GatewaySettings
 
     struct Results: Encodable { var results: [MeasurementJSON] }
 
@@ -23,6 +24,10 @@ struct ResultRoutes {
         var high: Double?
         var lossPercent: Double?
         var jitterUs: Double?
+        /// Percentiles of the values, from rollups (absent for raw buckets).
+        var p50: Double?
+        var p90: Double?
+        var p99: Double?
     }
 
     struct Series: Encodable {
@@ -35,6 +40,8 @@ struct ResultRoutes {
         var from: String
         var to: String
         var bucketSeconds: Double
+        /// raw, minute or hour: what the buckets were made from (rollups for long or old ranges).
+        var resolution: String
         var series: [Series]
     }
 
@@ -65,7 +72,7 @@ struct ResultRoutes {
             let test = try Self.test(q)
             let agent = try Self.agent(q)
             let now = Timestamp.now()
-            let range = try Self.range(q, default: TimeRange(from: now - .seconds(86_400), to: now))
+            var range = try Self.range(q, default: TimeRange(from: now - .seconds(86_400), to: now))
             guard range.to > range.from, range.from.unixNanos > Int64.min / 2 else {
                 throw GatewayError.badRequest("series need a bounded range: from < to")
             }
@@ -78,9 +85,28 @@ struct ResultRoutes {
                 kinds = [value]
             }
             let span = (range.to - range.from).nanoseconds
-            let bucket = Duration.nanoseconds(max(1_000_000, (span + Int64(points) - 1) / Int64(points)))
+            var bucket = Duration.nanoseconds(max(1_000_000, (span + Int64(points) - 1) / Int64(points)))
+            let resolution = SeriesResolution.pick(
+                range: range,
+                bucket: bucket,
+                now: now,
+                policy: try await settings.retentionPolicy(),
+                rawKeptFrom: try await store.rollupWatermarks()[.raw]
+            )
+            if let size = resolution.bucket?.nanoseconds {
+                // Whole rollup buckets: the range starts on one and each point holds whole ones.
+                range.from = Timestamp(unixNanos: range.from.unixNanos - ((range.from.unixNanos % size) + size) % size)
+                bucket = .nanoseconds((bucket.nanoseconds + size - 1) / size * size)
+            }
             let buckets = try await store.series(
-                SeriesQuery(test: test, agent: agent, kinds: kinds, range: range, bucket: bucket)
+                SeriesQuery(
+                    test: test,
+                    agent: agent,
+                    kinds: kinds,
+                    range: range,
+                    bucket: bucket,
+                    resolution: resolution
+                )
             )
             var grouped: [(key: String, series: Series)] = []
             for b in buckets {
@@ -99,7 +125,10 @@ struct ResultRoutes {
                         low: b.low,
                         high: b.high,
                         lossPercent: b.lossPercent,
-                        jitterUs: b.jitterMicros
+                        jitterUs: b.jitterMicros,
+                        p50: b.p50,
+                        p90: b.p90,
+                        p99: b.p99
                     )
                 )
             }
@@ -108,6 +137,7 @@ struct ResultRoutes {
                     from: range.from.iso8601,
                     to: range.to.iso8601,
                     bucketSeconds: bucket.seconds,
+                    resolution: resolution.rawValue,
                     series: grouped.map(\.series)
                 )
             )

@@ -113,6 +113,7 @@ extension StoreConformance {
             let pruned = try await store.prune(policy, now: Timestamp(unixNanos: at(7200)) + day)
             #expect(pruned == PruneReport(raw: 13, minute: 0, hour: 0))
             #expect(try await store.measurementCount(test: test) == 0)
+            #expect(try await store.rollupWatermarks()[.raw] == Timestamp(unixNanos: at(7200)), "raw kept from")
             #expect(try await rollupSeries(store, test, .hour, bucket: .seconds(3600)).map(\.count) == [12, 1])
 
             // A spooled row for a bucket whose raw rows are gone adds to the rollups, once.

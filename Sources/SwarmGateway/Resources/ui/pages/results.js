@@ -5,7 +5,7 @@
 
 import { get, enc } from '../api.js';
 import { h, append, replace, badge, dl, select, table, coalesce, reportError, empty } from '../dom.js';
-import { num, ms, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
+import { num, ms, fmtNum, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
 import { testAction } from './tests.js';
 import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, managedPathView, systemCharts, rawTable, agentColors } from './results-views.js';
 
@@ -44,6 +44,9 @@ export function mount(root, ctx) {
   const csv = h('a', { id: 'export-csv', class: 'btn small', href: `/api/v1/results?test=${enc(id)}&format=csv`, download: `test-${id}-results.csv`, text: 'Export CSV' });
   const json = h('a', { id: 'export-json', class: 'btn small', href: `/api/v1/results?test=${enc(id)}&format=json`, download: `test-${id}-results.json`, text: 'Export JSON' });
   const charts = h('div', { class: 'charts' });
+  // What the charts were made from: raw results, or the 1-minute / 1-hour rollups kept longer.
+  const resolutionNote = h('span', { id: 'series-resolution', class: 'muted', hidden: true });
+  const RESOLUTION_TEXT = { raw: 'raw results', minute: '1-minute rollups', hour: '1-hour rollups' };
   const raw = rawTable();
   const { table: childTable, tbody: childBody } = table('children-table', [['ID', 'num'], 'Name', ['Occurrence', 'num'], 'Phase', 'Created', ['Results', 'num'], '']);
   const childNote = h('p', { class: 'muted' });
@@ -54,7 +57,7 @@ export function mount(root, ctx) {
     h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, parentLink, headActions),
     h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta),
     h('div', { class: 'toolbar' }, h('span', { id: 'range-buttons', class: 'btn-group', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
-      h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, h('span', { class: 'spacer' }), csv, json),
+      h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, resolutionNote, h('span', { class: 'spacer' }), csv, json),
     childrenSection,
     charts,
     h('section', { class: 'panel' }, h('h2', { text: 'Newest results' }), raw.el));
@@ -225,6 +228,10 @@ export function mount(root, ctx) {
       if (xMin !== null && xMin >= xMax) xMin = null;
     }
     const bucket = num(series && series.bucketSeconds);
+    resolutionNote.hidden = !series;
+    if (series) {
+      resolutionNote.textContent = `charts from ${RESOLUTION_TEXT[series.resolution] || series.resolution}, ${fmtNum(bucket)} s per point`;
+    }
     const data = {
       series: (series && series.series) || [],
       raw: rawList,

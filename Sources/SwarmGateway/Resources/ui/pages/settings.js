@@ -7,6 +7,9 @@ const KNOWN = {
   sessionIdleMinutes: ['Session idle timeout (minutes)', 'signed-in browsers are signed out after this long without a request'],
   loginAttemptsPerMinute: ['Sign-in attempts per minute', 'per client, before further attempts get 429'],
   defaultTestIntervalSeconds: ['Default test interval (seconds)', 'used when a test gives no interval'],
+  retentionRawDays: ['Keep raw results (days)', 'older results are kept only as 1-minute and 1-hour rollups'],
+  retentionMinuteDays: ['Keep 1-minute rollups (days)', 'at least as long as raw results'],
+  retentionHourDays: ['Keep 1-hour rollups (days)', 'at least as long as 1-minute rollups'],
 };
 
 export function mount(root, ctx) {
