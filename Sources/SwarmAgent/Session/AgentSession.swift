@@ -17,11 +17,20 @@ import Synchronization
 /// its ``ProbeRunner`` keeps measuring whether or not the server is reachable.
 public final class AgentSession: Service, Sendable {
     public struct Configuration: Sendable {
-        /// Server host name or address. Defaults to 127.0.0.1.
-        public var serverHost: String = "127.0.0.1"
-        /// Server mesh port. Defaults to 7443.
-        public var serverPort: Int = 7443
-        /// Name checked against the server certificate (SNI too); defaults to `serverHost`.
+        /// The servers of the swarm, tried in order: a failed dial or a session that ends moves on
+        /// to the next; backoff applies once every server was tried. Defaults to 127.0.0.1:7443.
+        public var servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1", port: 7443)]
+        /// The first server's host (setting it makes the list that one server).
+        public var serverHost: String {
+            get { servers.first?.host ?? "" }
+            set { servers = [ServerAddress(host: newValue, port: serverPort)] }
+        }
+        /// The first server's port (setting it makes the list that one server).
+        public var serverPort: Int {
+            get { servers.first?.port ?? 7443 }
+            set { servers = [ServerAddress(host: serverHost, port: newValue)] }
+        }
+        /// Name checked against every server's certificate (SNI too); defaults to each server's host.
         public var serverName: String?
         public var tls: MeshTLSMaterial
         /// The spool file. Defaults to `./data/agent-spool.sqlite`.
@@ -95,29 +104,33 @@ public final class AgentSession: Service, Sendable {
 
     private func connectionLoop() async {
         var backoff = Backoff(base: configuration.reconnectBase, cap: configuration.reconnectCap)
+        var rotation = ServerRotation(count: configuration.servers.count)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var retryAfter: Duration?
             let opened = stats.withLock { $0.sessionsOpened }
+            let server = configuration.servers[rotation.current]
             do {
                 // Not cancelled on graceful shutdown: a live session says Goodbye and closes itself;
                 // a connection attempt is bounded by the handshake timeout.
-                retryAfter = try await self.connectOnce()
+                retryAfter = try await self.connectOnce(to: server)
             } catch is CancellationError {
                 break
             } catch {
                 stats.withLock {
-                    $0.lastError = "\(error)"
+                    $0.lastError = "\(server): \(error)"
                     $0.connected = false
                 }
-                logger.warning(
-                    "mesh session to \(configuration.serverHost):\(configuration.serverPort) failed: \(Self.describe(error))"
-                )
+                logger.warning("mesh session to \(server) failed: \(Self.describe(error))")
             }
+            let sessionOpened = stats.withLock({ $0.sessionsOpened }) > opened
             // A session that got as far as Welcome proves the path works: start the backoff afresh.
-            if stats.withLock({ $0.sessionsOpened }) > opened { backoff.reset() }
+            if sessionOpened { backoff.reset() }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
-            let wait = retryAfter ?? backoff.next()
-            logger.info("reconnecting in \(wait.milliseconds) ms")
+            // The next server at once while some in this round are untried; backoff after a round.
+            let roundDone = rotation.advance(sessionOpened: sessionOpened)
+            let wait = retryAfter ?? (roundDone ? backoff.next() : .zero)
+            let next = configuration.servers[rotation.current]
+            logger.info("reconnecting to \(next) in \(wait.milliseconds) ms")
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
@@ -159,11 +172,11 @@ public final class AgentSession: Service, Sendable {
     }
 
     /// One session: returns the wait before reconnecting if the server asked for one.
-    private func connectOnce() async throws -> Duration? {
+    private func connectOnce(to server: ServerAddress) async throws -> Duration? {
         var connector = MeshConnector(
-            host: configuration.serverHost,
-            port: configuration.serverPort,
-            serverName: configuration.serverName ?? configuration.serverHost,
+            host: server.host,
+            port: server.port,
+            serverName: configuration.serverName ?? server.host,
             sslContext: sslContext
         )
         connector.connectTimeout = configuration.handshakeTimeout
@@ -188,6 +201,7 @@ public final class AgentSession: Service, Sendable {
                 owner: self,
                 outbound: outbound,
                 channel: channel.channel,
+                server: server,
                 configuration: .init(
                     maxInFlightBatches: configuration.maxInFlightBatches,
                     maxBatchMeasurements: configuration.maxBatchMeasurements,

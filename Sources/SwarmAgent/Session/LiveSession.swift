@@ -17,6 +17,8 @@ final class LiveSession: Sendable {
     let owner: AgentSession
     let outbound: NIOAsyncChannelOutboundWriter<MeshFrame>
     let channel: any Channel
+    /// The server this session is with, for logs.
+    let server: ServerAddress
     private let machine: Mutex<Machine>
     private let logger: Mutex<Logger>
     private let cpuSample = Mutex<ProcFS.CPUTimes?>(nil)
@@ -25,12 +27,14 @@ final class LiveSession: Sendable {
         owner: AgentSession,
         outbound: NIOAsyncChannelOutboundWriter<MeshFrame>,
         channel: any Channel,
+        server: ServerAddress,
         configuration: Machine.Configuration,
         logger: Logger
     ) {
         self.owner = owner
         self.outbound = outbound
         self.channel = channel
+        self.server = server
         self.machine = Mutex(Machine(configuration: configuration))
         self.logger = Mutex(logger)
     }
@@ -137,7 +141,6 @@ final class LiveSession: Sendable {
                     logger[metadataKey: "swarm.session.id"] = "\(welcome.sessionID)"
                     return logger
                 }
-                let server = "\(owner.configuration.serverHost):\(owner.configuration.serverPort)"
                 sessionLogger.info("connected to \(server) as \(welcome.agentName)")
             case .readUnacknowledged(let limit):
                 let dissolved = try await owner.spool.dissolveBatches(largerThan: limit)

@@ -13,9 +13,14 @@ struct AgentCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "Server mesh address HOST:PORT.")
+    @Option(
+        help: "Server mesh address HOST:PORT, or several (A:7443,B:7443): tried in order, failing over to the next."
+    )
     var server: String = "127.0.0.1:7443"
-    @Option(name: .customLong("server-name"), help: "Name to verify in the server certificate (default: the host).")
+    @Option(
+        name: .customLong("server-name"),
+        help: "Name to verify in every server's certificate (default: each server's host)."
+    )
     var serverName: String?
     @Option(help: "Swarm CA certificate (PEM).")
     var ca: String = "certs/ca.pem"
@@ -37,12 +42,15 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.agent")
-        let (host, port) = try parseHostPort(server, option: "--server")
+        let servers = try server.split(separator: ",").map { item in
+            let (host, port) = try parseHostPort(String(item.filter { !$0.isWhitespace }), option: "--server")
+            return ServerAddress(host: host, port: port)
+        }
+        guard !servers.isEmpty else { throw ValidationError("--server needs at least one HOST:PORT") }
         var configuration = AgentSession.Configuration(
             tls: MeshTLSMaterial(certificate: .file(cert), privateKey: .file(key), trustRoots: .file(ca))
         )
-        configuration.serverHost = host
-        configuration.serverPort = port
+        configuration.servers = servers
         configuration.serverName = serverName
         configuration.spoolPath = spool
         configuration.reconnectCap = try parseDuration(reconnectCap, option: "--reconnect-cap")

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwarmAgent
+import SwarmCore
+import SwarmPKI
+import SwarmServer
+import SwarmStore
+import SwarmStoreSQLite
+import SwarmTestSupport
+import Testing
+
+/// Several servers on one store: an agent given a list dials past a dead address, and when its
+/// server dies it moves to the next one; every measurement is stored once (dedup lives in the store).
+@Suite(.timeLimit(.minutes(2))) struct FailoverTests {
+    @Test("an agent skips a dead server, fails over when its server dies, and nothing is stored twice")
+    func failover() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestingPKI()
+            let store = try makeTestStore(in: dir)
+            let agent = AgentName.fixture("roamer")
+            let test = try await store.createTest(
+                TestSpec(
+                    name: "system",
+                    probes: [.system],
+                    schedule: .init(interval: .milliseconds(100), timeout: .seconds(1), randomStartOffset: false)
+                ),
+                agents: [agent]
+            )
+            let dead = try await freeLoopbackPort()
+            let portA = try await freeLoopbackPort()
+            let portB = try await freeLoopbackPort()
+            func server(_ port: Int) throws -> MeshServer {
+                var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
+                configuration.host = "127.0.0.1"
+                configuration.port = port
+                configuration.heartbeatInterval = .milliseconds(500)
+                return try MeshServer(
+                    configuration: configuration,
+                    store: store,
+                    logger: Logger(label: "failover.\(port)")
+                )
+            }
+            var configuration = AgentSession.Configuration(tls: pki.material(try pki.agent("roamer")))
+            configuration.servers = [dead, portA, portB].map { ServerAddress(host: "127.0.0.1", port: $0) }
+            configuration.serverName = "localhost"
+            configuration.spoolPath = "\(dir)/spool.sqlite"
+            configuration.maxBatchMeasurements = 3
+            // A long backoff: reaching a live server in time proves the agent did not wait for one.
+            configuration.reconnectBase = .seconds(5)
+            configuration.reconnectCap = .seconds(5)
+            let session = try AgentSession(configuration: configuration, logger: Logger(label: "failover.agent"))
+            func stored() async throws -> Int { try await store.measurementCount(test: test.id) }
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let serverB = try server(portB)
+                group.addTask { try await serverB.run() }
+                group.addTask { try await session.run() }
+                defer { group.cancelAll() }
+                let serverA = try server(portA)
+                try await withThrowingTaskGroup(of: Void.self) { inner in
+                    inner.addTask { try await serverA.run() }
+                    defer { inner.cancelAll() }
+                    let reached = try await eventually(timeout: .seconds(4)) { try await stored() >= 6 }
+                    #expect(reached, "the agent never reached server A past the dead address")
+                    #expect(session.statistics.sessionsOpened == 1)
+                }
+                // Server A is gone: the agent moves to B at once and keeps delivering.
+                let beforeFailover = try await stored()
+                let resumed = try await eventually(timeout: .seconds(4)) { try await stored() >= beforeFailover + 6 }
+                #expect(resumed, "the agent did not fail over to server B")
+                #expect(session.statistics.sessionsOpened == 2)
+                #expect(try await store.agent(agent)?.online == true)
+            }
+            let rows = try await store.measurements(test: test.id, agent: agent, range: .all, limit: 100_000)
+            #expect(Set(rows.map(\.sequence)).count == rows.count, "a measurement was stored twice")
+        }
+    }
+}
