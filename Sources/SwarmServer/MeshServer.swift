@@ -46,6 +46,13 @@ public final class MeshServer: Service, Sendable {
         public var drainTimeout: Duration = .seconds(5)
         /// Version string sent in Welcome.
         public var serverVersion: String = "0.1.0"
+        /// This server process among those sharing the store: a new id each start.
+        public var serverID: String = UUID().uuidString.lowercased()
+        /// How often this server reports itself alive to the store. Defaults to 5 s.
+        public var presenceInterval: Duration = .seconds(5)
+        /// A server silent this long is taken for dead: its agents are marked offline by the
+        /// others (or by itself once restarted). Defaults to 20 s.
+        public var presenceTimeout: Duration = .seconds(20)
         /// The swarm's responder key, handed to every agent in Welcome; nil leaves agents without one
         /// (their udp and bandwidth probes then say so).
         public var responderKey: ResponderKey?
@@ -137,6 +144,7 @@ public final class MeshServer: Service, Sendable {
                 group.addTask { await self.flushStatusLoop() }
                 group.addTask { await self.revocationLoop() }
                 group.addTask { await self.changeFeedLoop() }
+                group.addTask { await self.presenceLoop() }
                 try await listener.executeThenClose { inbound in
                     for try await (connection, identity) in inbound {
                         group.addTask {
@@ -164,6 +172,38 @@ public final class MeshServer: Service, Sendable {
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while registry.count > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Reports this server alive, and marks offline the agents of servers that stopped reporting
+    /// (a crashed server cannot): liveness survives a server crash.
+    private func presenceLoop() async {
+        let startedAt = Timestamp.now()
+        let address = "\(configuration.host):\(configuration.port)"
+        while !Task.isCancelled {
+            let now = Timestamp.now()
+            do {
+                try await store.recordServerAlive(
+                    ServerPresence(
+                        id: configuration.serverID,
+                        address: address,
+                        version: configuration.serverVersion,
+                        startedAt: startedAt,
+                        lastSeen: now
+                    )
+                )
+                let orphans = try await store.markAgentsOfDeadServersOffline(
+                    silentSince: now - configuration.presenceTimeout,
+                    at: now
+                )
+                if !orphans.isEmpty {
+                    let names = orphans.prefix(10).map(\.rawValue).joined(separator: ", ")
+                    logger.notice("marked \(orphans.count) agents offline whose server stopped reporting: \(names)")
+                }
+            } catch {
+                logger.warning("could not report this server alive to the store: \(error); retrying")
+            }
+            do { try await Task.sleep(for: configuration.presenceInterval) } catch { break }
         }
     }
 

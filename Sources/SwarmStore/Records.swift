@@ -54,13 +54,16 @@ public struct SessionStart: Sendable {
     /// The serial of the client certificate the session was admitted with (hex, as revoked.txt
     /// lists it); a revoke records it so the certificate stays refused.
     public var certificateSerial: String
+    /// The server holding the session (``ServerPresence/id``); empty when not known.
+    public var serverID: String
     public init(
         agent: AgentName,
         sessionID: String,
         agentVersion: String,
         host: HostFacts,
         at: Timestamp,
-        certificateSerial: String = ""
+        certificateSerial: String = "",
+        serverID: String = ""
     ) {
         self.agent = agent
         self.sessionID = sessionID
@@ -68,6 +71,7 @@ public struct SessionStart: Sendable {
         self.host = host
         self.at = at
         self.certificateSerial = certificateSerial
+        self.serverID = serverID
     }
 }
 
@@ -271,5 +275,23 @@ public struct SeriesQuery: Sendable, Hashable {
         self.range = range
         self.bucket = bucket
         self.resolution = resolution
+    }
+}
+
+/// A mesh server on the store, as it reports itself while it runs.
+public struct ServerPresence: Sendable, Hashable {
+    /// Unique per server process (a new one each start).
+    public var id: String
+    /// Where agents reach it (`host:port`), for operators.
+    public var address: String
+    public var version: String
+    public var startedAt: Timestamp
+    public var lastSeen: Timestamp
+    public init(id: String, address: String, version: String, startedAt: Timestamp, lastSeen: Timestamp) {
+        self.id = id
+        self.address = address
+        self.version = version
+        self.startedAt = startedAt
+        self.lastSeen = lastSeen
     }
 }

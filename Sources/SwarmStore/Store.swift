@@ -23,6 +23,18 @@ public protocol AgentStore: Sendable {
     func isRevoked(_ name: AgentName, serial: String) async throws -> Bool
 }
 
+/// Servers that share the store, so each can tell when another died with agents still "online".
+public protocol ServerPresenceStore: Sendable {
+    /// Records that `server` is alive (insert or refresh).
+    func recordServerAlive(_ server: ServerPresence) async throws
+    /// The servers that reported since `since`, newest first.
+    func servers(seenSince since: Timestamp) async throws -> [ServerPresence]
+    /// Marks offline every online agent whose session is held by a server silent since before
+    /// `silentSince` (it crashed: it cannot mark them itself), with an event naming the server.
+    /// Returns the agents marked. Agents that reconnected elsewhere belong to that server now.
+    func markAgentsOfDeadServersOffline(silentSince: Timestamp, at: Timestamp) async throws -> [AgentName]
+}
+
 /// Tests, their revisions and which agents run them.
 public protocol TestStore: Sendable {
     /// Stores a new test at revision 1, assigned to `agents`.
@@ -139,15 +151,16 @@ public protocol ChangeSource: Sendable {
 }
 
 /// Everything the gateway and the CLI need from a backend.
-public protocol Store: AgentStore, TestStore, MeasurementStore, RollupStore, SettingsStore, AccountStore, EventStore,
-    DeviceStore, ChangeSource
+public protocol Store: AgentStore, ServerPresenceStore, TestStore, MeasurementStore, RollupStore, SettingsStore,
+    AccountStore, EventStore, DeviceStore, ChangeSource
 {}
 
 // What each consumer needs, and no more: a consumer takes its composition, not the whole `Store`.
 
 /// The mesh server: agents, their assignments, batches, devices to collect, changes to push; and
 /// events for the recurrence scheduler. Never accounts or settings.
-public typealias MeshServerStore = AgentStore & TestStore & MeasurementStore & DeviceStore & EventStore & ChangeSource
+public typealias MeshServerStore = AgentStore & ServerPresenceStore & TestStore & MeasurementStore & DeviceStore
+    & EventStore & ChangeSource
 /// The recurrence scheduler: tests, their child occurrences, and an event per occurrence.
 public typealias RecurrenceStore = TestStore & EventStore
 /// The retention job: rollups, pruning, and the periods from settings.

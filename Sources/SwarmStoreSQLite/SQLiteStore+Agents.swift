@@ -11,17 +11,18 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO agents (name, first_seen, last_seen, online, went_offline_at, agent_version,
-                                        host_json, session_id, certificate_serial)
-                    VALUES (?, ?, ?, 1, NULL, ?, ?, ?, ?)
+                                        host_json, session_id, certificate_serial, server_id)
+                    VALUES (?, ?, ?, 1, NULL, ?, ?, ?, ?, ?)
                     ON CONFLICT(name) DO UPDATE SET
                         first_seen = COALESCE(first_seen, excluded.first_seen),
                         last_seen = excluded.last_seen, online = 1, went_offline_at = NULL,
                         agent_version = excluded.agent_version, host_json = excluded.host_json,
-                        session_id = excluded.session_id, certificate_serial = excluded.certificate_serial
+                        session_id = excluded.session_id, certificate_serial = excluded.certificate_serial,
+                        server_id = excluded.server_id
                     """,
                 arguments: [
                     start.agent.rawValue, start.at.unixNanos, start.at.unixNanos, start.agentVersion, hostJSON,
-                    start.sessionID, start.certificateSerial,
+                    start.sessionID, start.certificateSerial, start.serverID,
                 ]
             )
             try Self.appendEvent(

@@ -262,6 +262,22 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v8-server-presence") { db in
+            try db.execute(
+                sql: """
+                    -- Servers sharing this store report here; an agent row names the server holding
+                    -- its session, so survivors can mark offline the agents of a server that died.
+                    CREATE TABLE servers (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        address TEXT NOT NULL,
+                        version TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    ALTER TABLE agents ADD COLUMN server_id TEXT NOT NULL DEFAULT '';
+                    """
+            )
+        }
         return migrator
     }
 }

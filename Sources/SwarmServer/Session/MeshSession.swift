@@ -61,7 +61,8 @@ struct MeshSession {
                     maxFrameBytes: config.maxFrameBytes,
                     drainTimeout: config.drainTimeout,
                     serverVersion: config.serverVersion,
-                    responderKey: config.responderKey
+                    responderKey: config.responderKey,
+                    serverID: config.serverID
                 ),
                 peer: .init(agent: peer.agent, serial: peer.serial, sessionID: sessionID)
             ),

@@ -16,6 +16,8 @@ struct MeshSessionStateMachine {
         var drainTimeout: Duration
         var serverVersion: String
         var responderKey: ResponderKey?
+        /// Recorded with the session, so the others can tell when this server died.
+        var serverID: String = ""
     }
 
     /// Who is on the other end, as admission proved it, and the id this session will have.
@@ -134,7 +136,8 @@ struct MeshSessionStateMachine {
                         agentVersion: hello.agentVersion,
                         host: hello.host,
                         at: now.wall,
-                        certificateSerial: peer.serial
+                        certificateSerial: peer.serial,
+                        serverID: configuration.serverID
                     )
                 )
             ]
