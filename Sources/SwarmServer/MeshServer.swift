@@ -48,6 +48,9 @@ public final class MeshServer: Service, Sendable {
         public var serverVersion: String = "0.1.0"
         /// This server process among those sharing the store: a new id each start.
         public var serverID: String = UUID().uuidString.lowercased()
+        /// The address agents dial for this server (HOST:PORT), told to agents of a draining peer.
+        /// Defaults to the bind address (useless to others when it is a wildcard: set it then).
+        public var advertisedAddress: String?
         /// How often this server reports itself alive to the store. Defaults to 5 s.
         public var presenceInterval: Duration = .seconds(5)
         /// A server silent this long is taken for dead: its agents are marked offline by the
@@ -144,7 +147,8 @@ public final class MeshServer: Service, Sendable {
                 group.addTask { await self.flushStatusLoop() }
                 group.addTask { await self.revocationLoop() }
                 group.addTask { await self.changeFeedLoop() }
-                group.addTask { await self.presenceLoop() }
+                let boundPort = listener.channel.localAddress?.port ?? configuration.port
+                group.addTask { await self.presenceLoop(boundPort: boundPort) }
                 try await listener.executeThenClose { inbound in
                     for try await (connection, identity) in inbound {
                         group.addTask {
@@ -168,18 +172,33 @@ public final class MeshServer: Service, Sendable {
 
     private func drainSessions() async {
         let sessions = registry.all()
-        for handle in sessions { handle.send(.close(reason: .drain)) }
+        let redirect = await otherServers()
+        if !redirect.isEmpty { logger.info("draining: sending agents to \(redirect.joined(separator: ", "))") }
+        for handle in sessions { handle.send(.close(reason: .drain, redirect: redirect)) }
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while registry.count > 0, ContinuousClock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
+    /// The other servers that reported lately, by the address agents dial (most recent first);
+    /// none when the store cannot say (the Goodbye then carries no hint).
+    private func otherServers() async -> [String] {
+        let since = Timestamp.now() - configuration.presenceTimeout
+        guard let servers = try? await store.servers(seenSince: since) else { return [] }
+        return servers.filter { $0.id != configuration.serverID }.map(\.address).filter(Self.isDialable)
+    }
+
+    /// An address another host can dial: not a wildcard bind address.
+    static func isDialable(_ address: String) -> Bool {
+        !(address.hasPrefix("0.0.0.0:") || address.hasPrefix("[::]:") || address.hasPrefix(":::") || address.isEmpty)
+    }
+
     /// Reports this server alive, and marks offline the agents of servers that stopped reporting
     /// (a crashed server cannot): liveness survives a server crash.
-    private func presenceLoop() async {
+    private func presenceLoop(boundPort: Int) async {
         let startedAt = Timestamp.now()
-        let address = "\(configuration.host):\(configuration.port)"
+        let address = configuration.advertisedAddress ?? ServerAddressText.join(configuration.host, boundPort)
         while !Task.isCancelled {
             let now = Timestamp.now()
             do {
@@ -265,5 +284,12 @@ public final class MeshServer: Service, Sendable {
                 continue
             }
         }
+    }
+}
+
+/// `host:port` with an IPv6 literal in brackets.
+enum ServerAddressText {
+    static func join(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

@@ -156,7 +156,8 @@ public enum MeshCodec {
                 Mesh.Goodbye(
                     reason: goodbyeReason(m.reason),
                     message: m.message,
-                    reconnectAfter: .milliseconds(Int64(m.reconnectAfterMs))
+                    reconnectAfter: .milliseconds(Int64(m.reconnectAfterMs)),
+                    redirect: m.redirect
                 )
             )
         case .error(let m):
@@ -258,6 +259,7 @@ public enum MeshCodec {
             m.reason = goodbyeReason(g.reason)
             m.message = g.message
             m.reconnectAfterMs = UInt32(clamping: g.reconnectAfter.milliseconds)
+            m.redirect = g.redirect
             frame.goodbye = m
         case .error(let e):
             var m = Streamswarm_Mesh_V1_Error()

@@ -242,10 +242,13 @@ public enum Mesh {
         public var reason: Reason
         public var message: String
         public var reconnectAfter: Duration
-        public init(reason: Reason, message: String, reconnectAfter: Duration = .zero) {
+        /// With `drain`: the other servers' mesh addresses (HOST:PORT), most recently seen first.
+        public var redirect: [String]
+        public init(reason: Reason, message: String, reconnectAfter: Duration = .zero, redirect: [String] = []) {
             self.reason = reason
             self.message = message
             self.reconnectAfter = reconnectAfter
+            self.redirect = redirect
         }
     }
 

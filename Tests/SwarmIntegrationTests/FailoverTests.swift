@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import SwarmAgent
 import SwarmCore
 import SwarmPKI
@@ -75,6 +76,53 @@ import Testing
             }
             let rows = try await store.measurements(test: test.id, agent: agent, range: .all, limit: 100_000)
             #expect(Set(rows.map(\.sequence)).count == rows.count, "a measurement was stored twice")
+        }
+    }
+
+    @Test("a draining server names its live peers in Goodbye, and the agent goes straight to one it knows")
+    func drainRedirect() async throws {
+        try await withTemporaryDirectory { dir in
+            let pki = try TestingPKI()
+            let store = try makeTestStore(in: dir)
+            let dead = try await freeLoopbackPort()
+            let portA = try await freeLoopbackPort()
+            let portB = try await freeLoopbackPort()
+            func server(_ port: Int) throws -> MeshServer {
+                var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
+                configuration.host = "127.0.0.1"
+                configuration.port = port
+                configuration.presenceInterval = .milliseconds(100)
+                return try MeshServer(
+                    configuration: configuration,
+                    store: store,
+                    logger: Logger(label: "redirect.\(port)")
+                )
+            }
+            var configuration = AgentSession.Configuration(tls: pki.material(try pki.agent("redirected")))
+            // Without the hint the agent would dial the dead address next and record the failure.
+            configuration.servers = [portA, dead, portB].map { ServerAddress(host: "127.0.0.1", port: $0) }
+            configuration.serverName = "localhost"
+            configuration.spoolPath = "\(dir)/spool.sqlite"
+            configuration.reconnectBase = .seconds(5)
+            configuration.reconnectCap = .seconds(5)
+            let session = try AgentSession(configuration: configuration, logger: Logger(label: "redirect.agent"))
+            let groupA = ServiceGroup(services: [try server(portA)], logger: Logger(label: "redirect.groupA"))
+            let serverB = try server(portB)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await groupA.run() }
+                tasks.addTask { try await serverB.run() }
+                defer { tasks.cancelAll() }
+                let bothReported = try await eventually {
+                    try await store.servers(seenSince: .now() - .seconds(5)).count == 2
+                }
+                #expect(bothReported)
+                tasks.addTask { try await session.run() }
+                #expect(await eventually { session.statistics.sessionsOpened == 1 })
+                await groupA.triggerGracefulShutdown()
+                let moved = await eventually(timeout: .seconds(4)) { session.statistics.sessionsOpened == 2 }
+                #expect(moved, "the agent did not reach server B")
+                #expect(session.statistics.lastError == nil, "the agent dialled past the redirect")
+            }
         }
     }
 }

@@ -107,12 +107,15 @@ public final class AgentSession: Service, Sendable {
         var rotation = ServerRotation(count: configuration.servers.count)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var retryAfter: Duration?
+            var redirect: [String] = []
             let opened = stats.withLock { $0.sessionsOpened }
             let server = configuration.servers[rotation.current]
             do {
                 // Not cancelled on graceful shutdown: a live session says Goodbye and closes itself;
                 // a connection attempt is bounded by the handshake timeout.
-                retryAfter = try await self.connectOnce(to: server)
+                let reconnect = try await self.connectOnce(to: server)
+                retryAfter = reconnect.after
+                redirect = reconnect.redirect
             } catch is CancellationError {
                 break
             } catch {
@@ -127,7 +130,14 @@ public final class AgentSession: Service, Sendable {
             if sessionOpened { backoff.reset() }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
             // The next server at once while some in this round are untried; backoff after a round.
-            let roundDone = rotation.advance(sessionOpened: sessionOpened)
+            var roundDone = rotation.advance(sessionOpened: sessionOpened)
+            // A draining server named its peers: go to the first of them this agent was given.
+            if let index = redirect.lazy.compactMap({ target in
+                self.configuration.servers.firstIndex { $0.description == target }
+            }).first {
+                rotation.jump(to: index)
+                roundDone = false
+            }
             let wait = retryAfter ?? (roundDone ? backoff.next() : .zero)
             let next = configuration.servers[rotation.current]
             logger.info("reconnecting to \(next) in \(wait.milliseconds) ms")
@@ -172,7 +182,7 @@ public final class AgentSession: Service, Sendable {
     }
 
     /// One session: returns the wait before reconnecting if the server asked for one.
-    private func connectOnce(to server: ServerAddress) async throws -> Duration? {
+    private func connectOnce(to server: ServerAddress) async throws -> Reconnect {
         var connector = MeshConnector(
             host: server.host,
             port: server.port,

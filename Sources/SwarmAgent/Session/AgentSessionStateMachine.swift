@@ -20,8 +20,9 @@ struct AgentSessionStateMachine {
 
     /// How a session ended, for the reconnect loop.
     enum Outcome: Sendable, Equatable {
-        /// Reconnect; after this wait when the server asked for one, else with backoff.
-        case reconnect(after: Duration?)
+        /// Reconnect; after this wait when the server asked for one, else with backoff; to one of
+        /// `redirect` (a draining server's peers) when the agent knows one.
+        case reconnect(after: Duration?, redirect: [String] = [])
         /// The session failed: the reason is reported and the agent reconnects with backoff.
         case failed(String)
     }
@@ -240,7 +241,10 @@ struct AgentSessionStateMachine {
             switch goodbye.reason {
             case .replaced: return [log, .close(.reconnect(after: configuration.replacedBackoff))]
             default:
-                return [log, .close(.reconnect(after: goodbye.reconnectAfter > .zero ? goodbye.reconnectAfter : nil))]
+                let after = goodbye.reconnectAfter > .zero ? goodbye.reconnectAfter : nil
+                return [
+                    log, .close(.reconnect(after: after, redirect: goodbye.reason == .drain ? goodbye.redirect : [])),
+                ]
             }
         case .error(let error):
             return serverError(error, active: &active)

@@ -41,14 +41,15 @@ final class LiveSession: Sendable {
 
     /// Writes `hello`, then runs until the connection ends.
     ///
-    /// - Returns: the wait before reconnecting when the server said (nil: use the backoff).
+    /// - Returns: the wait before reconnecting when the server said (nil: use the backoff), and
+    ///   where a draining server sent the agent.
     /// - Throws: ``AgentError`` when the session failed, saying why.
     func run(
         hello: Mesh.Hello,
         frames: inout NIOAsyncChannelInboundStream<MeshFrame>.AsyncIterator,
         doorbell: Doorbell,
         welcomeTimeout: Duration
-    ) async throws -> Duration? {
+    ) async throws -> Reconnect {
         try await outbound.write(MeshCodec.encode(.hello(hello)))
         await feed(.helloSent(at: .now()))
         let channel = self.channel
@@ -89,7 +90,7 @@ final class LiveSession: Sendable {
         }
         timer.cancel()
         switch machine.withLock({ $0.outcome }) ?? .reconnect(after: nil) {
-        case .reconnect(let after): return after
+        case .reconnect(let after, let redirect): return Reconnect(after: after, redirect: redirect)
         case .failed(let reason): throw AgentError(code: .sessionFailed, message: reason)
         }
     }
@@ -207,4 +208,12 @@ final class LiveSession: Sendable {
             await feed(.spoolChanged)
         }
     }
+}
+
+/// How the agent reconnects after a session that ended without failing.
+struct Reconnect: Sendable {
+    /// The wait the server asked for; nil: use the backoff.
+    var after: Duration?
+    /// A draining server's peers (HOST:PORT), most recently seen first.
+    var redirect: [String] = []
 }

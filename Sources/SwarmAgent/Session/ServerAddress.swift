@@ -24,6 +24,12 @@ struct ServerRotation: Sendable {
 
     init(count: Int) { self.count = max(count, 1) }
 
+    /// Makes `index` the next server to dial (a drain redirect), in a fresh round.
+    mutating func jump(to index: Int) {
+        current = index % count
+        triedThisRound = 0
+    }
+
     /// Moves to the next server; returns whether every server was tried since the last success.
     mutating func advance(sessionOpened: Bool) -> Bool {
         if sessionOpened { triedThisRound = 0 }

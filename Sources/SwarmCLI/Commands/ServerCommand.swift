@@ -20,6 +20,11 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Mesh listen address HOST:PORT.")
     var listen: String = "0.0.0.0:7443"
+    @Option(
+        help:
+            "Mesh address other hosts dial for this server (HOST:PORT; default: --listen). Told to agents of a draining peer."
+    )
+    var advertise: String?
     @Option(help: "Swarm CA certificate (PEM; a bundle during CA rotation).")
     var ca: String = "certs/ca.pem"
     @Option(help: "Server certificate (PEM).")
@@ -62,6 +67,10 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxFrameBytes = maxFrameBytes
         configuration.maxInFlightBatches = max(1, maxInFlightBatches)
         configuration.serverVersion = StreamSwarm.version
+        if let advertise {
+            let (host, port) = try parseHostPort(advertise, option: "--advertise")
+            configuration.advertisedAddress = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
         let location = try store.location
         let backend = try store.open(logger: logger)
         let responderKey = try await SwarmResponderKey.load(from: backend, logger: logger)

@@ -476,6 +476,10 @@ public nonisolated struct Streamswarm_Mesh_V1_Goodbye: Sendable {
 
   public var reconnectAfterMs: UInt32 = 0
 
+  /// With REASON_DRAIN: mesh addresses (HOST:PORT) of the other servers of the swarm that were alive
+  /// a moment ago, most recently seen first. An agent prefers the first of them it knows.
+  public var redirect: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -1539,7 +1543,7 @@ nonisolated extension Streamswarm_Mesh_V1_BatchAck: SwiftProtobuf.Message, Swift
 
 nonisolated extension Streamswarm_Mesh_V1_Goodbye: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Goodbye"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}message\0\u{3}reconnect_after_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{1}message\0\u{3}reconnect_after_ms\0\u{1}redirect\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1550,6 +1554,7 @@ nonisolated extension Streamswarm_Mesh_V1_Goodbye: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.reconnectAfterMs) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.redirect) }()
       default: break
       }
     }
@@ -1565,6 +1570,9 @@ nonisolated extension Streamswarm_Mesh_V1_Goodbye: SwiftProtobuf.Message, SwiftP
     if self.reconnectAfterMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.reconnectAfterMs, fieldNumber: 3)
     }
+    if !self.redirect.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.redirect, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1572,6 +1580,7 @@ nonisolated extension Streamswarm_Mesh_V1_Goodbye: SwiftProtobuf.Message, SwiftP
     if lhs.reason != rhs.reason {return false}
     if lhs.message != rhs.message {return false}
     if lhs.reconnectAfterMs != rhs.reconnectAfterMs {return false}
+    if lhs.redirect != rhs.redirect {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -289,7 +289,8 @@ extension MeshSession {
             for await control in handle.controls {
                 switch control {
                 case .reconcile: await feed(.reconcileRequested)
-                case .close(let reason): await feed(.closeRequested(reason, at: .now()))
+                case .close(let reason, let redirect):
+                    await feed(.closeRequested(reason, at: .now(), redirect: redirect))
                 }
                 if isClosed { return }
             }

@@ -45,7 +45,8 @@ struct MeshSessionStateMachine {
         /// The batch id was stored before with other measurements; `lastStored` is the agent's highest.
         case batchIDReused(batchID: UInt64, lastStored: UInt64)
         case batchCommitFailed(batchID: UInt64, reason: String)
-        case closeRequested(SessionHandle.CloseReason, at: MeshTime)
+        /// `redirect`: with a drain, the other live servers' addresses, passed on in the Goodbye.
+        case closeRequested(SessionHandle.CloseReason, at: MeshTime, redirect: [String] = [])
         case tick(MeshTime)
     }
 
@@ -87,6 +88,8 @@ struct MeshSessionStateMachine {
     let configuration: Configuration
     let peer: Peer
     private(set) var state: State = .awaitingHello
+    /// The other servers a drain Goodbye sends the agent to.
+    private var drainRedirect: [String] = []
 
     init(configuration: Configuration, peer: Peer) {
         self.configuration = configuration
@@ -206,13 +209,14 @@ struct MeshSessionStateMachine {
             return withActive(&active) { _, active in Self.commitFailed(batchID, reason, active: &active) }
         case (.draining(var active, let deadline), .batchCommitFailed(let batchID, let reason)):
             return withDraining(&active, deadline) { _, active in Self.commitFailed(batchID, reason, active: &active) }
-        case (.active(let active), .closeRequested(.drain, let now)):
+        case (.active(let active), .closeRequested(.drain, let now, let redirect)):
+            drainRedirect = redirect
             let deadline = now + configuration.drainTimeout
             state = .draining(active, deadline: deadline)
             return active.inFlight.isEmpty ? drainGoodbye() : [.wake(at: deadline)]
-        case (.active, .closeRequested(.replaced, _)), (.draining, .closeRequested(.replaced, _)):
+        case (.active, .closeRequested(.replaced, _, _)), (.draining, .closeRequested(.replaced, _, _)):
             return goodbye(.init(reason: .replaced, message: "a newer session for this agent took over"))
-        case (.active, .closeRequested(.revoked, _)), (.draining, .closeRequested(.revoked, _)):
+        case (.active, .closeRequested(.revoked, _, _)), (.draining, .closeRequested(.revoked, _, _)):
             return goodbye(.init(reason: .shutdown, message: "this agent's certificate was revoked"))
         case (.active(let active), .tick(let now)):
             let silent = now - active.lastHeard
@@ -349,7 +353,14 @@ struct MeshSessionStateMachine {
     }
 
     private mutating func drainGoodbye() -> [Action] {
-        goodbye(.init(reason: .drain, message: "server is shutting down", reconnectAfter: .seconds(1)))
+        goodbye(
+            .init(
+                reason: .drain,
+                message: "server is shutting down",
+                reconnectAfter: .seconds(1),
+                redirect: drainRedirect
+            )
+        )
     }
 
     private mutating func close(_ reason: String) -> [Action] {

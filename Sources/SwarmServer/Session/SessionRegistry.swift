@@ -5,7 +5,8 @@ import Synchronization
 final class SessionHandle: Sendable {
     enum Control: Sendable {
         case reconcile
-        case close(reason: CloseReason)
+        /// `redirect`: with a drain, the other live servers' addresses for the Goodbye.
+        case close(reason: CloseReason, redirect: [String] = [])
     }
 
     enum CloseReason: Sendable {
