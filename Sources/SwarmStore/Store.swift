@@ -35,6 +35,16 @@ public protocol ServerPresenceStore: Sendable {
     func markAgentsOfDeadServersOffline(silentSince: Timestamp, at: Timestamp) async throws -> [AgentName]
 }
 
+/// Leases that let one server at a time run a job every server could (the recurrence scheduler,
+/// the retention job); another takes over when the holder stops renewing.
+public protocol LeaseStore: Sendable {
+    /// Takes or renews the lease `name` for `holder` until `until`: granted when it is free, expired
+    /// at `now`, or already `holder`'s. Returns whether `holder` holds it now.
+    func acquireLease(_ name: String, holder: String, until: Timestamp, now: Timestamp) async throws -> Bool
+    /// Gives the lease up early (a clean stop), so another holder need not wait for it to expire.
+    func releaseLease(_ name: String, holder: String) async throws
+}
+
 /// Tests, their revisions and which agents run them.
 public protocol TestStore: Sendable {
     /// Stores a new test at revision 1, assigned to `agents`.
@@ -151,8 +161,8 @@ public protocol ChangeSource: Sendable {
 }
 
 /// Everything the gateway and the CLI need from a backend.
-public protocol Store: AgentStore, ServerPresenceStore, TestStore, MeasurementStore, RollupStore, SettingsStore,
-    AccountStore, EventStore, DeviceStore, ChangeSource
+public protocol Store: AgentStore, ServerPresenceStore, LeaseStore, TestStore, MeasurementStore, RollupStore,
+    SettingsStore, AccountStore, EventStore, DeviceStore, ChangeSource
 {}
 
 // What each consumer needs, and no more: a consumer takes its composition, not the whole `Store`.

@@ -278,6 +278,18 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v9-leases") { db in
+            try db.execute(
+                sql: """
+                    -- One holder at a time for jobs every server could run; expiry hands them over.
+                    CREATE TABLE leases (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        holder TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -81,3 +81,26 @@ extension SQLiteStore {
         }
     }
 }
+
+// LeaseStore: one holder at a time per job, handed over on expiry.
+extension SQLiteStore {
+    public func acquireLease(_ name: String, holder: String, until: Timestamp, now: Timestamp) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE leases.holder = excluded.holder OR leases.expires_at < ?
+                    """,
+                arguments: [name, holder, until.unixNanos, now.unixNanos]
+            )
+            return try String.fetchOne(db, sql: "SELECT holder FROM leases WHERE name = ?", arguments: [name]) == holder
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM leases WHERE name = ? AND holder = ?", arguments: [name, holder])
+        }
+    }
+}

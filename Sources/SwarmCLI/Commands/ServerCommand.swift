@@ -87,8 +87,24 @@ struct ServerCommand: AsyncParsableCommand {
         let server = try MeshServer(configuration: configuration, store: backend, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: backend), .init(service: server),
-            .init(service: RecurrenceScheduler(store: backend, logger: logger)),
-            .init(service: RetentionJob(store: backend, logger: logger)),
+            // One server at a time runs each of these (a lease in the store; another takes over
+            // within 15 s when the holder dies).
+            .init(
+                service: SingletonJob(
+                    name: "recurrence",
+                    holder: configuration.serverID,
+                    store: backend,
+                    logger: logger
+                ) {
+                    try await RecurrenceScheduler(store: backend, logger: logger).run()
+                }
+            ),
+            .init(
+                service: SingletonJob(name: "retention", holder: configuration.serverID, store: backend, logger: logger)
+                {
+                    try await RetentionJob(store: backend, logger: logger).run()
+                }
+            ),
         ]
         if !http.isEmpty {
             let (httpHost, httpPort) = try parseHostPort(http, option: "--http")

@@ -57,3 +57,38 @@ extension StoreConformance {
         }
     ]
 }
+
+extension StoreConformance {
+    static let leaseContracts: [Contract] = [
+        Contract("leases: one holder at a time; renewed by its holder; taken over once expired; released") {
+            let store = $0.store
+            let now = Timestamp.now()
+            #expect(try await store.acquireLease("job", holder: "a", until: now + .seconds(15), now: now))
+            #expect(try await !store.acquireLease("job", holder: "b", until: now + .seconds(15), now: now))
+            #expect(
+                try await store.acquireLease("job", holder: "a", until: now + .seconds(30), now: now + .seconds(10))
+            )
+            // Still a's at +20 s (renewed to +30 s); b takes it once that passed.
+            #expect(
+                try await !store.acquireLease("job", holder: "b", until: now + .seconds(35), now: now + .seconds(20))
+            )
+            #expect(
+                try await store.acquireLease("job", holder: "b", until: now + .seconds(46), now: now + .seconds(31))
+            )
+            #expect(
+                try await !store.acquireLease("job", holder: "a", until: now + .seconds(47), now: now + .seconds(32))
+            )
+            #expect(
+                try await store.acquireLease("other", holder: "a", until: now + .seconds(47), now: now + .seconds(32))
+            )
+            try await store.releaseLease("job", holder: "a")  // not a's: nothing happens
+            #expect(
+                try await !store.acquireLease("job", holder: "a", until: now + .seconds(48), now: now + .seconds(33))
+            )
+            try await store.releaseLease("job", holder: "b")
+            #expect(
+                try await store.acquireLease("job", holder: "a", until: now + .seconds(48), now: now + .seconds(33))
+            )
+        }
+    ]
+}

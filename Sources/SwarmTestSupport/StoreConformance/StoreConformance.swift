@@ -23,7 +23,7 @@ public enum StoreConformance {
     /// Every contract, grouped by protocol.
     public static let contracts: [Contract] =
         agentContracts + testContracts + assignmentContracts + batchContracts + measurementContracts
-        + rollupContracts + serverContracts + accountContracts + inventoryContracts + changeContracts
+        + rollupContracts + serverContracts + leaseContracts + accountContracts + inventoryContracts + changeContracts
 
     /// One named behaviour, checked against a fresh database of a backend.
     public struct Contract: Sendable, Identifiable, CustomTestStringConvertible {
