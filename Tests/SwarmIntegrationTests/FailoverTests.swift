@@ -15,6 +15,16 @@ import Testing
 /// Several servers on one store: an agent given a list dials past a dead address, and when its
 /// server dies it moves to the next one; every measurement is stored once (dedup lives in the store).
 @Suite(.timeLimit(.minutes(2))) struct FailoverTests {
+    /// A mesh server on `port` sharing `store`, reporting its presence every 100 ms.
+    static func server(_ pki: TestingPKI, _ store: SQLiteStore, port: Int) throws -> MeshServer {
+        var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
+        configuration.host = "127.0.0.1"
+        configuration.port = port
+        configuration.heartbeatInterval = .milliseconds(500)
+        configuration.presenceInterval = .milliseconds(100)
+        return try MeshServer(configuration: configuration, store: store, logger: Logger(label: "failover.\(port)"))
+    }
+
     @Test("an agent skips a dead server, fails over when its server dies, and nothing is stored twice")
     func failover() async throws {
         try await withTemporaryDirectory { dir in
@@ -32,17 +42,7 @@ import Testing
             let dead = try await freeLoopbackPort()
             let portA = try await freeLoopbackPort()
             let portB = try await freeLoopbackPort()
-            func server(_ port: Int) throws -> MeshServer {
-                var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
-                configuration.host = "127.0.0.1"
-                configuration.port = port
-                configuration.heartbeatInterval = .milliseconds(500)
-                return try MeshServer(
-                    configuration: configuration,
-                    store: store,
-                    logger: Logger(label: "failover.\(port)")
-                )
-            }
+            func server(_ port: Int) throws -> MeshServer { try Self.server(pki, store, port: port) }
             var configuration = AgentSession.Configuration(tls: pki.material(try pki.agent("roamer")))
             configuration.servers = [dead, portA, portB].map { ServerAddress(host: "127.0.0.1", port: $0) }
             configuration.serverName = "localhost"
@@ -87,17 +87,7 @@ import Testing
             let dead = try await freeLoopbackPort()
             let portA = try await freeLoopbackPort()
             let portB = try await freeLoopbackPort()
-            func server(_ port: Int) throws -> MeshServer {
-                var configuration = MeshServer.Configuration(tls: pki.serverMaterial)
-                configuration.host = "127.0.0.1"
-                configuration.port = port
-                configuration.presenceInterval = .milliseconds(100)
-                return try MeshServer(
-                    configuration: configuration,
-                    store: store,
-                    logger: Logger(label: "redirect.\(port)")
-                )
-            }
+            func server(_ port: Int) throws -> MeshServer { try Self.server(pki, store, port: port) }
             var configuration = AgentSession.Configuration(tls: pki.material(try pki.agent("redirected")))
             // Without the hint the agent would dial the dead address next and record the failure.
             configuration.servers = [portA, dead, portB].map { ServerAddress(host: "127.0.0.1", port: $0) }
