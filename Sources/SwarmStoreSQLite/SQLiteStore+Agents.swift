@@ -59,17 +59,20 @@ extension SQLiteStore {
                 arguments: [at.unixNanos, agent.rawValue, sessionID]
             )
             guard db.changesCount > 0 else { return }
-            try Self.appendEvent(
-                db,
-                EventRecord(
-                    at: at,
-                    kind: "agent.offline",
-                    subject: agent.rawValue,
-                    message: "agent \(agent) disconnected"
-                )
-            )
-            changes.append(.agentChanged(agent))
+            try Self.noteOffline(db, agent, at: at, "agent \(agent) disconnected", &changes)
         }
+    }
+
+    /// The event and the change for an agent just marked offline.
+    static func noteOffline(
+        _ db: Database,
+        _ agent: AgentName,
+        at: Timestamp,
+        _ message: String,
+        _ changes: inout [StoreChange]
+    ) throws {
+        try appendEvent(db, EventRecord(at: at, kind: "agent.offline", subject: agent.rawValue, message: message))
+        changes.append(.agentChanged(agent))
     }
 
     public func agents() async throws -> [AgentRecord] {

@@ -65,16 +65,8 @@ extension SQLiteStore {
                     arguments: [at.unixNanos, agent.rawValue, serverID]
                 )
                 guard db.changesCount > 0 else { continue }
-                try Self.appendEvent(
-                    db,
-                    EventRecord(
-                        at: at,
-                        kind: "agent.offline",
-                        subject: agent.rawValue,
-                        message: "agent \(agent) marked offline: its server \(address ?? serverID) stopped reporting"
-                    )
-                )
-                changes.append(.agentChanged(agent))
+                let message = "agent \(agent) marked offline: its server \(address ?? serverID) stopped reporting"
+                try Self.noteOffline(db, agent, at: at, message, &changes)
                 marked.append(agent)
             }
             return marked
