@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import SwarmAgent
 import SwarmGateway
 import SwarmPKI
 import SwarmProbes
@@ -69,7 +70,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.serverVersion = StreamSwarm.version
         if let advertise {
             let (host, port) = try parseHostPort(advertise, option: "--advertise")
-            configuration.advertisedAddress = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            configuration.advertisedAddress = ServerAddress(host: host, port: port).description
         }
         let location = try store.location
         let backend = try store.open(logger: logger)
