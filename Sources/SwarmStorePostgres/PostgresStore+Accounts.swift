@@ -8,7 +8,10 @@ public import SwarmStore
 extension PostgresStore {
     public func createUser(_ user: UserRecord) async throws {
         guard UserRecord.isValidUsername(user.username) else {
-            throw StoreError(code: .invalidInput, message: "username must be 1–64 characters of letters, digits and . _ @ -")
+            throw StoreError(
+                code: .invalidInput,
+                message: "username must be 1–64 characters of letters, digits and . _ @ -"
+            )
         }
         let logger = self.logger
         try await transaction("creating a user") { connection in
@@ -21,12 +24,16 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "user \(user.username) exists already")
             }
             try await Self.appendEvent(
                 connection,
-                EventRecord(kind: "user.created", subject: user.username, message: "user \(user.username) created (\(user.role.rawValue))"),
+                EventRecord(
+                    kind: "user.created",
+                    subject: user.username,
+                    message: "user \(user.username) created (\(user.role.rawValue))"
+                ),
                 logger
             )
         }
@@ -43,12 +50,20 @@ extension PostgresStore {
     public func user(_ username: String) async throws -> UserRecord? {
         let logger = self.logger
         return try await read("reading a user") { connection in
-            try await connection.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE username = \(username)", logger)
-                .first.flatMap(Self.userRecord)
+            try await connection.rows(
+                "SELECT \(unescaped: Self.userColumns) FROM users WHERE username = \(username)",
+                logger
+            )
+            .first.flatMap(Self.userRecord)
         }
     }
 
-    public func updateUser(_ username: String, role: Role?, passwordHash: String?, disabled: Bool?) async throws
+    public func updateUser(
+        _ username: String,
+        role: Role?,
+        passwordHash: String?,
+        disabled: Bool?
+    ) async throws
         -> UserRecord
     {
         let logger = self.logger
@@ -76,7 +91,8 @@ extension PostgresStore {
     public func deleteUser(_ username: String) async throws {
         let logger = self.logger
         try await transaction("deleting a user") { connection in
-            guard try await connection.run("DELETE FROM users WHERE username = \(username) RETURNING 1", logger) > 0 else {
+            guard try await connection.run("DELETE FROM users WHERE username = \(username) RETURNING 1", logger) > 0
+            else {
                 throw StoreError(code: .notFound, message: "user \(username) does not exist")
             }
             try await Self.appendEvent(
@@ -88,7 +104,10 @@ extension PostgresStore {
     }
 
     public func recordLogin(_ username: String, at: Timestamp) async throws {
-        try await execute("recording a login", "UPDATE users SET last_login_at = \(at.unixNanos) WHERE username = \(username)")
+        try await execute(
+            "recording a login",
+            "UPDATE users SET last_login_at = \(at.unixNanos) WHERE username = \(username)"
+        )
     }
 
     public func createSession(_ session: SessionRecord) async throws {
@@ -125,7 +144,10 @@ extension PostgresStore {
     }
 
     public func touchSession(tokenHash: String, at: Timestamp) async throws {
-        try await execute("touching a session", "UPDATE sessions SET last_seen_at = \(at.unixNanos) WHERE token_hash = \(tokenHash)")
+        try await execute(
+            "touching a session",
+            "UPDATE sessions SET last_seen_at = \(at.unixNanos) WHERE token_hash = \(tokenHash)"
+        )
     }
 
     public func deleteSession(tokenHash: String) async throws {
@@ -175,17 +197,24 @@ extension PostgresStore {
     public func token(hash: String) async throws -> APITokenRecord? {
         let logger = self.logger
         return try await read("reading an API token") { connection in
-            try await connection.rows("SELECT \(unescaped: Self.tokenColumns) FROM api_tokens WHERE token_hash = \(hash)", logger)
-                .first.flatMap(Self.tokenRecord)
+            try await connection.rows(
+                "SELECT \(unescaped: Self.tokenColumns) FROM api_tokens WHERE token_hash = \(hash)",
+                logger
+            )
+            .first.flatMap(Self.tokenRecord)
         }
     }
 
     public func touchToken(id: Int64, at: Timestamp) async throws {
-        try await execute("touching an API token", "UPDATE api_tokens SET last_used_at = \(at.unixNanos) WHERE id = \(id)")
+        try await execute(
+            "touching an API token",
+            "UPDATE api_tokens SET last_used_at = \(at.unixNanos) WHERE id = \(id)"
+        )
     }
 
     public func deleteToken(id: Int64) async throws {
-        guard try await execute("deleting an API token", "DELETE FROM api_tokens WHERE id = \(id) RETURNING 1") > 0 else {
+        guard try await execute("deleting an API token", "DELETE FROM api_tokens WHERE id = \(id) RETURNING 1") > 0
+        else {
             throw StoreError(code: .notFound, message: "API token \(id) does not exist")
         }
     }

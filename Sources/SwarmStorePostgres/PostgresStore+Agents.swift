@@ -70,7 +70,12 @@ extension PostgresStore {
             guard updated > 0 else { return }
             try await Self.appendEvent(
                 connection,
-                EventRecord(at: at, kind: "agent.offline", subject: agent.rawValue, message: "agent \(agent) disconnected"),
+                EventRecord(
+                    at: at,
+                    kind: "agent.offline",
+                    subject: agent.rawValue,
+                    message: "agent \(agent) disconnected"
+                ),
                 logger
             )
             changes.append(.agentChanged(agent))

@@ -40,24 +40,24 @@ extension PostgresStore {
         await withDiscardingTaskGroup { group in
             group.addTask { await client.run() }
             group.addTask { await cancelWhenGracefulShutdown { await self.pruneLoop() } }
-            await cancelWhenGracefulShutdown { await self.listenLoop(client) }
+            await cancelWhenGracefulShutdown { await self.listenLoop() }
             group.cancelAll()
         }
     }
 
-    private func listenLoop(_ client: PostgresClient) async {
+    private func listenLoop() async {
         var lastWarning: String?  // said once, not on every retry
         let logger = self.logger
         while !Task.isCancelled {
             do {
-                try await prepare()
-                try await client.withConnection { connection in
+                try await withDedicatedConnection { connection in
+                    try await self.prepare(on: connection)
                     try await connection.listen(on: Self.changeChannel) { notifications in
                         // LISTEN is on: whatever commits from now on is heard; read what came before.
-                        try await self.catchUp()
+                        try await self.catchUp(on: connection)
                         lastWarning = nil
                         for try await notification in notifications {
-                            try await self.received(notification.payload)
+                            try await self.received(notification.payload, on: connection)
                         }
                     }
                 }
@@ -97,8 +97,9 @@ extension PostgresStore {
     @discardableResult
     func pruneChanges(olderThan cutoff: Timestamp) async throws -> Int {
         let logger = self.logger
-        return try await transaction("pruning the change log") { connection in
-            try await connection.run(
+        return try await withDedicatedConnection { connection in
+            try await self.prepare(on: connection)
+            return try await connection.run(
                 """
                 DELETE FROM changes WHERE id IN (
                     SELECT id FROM changes WHERE at < \(cutoff.unixNanos) ORDER BY id LIMIT \(Self.pruneRoundRows))
@@ -109,19 +110,45 @@ extension PostgresStore {
         }
     }
 
+    /// Runs `body` on a connection of its own (not the pool's), closed afterwards and on
+    /// cancellation: closing it ends a LISTEN or query that is waiting, which task cancellation
+    /// alone does not, so ``run()`` always returns when cancelled.
+    func withDedicatedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(
+            configuration: try configuration.makeConnectionConfiguration(),
+            id: 0,
+            logger: logger
+        )
+        let result: Result<T, any Error>
+        do {
+            result = .success(
+                try await withTaskCancellationHandler {
+                    try await body(connection)
+                } onCancel: {
+                    connection.close().whenComplete { _ in }
+                }
+            )
+        } catch {
+            result = .failure(error)
+        }
+        // try?: closing a connection that is closed already says so, which changes nothing here.
+        try? await connection.close()
+        return try result.get()
+    }
+
     /// The most change-log rows one prune deletes.
     static let pruneRoundRows = 10_000
 
     /// Reads the log past the cursor, publishes what other handles wrote that was not heard yet, in
     /// order. Returns how many changes it published.
     @discardableResult
-    func catchUp() async throws -> Int {
+    func catchUp(on connection: PostgresConnection) async throws -> Int {
         let origin = self.origin
         let logger = self.logger
         var published = 0
         while true {
             let floor = changeCursor.withLock { $0.floor }
-            let page = try await read("reading the change log") { connection -> ChangePage in
+            let page = try await { () async throws -> ChangePage in
                 let rows = try await connection.rows(
                     """
                     SELECT id, kind, test_id, agent_name, agents_json, count FROM changes
@@ -135,7 +162,7 @@ extension PostgresStore {
                 // first of them is left: pruning, which takes the oldest first, passed the floor.
                 let missed = newest > floor && (oldest.flatMap { $0 } ?? Int64.max) > floor + 1
                 return ChangePage(rows: try rows.map(Self.loggedChange), missed: missed)
-            }
+            }()
             if page.missed, published == 0 {
                 logger.notice("change log rows were pruned before this handle read them; reconciling everything")
                 feed.publish(.testsChanged)
@@ -153,7 +180,7 @@ extension PostgresStore {
     }
 
     /// One NOTIFY payload: publishes it unless it is this handle's own or was published already.
-    func received(_ payload: String) async throws {
+    func received(_ payload: String, on connection: PostgresConnection) async throws {
         guard let note = try? JSONDecoder().decode(Notification.self, from: Data(payload.utf8)) else {
             logger.debug("ignored a change notification that does not decode")
             return
@@ -162,19 +189,23 @@ extension PostgresStore {
         if let kind = note.kind {
             let row = LoggedChange(
                 id: note.id,
-                change: Self.change(kind: kind, test: note.test, agent: note.agent, agents: note.agents ?? [], count: note.count ?? 0)
+                change: Self.change(
+                    kind: kind,
+                    test: note.test,
+                    agent: note.agent,
+                    agents: note.agents ?? [],
+                    count: note.count ?? 0
+                )
             )
             if let change = row.change { feed.publish(change) }
             return
         }
         // Too large for NOTIFY: the row says it.
         let logger = self.logger
-        let row = try await read("reading the change log") { connection in
-            try await connection.rows(
-                "SELECT id, kind, test_id, agent_name, agents_json, count FROM changes WHERE id = \(note.id)",
-                logger
-            ).first.map(Self.loggedChange)
-        }
+        let row = try await connection.rows(
+            "SELECT id, kind, test_id, agent_name, agents_json, count FROM changes WHERE id = \(note.id)",
+            logger
+        ).first.map(Self.loggedChange)
         if let change = row?.change { feed.publish(change) }
     }
 
@@ -275,7 +306,8 @@ extension PostgresStore {
         return LoggedChange(id: id, change: change(kind: kind, test: test, agent: agent, agents: agents, count: count))
     }
 
-    private static func change(kind: String, test: Int64?, agent: String?, agents: [String], count: Int) -> StoreChange? {
+    private static func change(kind: String, test: Int64?, agent: String?, agents: [String], count: Int) -> StoreChange?
+    {
         let test = test.map(TestID.init)
         let agent = agent.flatMap(AgentName.init)
         switch kind {

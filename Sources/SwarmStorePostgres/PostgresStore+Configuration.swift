@@ -126,23 +126,28 @@ extension PostgresStore {
             return "postgres://\(username)\(secret)@\(shownHost):\(port)/\(database)?sslmode=\(tls.rawValue)"
         }
 
-        func makeClientConfiguration() -> PostgresClient.Configuration {
+        /// The TLS settings of `sslmode` (nil for `disable`), and whether TLS is required.
+        private func tlsSettings() -> (configuration: TLSConfiguration, required: Bool)? {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
             tlsConfiguration.minimumTLSVersion = .tlsv12
-            let tls: PostgresClient.Configuration.TLS
-            switch self.tls {
+            switch tls {
             case .disable:
-                tls = .disable
-            case .prefer:
+                return nil
+            case .prefer, .require:
                 tlsConfiguration.certificateVerification = .none
-                tls = .prefer(tlsConfiguration)
-            case .require:
-                tlsConfiguration.certificateVerification = .none
-                tls = .require(tlsConfiguration)
             case .verifyFull:
                 tlsConfiguration.certificateVerification = .fullVerification
                 if let rootCertificatePath { tlsConfiguration.trustRoots = .file(rootCertificatePath) }
-                tls = .require(tlsConfiguration)
+            }
+            return (tlsConfiguration, tls != .prefer)
+        }
+
+        func makeClientConfiguration() -> PostgresClient.Configuration {
+            let tls: PostgresClient.Configuration.TLS
+            switch tlsSettings() {
+            case nil: tls = .disable
+            case .some((let configuration, true)): tls = .require(configuration)
+            case .some((let configuration, false)): tls = .prefer(configuration)
             }
             var configuration = PostgresClient.Configuration(
                 host: host,
@@ -154,6 +159,29 @@ extension PostgresStore {
             )
             configuration.options.connectTimeout = connectTimeout
             configuration.options.additionalStartupParameters = [("application_name", "streamswarm")]
+            return configuration
+        }
+
+        /// A single connection's settings (the LISTEN connection).
+        ///
+        /// - Throws: when the TLS settings do not make a TLS context (an unreadable `sslrootcert`).
+        func makeConnectionConfiguration() throws -> PostgresConnection.Configuration {
+            let tls: PostgresConnection.Configuration.TLS
+            switch tlsSettings() {
+            case nil: tls = .disable
+            case .some((let configuration, let required)):
+                let context = try NIOSSLContext(configuration: configuration)
+                tls = required ? .require(context) : .prefer(context)
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: host,
+                port: port,
+                username: username,
+                password: password,
+                database: database,
+                tls: tls
+            )
+            configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
             return configuration
         }
     }

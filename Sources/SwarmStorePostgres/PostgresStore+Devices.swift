@@ -32,7 +32,7 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "a device named \(device.name) exists already")
             }
             guard let id = try rows.first?.decode(Int64.self) else {
@@ -92,8 +92,11 @@ extension PostgresStore {
     public func device(named name: String) async throws -> DeviceRecord? {
         let logger = self.logger
         return try await read("reading a device") { connection in
-            try await connection.rows("SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE name = \(name)", logger)
-                .first.map(Self.deviceRecord)
+            try await connection.rows(
+                "SELECT \(unescaped: Self.deviceColumns) FROM devices WHERE name = \(name)",
+                logger
+            )
+            .first.map(Self.deviceRecord)
         }
     }
 

@@ -9,7 +9,9 @@ public import SwarmStore
 extension PostgresStore {
     public func appendEvent(_ event: EventRecord) async throws {
         let logger = self.logger
-        try await transaction("appending an event") { connection in try await Self.appendEvent(connection, event, logger) }
+        try await transaction("appending an event") { connection in
+            try await Self.appendEvent(connection, event, logger)
+        }
     }
 
     public func events(limit: Int, includingAccounts: Bool) async throws -> [EventRecord] {

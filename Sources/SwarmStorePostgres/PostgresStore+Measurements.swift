@@ -173,7 +173,8 @@ extension PostgresStore {
                 logger
             ).compactMap { row in
                 let (name, kind, start, count, ok, min, avg, max, low, high, loss, jitter) = try row.decode(
-                    (String, String, Int64, Int, Int, Double?, Double?, Double?, Double?, Double?, Double?, Double?).self
+                    (String, String, Int64, Int, Int, Double?, Double?, Double?, Double?, Double?, Double?, Double?)
+                        .self
                 )
                 guard let agent = AgentName(name), let kind = ProbeKind(rawValue: kind) else { return nil }
                 return SeriesBucket(
@@ -230,7 +231,11 @@ extension PostgresStore {
             self.current = current
         }
 
-        static func load(_ connection: PostgresConnection, agent: AgentName, _ logger: Logger) async throws -> Assignments {
+        static func load(
+            _ connection: PostgresConnection,
+            agent: AgentName,
+            _ logger: Logger
+        ) async throws -> Assignments {
             let rows = try await connection.rows(
                 """
                 SELECT g.id, a.test_id FROM agents g LEFT JOIN test_assignments a ON a.agent_id = g.id
@@ -239,13 +244,21 @@ extension PostgresStore {
                 logger
             )
             guard let first = rows.first, let agentID = try Optional(first.decode((Int64, Int64?).self).0) else {
-                throw StoreError(code: .notFound, message: "agent \(agent) has no session record; it must say Hello first")
+                throw StoreError(
+                    code: .notFound,
+                    message: "agent \(agent) has no session record; it must say Hello first"
+                )
             }
             let current = try rows.compactMap { try $0.decode((Int64, Int64?).self).1 }
             return Assignments(agentID: agentID, current: Set(current))
         }
 
-        func covers(_ test: Int64, at time: Int64, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        func covers(
+            _ test: Int64,
+            at time: Int64,
+            _ connection: PostgresConnection,
+            _ logger: Logger
+        ) async throws -> Bool {
             if current.contains(test) { return true }
             let periods: [Int64: [(from: Int64, to: Int64)]]
             if let past {
@@ -287,7 +300,10 @@ extension PostgresStore {
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(rows.count, start + rowsPerInsert)]
-            var query = PostgresQuery.StringInterpolation(literalCapacity: 256 + chunk.count * 64, interpolationCount: chunk.count * 15)
+            var query = PostgresQuery.StringInterpolation(
+                literalCapacity: 256 + chunk.count * 64,
+                interpolationCount: chunk.count * 15
+            )
             query.appendLiteral(
                 """
                 INSERT INTO measurements (test_id, agent_id, started_at, seq, revision, kind, status, duration_ns,
@@ -339,10 +355,14 @@ extension PostgresStore {
         """
 
     static func measurementRecord(_ row: PostgresRow) throws -> MeasurementRecord? {
-        let (test, revision, name, seq, kind, started, duration, status, reason, value, loss, jitter, low, high, payload) =
+        let (
+            test, revision, name, seq, kind, started, duration, status, reason, value, loss, jitter, low, high, payload
+        ) =
             try row.decode(
-                (Int64, Int, String, Int64, String, Int64, Int64, String, String, Double?, Double?, Double?, Double?,
-                 Double?, Data).self
+                (
+                    Int64, Int, String, Int64, String, Int64, Int64, String, String, Double?, Double?, Double?, Double?,
+                    Double?, Data
+                ).self
             )
         guard let agent = AgentName(name), let kind = ProbeKind(rawValue: kind),
             let status = MeasurementStatus(rawValue: status)

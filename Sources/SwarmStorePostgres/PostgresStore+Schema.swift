@@ -20,11 +20,23 @@ extension PostgresStore {
 
     /// Applies pending migrations once per handle, and sets the change cursor where the log is,
     /// so changes made after this point (and before ``run()`` listens) are not missed.
-    func prepare() async throws {
+    func prepare(on connection: PostgresConnection? = nil) async throws {
         guard !prepared.withLock({ $0 }) else { return }
         let logger = self.logger
+        // On `connection` when given (run()'s own), else on the pool or a client of the operation.
+        func inTransaction<T: Sendable>(
+            _ action: String,
+            _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        ) async throws -> T {
+            guard let connection else { return try await rawTransaction(action, body) }
+            do {
+                return try await connection.withTransaction(logger: logger) { try await body($0) }
+            } catch {
+                throw Self.storeError(error, action: action)
+            }
+        }
         let database = configuration.database
-        try await rawTransaction("migration") { connection in
+        try await inTransaction("migration") { connection in
             // Under the lock: two handles creating the table at once would otherwise collide.
             try await connection.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger)
             try await connection.run(
@@ -36,7 +48,7 @@ extension PostgresStore {
             )
         }
         for migration in Self.migrations {
-            let applied = try await rawTransaction("migration \(migration.name)") { connection -> Bool in
+            let applied = try await inTransaction("migration \(migration.name)") { connection -> Bool in
                 try await connection.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger)
                 let done = try await connection.rows(
                     "SELECT 1 FROM schema_migrations WHERE name = \(migration.name)",
@@ -47,14 +59,19 @@ extension PostgresStore {
                 try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger)
                 return true
             }
-            if applied { logger.info("migration \(migration.name) applied", metadata: ["swarm.store.database": "\(database)"]) }
+            if applied {
+                logger.info("migration \(migration.name) applied", metadata: ["swarm.store.database": "\(database)"])
+            }
         }
-        let newest = try await rawTransaction("reading the change log") { connection in
+        let newest = try await inTransaction("reading the change log") { connection in
             try await Self.lastChangeID(connection, logger)
         }
         changeCursor.withLock { $0.start(at: newest) }
         prepared.withLock { $0 = true }
     }
+
+    /// The names of the migrations this version applies, in order.
+    public static var migrationNames: [String] { migrations.map(\.name) }
 
     static let migrations: [Migration] = [
         Migration(name: "v1-core", statements: coreTables),

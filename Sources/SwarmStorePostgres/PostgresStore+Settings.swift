@@ -6,7 +6,9 @@ extension PostgresStore {
     public func setting(_ key: String) async throws -> String? {
         let logger = self.logger
         return try await read("reading a setting") { connection in
-            try await connection.rows("SELECT value FROM settings WHERE key = \(key)", logger).first?.decode(String.self)
+            try await connection.rows("SELECT value FROM settings WHERE key = \(key)", logger).first?.decode(
+                String.self
+            )
         }
     }
 

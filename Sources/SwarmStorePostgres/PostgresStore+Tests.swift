@@ -57,7 +57,7 @@ extension PostgresStore {
                     throw StoreError(code: .corrupt, message: "creating a test returned no id")
                 }
                 id = inserted
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "occurrence \(occurrence) of test \(parent) exists already")
             }
             try await connection.run(
@@ -73,7 +73,12 @@ extension PostgresStore {
                 """,
                 logger
             )
-            changes.append(.assignmentsChanged(test: TestID(id), agents: try await Self.assignedAgents(connection, test: id, logger)))
+            changes.append(
+                .assignmentsChanged(
+                    test: TestID(id),
+                    agents: try await Self.assignedAgents(connection, test: id, logger)
+                )
+            )
             return id
         }
         return try await requireTest(TestID(id))
@@ -95,7 +100,12 @@ extension PostgresStore {
                 logger
             )
             try await Self.insertCurrentRevision(connection, test: id, specJSON: specJSON, at: now, logger)
-            changes.append(.assignmentsChanged(test: id, agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)))
+            changes.append(
+                .assignmentsChanged(
+                    test: id,
+                    agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)
+                )
+            )
         }
         return try await requireTest(id)
     }
@@ -115,7 +125,12 @@ extension PostgresStore {
                 logger
             )
             guard updated > 0 else { return }  // cancelled already: nothing changed
-            changes.append(.assignmentsChanged(test: id, agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)))
+            changes.append(
+                .assignmentsChanged(
+                    test: id,
+                    agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)
+                )
+            )
         }
         return try await requireTest(id)
     }
@@ -161,7 +176,12 @@ extension PostgresStore {
             )
             guard updated > 0 else { throw Self.noSuchTest(id) }
             try await Self.insertCurrentRevision(connection, test: id, specJSON: specJSON, at: now, logger)
-            changes.append(.assignmentsChanged(test: id, agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)))
+            changes.append(
+                .assignmentsChanged(
+                    test: id,
+                    agents: try await Self.assignedAgents(connection, test: id.rawValue, logger)
+                )
+            )
         }
         return try await requireTest(id)
     }
@@ -186,7 +206,9 @@ extension PostgresStore {
     public func tests() async throws -> [TestRecord] {
         let logger = self.logger
         return try await read("reading tests") { connection in
-            let ids = try await connection.rows("SELECT id FROM tests ORDER BY id", logger).map { try $0.decode(Int64.self) }
+            let ids = try await connection.rows("SELECT id FROM tests ORDER BY id", logger).map {
+                try $0.decode(Int64.self)
+            }
             return try await Self.testRecords(connection, ids: ids, logger)
         }
     }
@@ -219,18 +241,19 @@ extension PostgresStore {
             var total = page.first?.1 ?? 0
             if page.isEmpty, offset > 0 {
                 // Past the end the window has no row to carry the total: count apart.
-                total = try await connection.rows(
-                    """
-                    SELECT COUNT(*) FROM tests t JOIN test_revisions r ON r.test_id = t.id AND r.revision = t.revision
-                    WHERE (\(text) = '' OR strpos(lower(t.name), \(text)) > 0
-                           OR strpos(lower(COALESCE(r.spec_json::jsonb #>> '{target,host}', '')), \(text)) > 0
-                           OR strpos(lower(COALESCE(r.spec_json::jsonb #>> '{target,url}', '')), \(text)) > 0)
-                      AND (\(state)::text IS NULL OR t.state = \(state))
-                      AND (\(parent)::bigint IS NULL OR t.parent_id = \(parent))
-                      AND (\(mode)::text IS NULL OR r.spec_json::jsonb #>> '{recurrence,mode}' = \(mode))
-                    """,
-                    logger
-                ).first?.decode(Int.self) ?? 0
+                total =
+                    try await connection.rows(
+                        """
+                        SELECT COUNT(*) FROM tests t JOIN test_revisions r ON r.test_id = t.id AND r.revision = t.revision
+                        WHERE (\(text) = '' OR strpos(lower(t.name), \(text)) > 0
+                               OR strpos(lower(COALESCE(r.spec_json::jsonb #>> '{target,host}', '')), \(text)) > 0
+                               OR strpos(lower(COALESCE(r.spec_json::jsonb #>> '{target,url}', '')), \(text)) > 0)
+                          AND (\(state)::text IS NULL OR t.state = \(state))
+                          AND (\(parent)::bigint IS NULL OR t.parent_id = \(parent))
+                          AND (\(mode)::text IS NULL OR r.spec_json::jsonb #>> '{recurrence,mode}' = \(mode))
+                        """,
+                        logger
+                    ).first?.decode(Int.self) ?? 0
             }
             return TestPage(tests: try await Self.testRecords(connection, ids: page.map(\.0), logger), total: total)
         }
@@ -258,7 +281,11 @@ extension PostgresStore {
                 logger
             ).map { row in
                 let (id, revision, specJSON) = try row.decode((Int64, Int, String).self)
-                return TestAssignment(testID: TestID(id), revision: revision, spec: try Self.decode(TestSpec.self, from: specJSON))
+                return TestAssignment(
+                    testID: TestID(id),
+                    revision: revision,
+                    spec: try Self.decode(TestSpec.self, from: specJSON)
+                )
             }
         }
     }
@@ -334,7 +361,11 @@ extension PostgresStore {
     }
 
     /// The agents a test is assigned to now, by name.
-    static func assignedAgents(_ connection: PostgresConnection, test id: Int64, _ logger: Logger) async throws
+    static func assignedAgents(
+        _ connection: PostgresConnection,
+        test id: Int64,
+        _ logger: Logger
+    ) async throws
         -> [AgentName]
     {
         try await connection.rows(
@@ -347,7 +378,11 @@ extension PostgresStore {
     }
 
     /// The records of `ids`, in that order (unknown ids are left out), in two reads.
-    static func testRecords(_ connection: PostgresConnection, ids: [Int64], _ logger: Logger) async throws
+    static func testRecords(
+        _ connection: PostgresConnection,
+        ids: [Int64],
+        _ logger: Logger
+    ) async throws
         -> [TestRecord]
     {
         guard !ids.isEmpty else { return [] }

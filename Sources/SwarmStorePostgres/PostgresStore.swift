@@ -155,7 +155,11 @@ public final class PostgresStore: StoreBackend {
             }
             let said = error.serverInfo?[.message] ?? "no message"
             let code: StoreError.Code = state == uniqueViolation ? .conflict : .unavailable
-            return StoreError(code: code, message: "PostgreSQL \(action) failed: \(said) (SQLSTATE \(state))", cause: error)
+            return StoreError(
+                code: code,
+                message: "PostgreSQL \(action) failed: \(said) (SQLSTATE \(state))",
+                cause: error
+            )
         case is CancellationError:
             return StoreError(code: .unavailable, message: "PostgreSQL \(action) was cancelled", cause: error)
         default:
