@@ -24,6 +24,7 @@ let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", packa
 let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdBcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+let postgresNIO: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -56,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: - Libraries
@@ -81,6 +83,11 @@ let package = Package(
         .target(
             name: "SwarmStoreSQLite",
             dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
+        ),
+        // PostgreSQL: a PostgresClient pool run as a Service; LISTEN/NOTIFY carries the change feed.
+        .target(
+            name: "SwarmStorePostgres",
+            dependencies: ["SwarmStore", "SwarmCore", postgresNIO, nioCore, nioSSL, logging, serviceLifecycle]
         ),
         // zlib: the http probe inflates gzip/deflate bodies to report compressed vs decoded size.
         .target(name: "CSwarmProbes", linkerSettings: [.linkedLibrary("z")]),
@@ -131,8 +138,8 @@ let package = Package(
         .executableTarget(
             name: "SwarmCLI",
             dependencies: [
-                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes",
-                "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
+                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmBench", "SwarmProto", "SwarmGNMI",
                 "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
                 nioPosix, nioSSL,
             ]
@@ -145,8 +152,8 @@ let package = Package(
         .target(
             name: "SwarmTestSupport",
             dependencies: [
-                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmServer", "SwarmWire", "SwarmAgent",
-                x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmServer",
+                "SwarmWire", "SwarmAgent", x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
             ]
         ),
 
@@ -166,6 +173,13 @@ let package = Package(
             name: "SwarmStoreSQLiteTests",
             dependencies: [
                 "SwarmStoreSQLite", "SwarmStore", "SwarmCore", "SwarmTestSupport", logging, serviceLifecycle,
+            ]
+        ),
+        .testTarget(
+            name: "SwarmStorePostgresTests",
+            dependencies: [
+                "SwarmStorePostgres", "SwarmStore", "SwarmCore", "SwarmTestSupport", postgresNIO, logging,
+                serviceLifecycle,
             ]
         ),
         .testTarget(

@@ -23,6 +23,7 @@ readonly packages=(
     iputils-ping      # reference tools the probe tests compare against
     iputils-tracepath
     iperf3
+    postgresql        # scripts/postgres-test-cluster.sh: a throwaway cluster for the PostgreSQL store tests
     dnsutils          # dig
     curl
     dnsmasq-base      # DNS server for the dns probe tests

@@ -46,6 +46,8 @@ allowed_for() {
     # Pure folds over typed results: no store, no wire, no I/O.
     SwarmAnalytics) echo "SwarmCore" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
+    # NIOSSL: TLS settings for sslmode=require/verify-full; NIOCore: the LISTEN connection's futures.
+    SwarmStorePostgres) echo "SwarmStore SwarmCore PostgresNIO NIOCore NIOSSL Logging ServiceLifecycle Foundation Synchronization" ;;
     # Crypto: HMAC authentication of the UDP echo and bandwidth responders.
     SwarmProbes) echo "SwarmCore CSwarmProbes NIOCore NIOPosix NIOSSL NIOHTTP1 Crypto Logging" ;;
     SwarmServer)

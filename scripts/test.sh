@@ -46,6 +46,16 @@ if ! command -v swift > /dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; the
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 
+# A throwaway PostgreSQL for the PostgreSQL store tests, stopped and deleted on exit. When it does
+# not start, the run fails (the PostgreSQL tests fail on the missing URL too).
+if pg_dir=$(scripts/postgres-test-cluster.sh start); then
+    trap 'scripts/postgres-test-cluster.sh stop "$pg_dir"; summary' EXIT
+    eval "$(scripts/postgres-test-cluster.sh env "$pg_dir")"
+    export SWARM_TEST_POSTGRES_URL
+else
+    failed+=("postgres")
+fi
+
 if step build swift build --build-tests; then
     # Three runs, so the suites that time packets to within a millisecond (the network lab) never
     # share the 2 cores with the rest, and headless Chromium (both cores busy) runs alone too.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SwarmCore
 import SwarmStore
+import SwarmStorePostgres
 import SwarmStoreSQLite
 import Synchronization
 
@@ -12,8 +13,8 @@ struct StoreOptions: ParsableArguments {
         name: .customLong("db"),
         help: ArgumentHelp(
             "Where the store lives (env SWARM_DB).",
-            discussion: "sqlite:PATH, sqlite:///ABSOLUTE/PATH or a plain file path; postgres://… is recognised "
-                + "but not in this build yet.",
+            discussion: "sqlite:PATH, sqlite:///ABSOLUTE/PATH or a plain file path; "
+                + "postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=disable|prefer|require|verify-full.",
             valueName: "url"
         )
     )
@@ -42,12 +43,8 @@ enum StoreOpener {
         switch location.backend {
         case .sqlite(let path):
             return try SQLiteStore(configuration: .init(path: path), logger: logger)
-        case .postgres:
-            throw StoreError(
-                code: .unavailable,
-                message: "PostgreSQL support is not in this build yet (\(location)); use a SQLite file for now: "
-                    + "--db sqlite:data/streamswarm.sqlite (or SWARM_DB=sqlite:PATH)"
-            )
+        case .postgres(let url):
+            return PostgresStore(configuration: try PostgresStore.Configuration(url: url), logger: logger)
         }
     }
 }

@@ -1,0 +1,391 @@
+import Foundation
+import Logging
+import PostgresNIO
+// why: the conformances take and return SwarmCore and SwarmStore types.
+public import SwarmCore
+public import SwarmStore
+
+// MeasurementStore: atomic, idempotent batch ingest and time-range reads.
+extension PostgresStore {
+    public func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult] {
+        guard !batches.isEmpty else { return [] }
+        try await prepare()
+        try await ensurePartitions(for: batches.flatMap { $0.measurements.map(\.startedAt) })
+        let now = Timestamp.now().unixNanos
+        let logger = self.logger
+        // All batches of the call in one transaction (group commit); rows go in multi-row INSERTs.
+        return try await transactionAndPublish("committing batches") { connection, changes in
+            var stored: [StoredKey: Int] = [:]
+            var results: [BatchCommitResult] = []
+            results.reserveCapacity(batches.count)
+            var allowedTests: [String: Assignments] = [:]
+            var rows: [(MeasurementRecord, Int64)] = []
+            // First, so a rollup (which locks the watermarks for update) waits for this commit or it for the rollup.
+            let late = try await LateMarks.load(connection, logger)
+            for batch in batches {
+                let name = batch.agent.rawValue
+                let allowed: Assignments
+                if let cached = allowedTests[name] {
+                    allowed = cached
+                } else {
+                    allowed = try await Assignments.load(connection, agent: batch.agent, logger)
+                    allowedTests[name] = allowed
+                }
+                var accepted: [MeasurementRecord] = []
+                for m in batch.measurements
+                where try await allowed.covers(m.testID.rawValue, at: m.startedAt.unixNanos, connection, logger) {
+                    accepted.append(m)
+                }
+                let digest = batch.contentDigest
+                let batchID = Int64(bitPattern: batch.batchID)
+                let marked = try await connection.run(
+                    """
+                    INSERT INTO ingested_batches (agent_id, batch_id, received_at, measurement_count, digest)
+                    VALUES (\(allowed.agentID), \(batchID), \(now), \(accepted.count), \(digest))
+                    ON CONFLICT DO NOTHING RETURNING 1
+                    """,
+                    logger
+                )
+                if marked == 0 {
+                    let earlier = try await connection.rows(
+                        "SELECT digest FROM ingested_batches WHERE agent_id = \(allowed.agentID) AND batch_id = \(batchID)",
+                        logger
+                    ).first?.decode(Int64?.self)
+                    // Rows from before digests were kept (nil) count as the same batch.
+                    let reused = earlier.flatMap { $0 }.map { $0 != digest } ?? false
+                    results.append(
+                        BatchCommitResult(batchID: batch.batchID, storedCount: 0, duplicate: !reused, idReused: reused)
+                    )
+                    continue
+                }
+                for m in accepted {
+                    rows.append((m, allowed.agentID))
+                    stored[StoredKey(test: m.testID, agent: batch.agent), default: 0] += 1
+                }
+                results.append(
+                    BatchCommitResult(
+                        batchID: batch.batchID,
+                        storedCount: accepted.count,
+                        rejectedCount: batch.measurements.count - accepted.count,
+                        duplicate: false
+                    )
+                )
+            }
+            try await Self.insertMeasurements(rows, connection, logger)
+            try await late.note(rows.map { ($0.0.startedAt.unixNanos, $0.0.testID.rawValue, $0.1) }, connection, logger)
+            // One change (and one change-log row) per (test, agent) per commit, however many
+            // batches and measurements the group carried: the log grows with commits, not rows.
+            for (key, count) in stored.sorted(by: { ($0.key.test, $0.key.agent) < ($1.key.test, $1.key.agent) }) {
+                changes.append(.measurementsStored(test: key.test, agent: key.agent, count: count))
+            }
+            return results
+        }
+    }
+
+    public func lastBatchID(of agent: AgentName) async throws -> UInt64 {
+        let logger = self.logger
+        return try await read("reading the last batch id") { connection in
+            // Ids are stored as Int64 bit patterns: those at or above 2^63 read negative and are the
+            // largest unsigned, so the highest of them wins when there is one. Each MAX is one seek
+            // on the (agent, batch id) primary key.
+            let id = try await connection.rows(
+                """
+                SELECT COALESCE(
+                    (SELECT MAX(batch_id) FROM ingested_batches WHERE agent_id = g.id AND batch_id < 0),
+                    (SELECT MAX(batch_id) FROM ingested_batches WHERE agent_id = g.id))
+                FROM agents g WHERE g.name = \(agent.rawValue)
+                """,
+                logger
+            ).first?.decode(Int64?.self)
+            return UInt64(bitPattern: id.flatMap { $0 } ?? 0)
+        }
+    }
+
+    public func measurements(
+        test: TestID,
+        agent: AgentName?,
+        range: TimeRange,
+        limit: Int,
+        newestFirst: Bool
+    ) async throws -> [MeasurementRecord] {
+        // One of two fixed orders, never input; the (test, agent, time, seq) key serves both.
+        let order = newestFirst ? "m.started_at DESC, m.seq DESC" : "m.started_at, m.seq"
+        let name = agent?.rawValue
+        let logger = self.logger
+        return try await read("reading measurements") { connection in
+            try await connection.rows(
+                """
+                SELECT \(unescaped: Self.measurementColumns) FROM measurements m JOIN agents g ON g.id = m.agent_id
+                WHERE m.test_id = \(test.rawValue) AND (\(name)::text IS NULL OR g.name = \(name))
+                  AND m.started_at >= \(range.from.unixNanos) AND m.started_at < \(range.to.unixNanos)
+                ORDER BY \(unescaped: order) LIMIT \(max(0, limit))
+                """,
+                logger
+            ).compactMap(Self.measurementRecord)
+        }
+    }
+
+    public func measurementCount(test: TestID?) async throws -> Int {
+        let id = test?.rawValue
+        let logger = self.logger
+        return try await read("counting measurements") { connection in
+            try await connection.rows(
+                "SELECT COUNT(*) FROM measurements WHERE \(id)::bigint IS NULL OR test_id = \(id)",
+                logger
+            ).first?.decode(Int.self) ?? 0
+        }
+    }
+
+    public func progress(test: TestID) async throws -> TestProgress {
+        let logger = self.logger
+        return try await read("reading progress") { connection in
+            let rows = try await connection.rows(
+                "SELECT COUNT(*), MAX(started_at) FROM measurements WHERE test_id = \(test.rawValue)",
+                logger
+            )
+            guard let row = rows.first else { return TestProgress(results: 0, lastResultAt: nil) }
+            let (count, last) = try row.decode((Int, Int64?).self)
+            return TestProgress(results: count, lastResultAt: last.map(Timestamp.init(unixNanos:)))
+        }
+    }
+
+    public func series(_ query: SeriesQuery) async throws -> [SeriesBucket] {
+        if let seconds = query.resolution.bucket.map({ Int64($0.components.seconds) }) {
+            return try await rollupSeries(query, seconds: seconds)
+        }
+        let bucket = max(query.bucket.nanoseconds, 1)
+        let from = query.range.from.unixNanos
+        let to = query.range.to.unixNanos
+        let test = query.test?.rawValue
+        let agent = query.agent?.rawValue
+        let kinds = query.kinds.map(\.rawValue)
+        let logger = self.logger
+        return try await read("reading a series") { connection in
+            // Numeric bucket arithmetic: a range starting at Int64.min does not overflow.
+            try await connection.rows(
+                """
+                SELECT g.name, m.kind,
+                       (div(m.started_at::numeric - \(from), \(bucket)) * \(bucket) + \(from))::bigint AS bucket,
+                       COUNT(*), COUNT(*) FILTER (WHERE m.status = 'ok'),
+                       MIN(m.value), AVG(m.value), MAX(m.value), MIN(m.low), MAX(m.high), AVG(m.loss), AVG(m.jitter)
+                FROM measurements m JOIN agents g ON g.id = m.agent_id
+                WHERE m.started_at >= \(from) AND m.started_at < \(to)
+                  AND (\(test)::bigint IS NULL OR m.test_id = \(test))
+                  AND (\(agent)::text IS NULL OR g.name = \(agent))
+                  AND (cardinality(\(kinds)::text[]) = 0 OR m.kind = ANY(\(kinds)::text[]))
+                GROUP BY g.name, m.kind, bucket
+                ORDER BY g.name, m.kind, bucket
+                """,
+                logger
+            ).compactMap { row in
+                let (name, kind, start, count, ok, min, avg, max, low, high, loss, jitter) = try row.decode(
+                    (String, String, Int64, Int, Int, Double?, Double?, Double?, Double?, Double?, Double?, Double?)
+                        .self
+                )
+                guard let agent = AgentName(name), let kind = ProbeKind(rawValue: kind) else { return nil }
+                return SeriesBucket(
+                    agent: agent,
+                    kind: kind,
+                    start: Timestamp(unixNanos: start),
+                    count: count,
+                    okCount: ok,
+                    min: min,
+                    avg: avg,
+                    max: max,
+                    low: low,
+                    high: high,
+                    lossPercent: loss,
+                    jitterMicros: jitter
+                )
+            }
+        }
+    }
+
+    public func latestMeasurements(tests: [TestID], since: Timestamp) async throws -> [MeasurementRecord] {
+        guard !tests.isEmpty else { return [] }
+        let ids = tests.map(\.rawValue)
+        let logger = self.logger
+        return try await read("reading the latest measurements") { connection in
+            // Per assignment, the newest row is one backward seek on the (test, agent, time) key.
+            try await connection.rows(
+                """
+                SELECT \(unescaped: Self.measurementColumns) FROM test_assignments a
+                JOIN agents g ON g.id = a.agent_id
+                CROSS JOIN LATERAL (
+                    SELECT * FROM measurements x WHERE x.test_id = a.test_id AND x.agent_id = a.agent_id
+                    ORDER BY x.started_at DESC, x.seq DESC LIMIT 1) m
+                WHERE a.test_id = ANY(\(ids)) AND m.started_at >= \(since.unixNanos)
+                ORDER BY a.test_id, g.name
+                """,
+                logger
+            ).compactMap(Self.measurementRecord)
+        }
+    }
+
+    /// The tests an agent holds now, and the periods it held others: a measurement is stored
+    /// when its test is assigned now or was when it was measured. The history is read only for a
+    /// batch that needs it, so the usual batch (every test current) costs one query.
+    private final class Assignments {
+        /// Agent clocks differ from ours: a measurement this close to a period's ends counts.
+        static let clockSlack: Int64 = 60_000_000_000
+        let agentID: Int64
+        let current: Set<Int64>
+        private var past: [Int64: [(from: Int64, to: Int64)]]?
+
+        private init(agentID: Int64, current: Set<Int64>) {
+            self.agentID = agentID
+            self.current = current
+        }
+
+        static func load(
+            _ connection: PostgresConnection,
+            agent: AgentName,
+            _ logger: Logger
+        ) async throws -> Assignments {
+            let rows = try await connection.rows(
+                """
+                SELECT g.id, a.test_id FROM agents g LEFT JOIN test_assignments a ON a.agent_id = g.id
+                WHERE g.name = \(agent.rawValue)
+                """,
+                logger
+            )
+            guard let first = rows.first, let agentID = try Optional(first.decode((Int64, Int64?).self).0) else {
+                throw StoreError(
+                    code: .notFound,
+                    message: "agent \(agent) has no session record; it must say Hello first"
+                )
+            }
+            let current = try rows.compactMap { try $0.decode((Int64, Int64?).self).1 }
+            return Assignments(agentID: agentID, current: Set(current))
+        }
+
+        func covers(
+            _ test: Int64,
+            at time: Int64,
+            _ connection: PostgresConnection,
+            _ logger: Logger
+        ) async throws -> Bool {
+            if current.contains(test) { return true }
+            let periods: [Int64: [(from: Int64, to: Int64)]]
+            if let past {
+                periods = past
+            } else {
+                var loaded: [Int64: [(from: Int64, to: Int64)]] = [:]
+                for row in try await connection.rows(
+                    """
+                    SELECT test_id, from_ts, to_ts FROM assignment_periods WHERE agent_id = \(agentID) AND to_ts IS NOT NULL
+                    """,
+                    logger
+                ) {
+                    let (id, from, to) = try row.decode((Int64, Int64, Int64).self)
+                    loaded[id, default: []].append((from, to))
+                }
+                past = loaded
+                periods = loaded
+            }
+            return periods[test]?.contains { time >= $0.from - Self.clockSlack && time <= $0.to + Self.clockSlack }
+                ?? false
+        }
+    }
+
+    private struct StoredKey: Hashable {
+        var test: TestID
+        var agent: AgentName
+    }
+
+    /// Rows per INSERT: 15 binds each stays well under the protocol's 65,535.
+    static let rowsPerInsert = 1_000
+
+    /// Inserts `rows` with multi-row INSERTs; a row already stored (same test, agent, time and
+    /// sequence) is skipped, as SQLite's INSERT OR IGNORE does.
+    private static func insertMeasurements(
+        _ rows: [(MeasurementRecord, Int64)],
+        _ connection: PostgresConnection,
+        _ logger: Logger
+    ) async throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + rowsPerInsert)]
+            var query = PostgresQuery.StringInterpolation(
+                literalCapacity: 256 + chunk.count * 64,
+                interpolationCount: chunk.count * 15
+            )
+            query.appendLiteral(
+                """
+                INSERT INTO measurements (test_id, agent_id, started_at, seq, revision, kind, status, duration_ns,
+                    value, reason, payload, loss, jitter, low, high) VALUES
+                """
+            )
+            for (index, (m, agentID)) in chunk.enumerated() {
+                query.appendLiteral(index == 0 ? " (" : ", (")
+                query.appendInterpolation(m.testID.rawValue)
+                query.appendLiteral(", ")
+                query.appendInterpolation(agentID)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.startedAt.unixNanos)
+                query.appendLiteral(", ")
+                query.appendInterpolation(Int64(bitPattern: m.sequence))
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.revision)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.kind.rawValue)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.status.rawValue)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.duration.nanoseconds)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.value)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.reason)
+                query.appendLiteral(", ")
+                try query.appendInterpolation(m.payload)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.figures.lossPercent)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.figures.jitterMicros)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.figures.low)
+                query.appendLiteral(", ")
+                query.appendInterpolation(m.figures.high)
+                query.appendLiteral(")")
+            }
+            query.appendLiteral(" ON CONFLICT DO NOTHING")
+            try await connection.run(PostgresQuery(stringInterpolation: query), logger)
+            start += chunk.count
+        }
+    }
+
+    static let measurementColumns = """
+        m.test_id, m.revision, g.name, m.seq, m.kind, m.started_at, m.duration_ns, m.status, m.reason, m.value,
+        m.loss, m.jitter, m.low, m.high, m.payload
+        """
+
+    static func measurementRecord(_ row: PostgresRow) throws -> MeasurementRecord? {
+        let (
+            test, revision, name, seq, kind, started, duration, status, reason, value, loss, jitter, low, high, payload
+        ) =
+            try row.decode(
+                (
+                    Int64, Int, String, Int64, String, Int64, Int64, String, String, Double?, Double?, Double?, Double?,
+                    Double?, Data
+                ).self
+            )
+        guard let agent = AgentName(name), let kind = ProbeKind(rawValue: kind),
+            let status = MeasurementStatus(rawValue: status)
+        else { return nil }
+        return MeasurementRecord(
+            testID: TestID(test),
+            revision: revision,
+            agent: agent,
+            sequence: UInt64(bitPattern: seq),
+            kind: kind,
+            startedAt: Timestamp(unixNanos: started),
+            duration: .nanoseconds(duration),
+            status: status,
+            reason: reason,
+            value: value,
+            figures: MeasurementFigures(lossPercent: loss, jitterMicros: jitter, low: low, high: high),
+            payload: payload
+        )
+    }
+}
