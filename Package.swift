@@ -223,7 +223,8 @@ let package = Package(
         .testTarget(
             name: "SwarmIntegrationTests",
             dependencies: [
-                "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmWire", "SwarmProto", "SwarmPKI",
+                "SwarmServer", "SwarmAgent", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmWire",
+                "SwarmProto", "SwarmPKI",
                 "SwarmProbes", "SwarmGateway", "SwarmAnalytics", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto",
                 "SwarmGNMISimulator", nioCore, nioPosix,
                 nioSSL,

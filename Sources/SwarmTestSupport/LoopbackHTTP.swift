@@ -1,17 +1,30 @@
-import Foundation
+// why: responses carry their body as Foundation Data.
+public import Foundation
 import NIOCore
 import NIOPosix
 
 /// A minimal HTTP/1.1 client for loopback test peers (chromedriver): one request per connection,
 /// `Connection: close`, the response read to EOF. Foundation's URLSession on Linux cannot be relied
 /// on here (it fails on some local servers with "Failed writing header").
-enum LoopbackHTTP {
-    struct Response {
-        var status: Int
-        var body: Data
+public enum LoopbackHTTP {
+    public struct Response: Sendable {
+        public var status: Int
+        /// Header lines as sent, names lowercased.
+        public var headers: [(name: String, value: String)]
+        public var body: Data
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name == name.lowercased() }?.value
+        }
     }
 
-    static func request(port: Int, method: String, path: String, body: Data?) async throws -> Response {
+    public static func request(
+        port: Int,
+        method: String,
+        path: String,
+        body: Data?,
+        headers: [String: String] = [:]
+    ) async throws -> Response {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -20,6 +33,7 @@ enum LoopbackHTTP {
                 }
             }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         if let body {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         } else if method == "POST" || method == "DELETE" {
@@ -65,7 +79,11 @@ enum LoopbackHTTP {
         let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
         var body = Array(raw[(split + 4)...])
         if head.lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
-        return Response(status: status, body: Data(body))
+        let headers = head.split(separator: "\r\n").dropFirst().compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        return Response(status: status, headers: headers, body: Data(body))
     }
 
     private static func dechunk(_ bytes: [UInt8]) -> [UInt8] {
