@@ -129,7 +129,8 @@ let package = Package(
         .target(
             name: "SwarmBench",
             dependencies: [
-                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmProbes", "SwarmServer",
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmProbes",
+                "SwarmServer",
                 "SwarmAgent", "SwarmGateway", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL, crypto, logging,
             ]
         ),

@@ -7,6 +7,8 @@
 #                             # netlab namespace (5 ms each way): fixed-target median RTT loaded vs alone
 #   AGENTS=200 RATES="20000" SECONDS_=5 scripts/bench.sh
 #   BENCH=icmp ICMP_SECONDS=30 scripts/bench.sh      # only the icmp benchmark (BENCH=mesh: only mesh)
+#   BENCH=postgres PG_RATE=150000 scripts/bench.sh   # mesh ingest on PostgreSQL (fsync on): one server vs a
+#                                    # COPY of the same rows into the same database, then two servers on it
 #   BENCH=gateway scripts/bench.sh   # results endpoint (86,400 -> 1,000 points) vs store read; agent list vs static (wrk)
 #   BENCH=gnmi scripts/bench.sh      # one agent, 200 simulated gNMI devices x 50 counters/s: ingested vs offered
 #   GNMI_DEVICES=50 GNMI_SECONDS=10 BENCH=gnmi scripts/bench.sh
@@ -31,6 +33,20 @@ for rate in ${RATES:-60000 150000}; do
     --measurements-per-second "$rate" \
     --seconds "${SECONDS_:-10}"
 done
+fi
+
+if [[ $bench == all || $bench == postgres ]]; then
+  # A throwaway PostgreSQL with fsync on (as production runs it), stopped and deleted afterwards.
+  pg_dir=$(scripts/postgres-test-cluster.sh start --durable)
+  trap 'scripts/postgres-test-cluster.sh stop "$pg_dir"' EXIT
+  eval "$(scripts/postgres-test-cluster.sh env "$pg_dir")"
+  echo "== $(date -u +%H:%M:%S) bench mesh on PostgreSQL at ${PG_RATE:-150000} measurements/s: one server vs COPY, then two servers"
+  .build/release/streamswarm bench mesh --postgres "$SWARM_TEST_POSTGRES_URL" \
+    --agents "${AGENTS:-1000}" \
+    --measurements-per-second "${PG_RATE:-150000}" \
+    --seconds "${SECONDS_:-10}"
+  scripts/postgres-test-cluster.sh stop "$pg_dir"
+  trap - EXIT
 fi
 
 if [[ $bench == all || $bench == icmp ]]; then

@@ -4,6 +4,7 @@
 #   scripts/postgres-test-cluster.sh start      initdb into a new /tmp/streamswarm-pg-XXXX, start it on
 #                                               127.0.0.1 and a free high port (fsync off), create the
 #                                               role and database streamswarm_test; prints the directory
+#   scripts/postgres-test-cluster.sh start --durable   the same with fsync and synchronous commit on
 #   scripts/postgres-test-cluster.sh env DIR    prints: export SWARM_TEST_POSTGRES_URL=... (also in DIR/url)
 #   scripts/postgres-test-cluster.sh stop DIR   stops the cluster and deletes DIR
 #
@@ -41,8 +42,11 @@ free_port() {
 }
 
 start() {
-    local bin dir port password
+    local bin dir port password durability
     bin=$(bin_dir)
+    # --durable (the benchmarks): fsync and synchronous commit on, as a production server runs.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [[ ${1:-} == --durable ]] && durability="-c fsync=on -c synchronous_commit=on"
     if [[ $(id -u) -eq 0 ]] && ! id postgres > /dev/null 2>&1; then
         die "there is no postgres user to run the server as: run scripts/bootstrap.sh (the postgresql package makes it)"
     fi
@@ -60,8 +64,8 @@ start() {
     # contracts in parallel, each with a database and a few handles of its own; autovacuum off: its
     # workers run as the superuser, and DROP DATABASE ... WITH (FORCE) by the test role cannot end them.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
-        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off \
--c full_page_writes=off -c max_connections=400 -c autovacuum=off" > /dev/null ||
+        "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability \
+-c max_connections=400 -c autovacuum=off" > /dev/null ||
         die "the server did not start; see $dir/server.log"
     echo "$port" > "$dir/port"
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
@@ -79,7 +83,7 @@ cluster_dir() {
 }
 
 case "${1:-}" in
-start) start ;;
+start) start "${2:-}" ;;
 env)
     dir=$(cluster_dir "${2:-}")
     echo "export SWARM_TEST_POSTGRES_URL='$(cat "$dir/url")'"
@@ -89,5 +93,5 @@ stop)
     as_owner "$(bin_dir)/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
-*) die "usage: $0 start | env DIR | stop DIR" ;;
+*) die "usage: $0 start [--durable] | env DIR | stop DIR" ;;
 esac

@@ -119,6 +119,22 @@ extension PostgresStore {
             }
         }
 
+        /// The URL that parses back to this configuration, password included: for handing to a
+        /// child process (`--db`), never for a log (use ``description``).
+        public var url: String {
+            var components = URLComponents()
+            components.scheme = "postgres"
+            components.user = username
+            components.password = password
+            components.host = host.contains(":") ? "[\(host)]" : host
+            components.port = port
+            components.path = "/\(database)"
+            var items = [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+            if let rootCertificatePath { items.append(URLQueryItem(name: "sslrootcert", value: rootCertificatePath)) }
+            components.queryItems = items
+            return components.string ?? description
+        }
+
         /// The URL with the password replaced by `***`.
         public var description: String {
             let secret = password == nil ? "" : ":***"
