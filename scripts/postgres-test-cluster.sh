@@ -6,6 +6,7 @@
 #                                               role and database streamswarm_test; prints the directory
 #   scripts/postgres-test-cluster.sh start --durable   the same with fsync and synchronous commit on
 #   scripts/postgres-test-cluster.sh env DIR    prints: export SWARM_TEST_POSTGRES_URL=... (also in DIR/url)
+#                                               and SWARM_TEST_POSTGRES_CA (the CA of its TLS certificate)
 #   scripts/postgres-test-cluster.sh stop DIR   stops the cluster and deletes DIR
 #
 # It installs nothing: scripts/bootstrap.sh installs the postgresql package. As root, the server
@@ -60,12 +61,25 @@ start() {
         --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale > "$dir/initdb.log" 2>&1 ||
         die "initdb failed; see $dir/initdb.log"
     port=$(free_port)
+    # TLS too, for the sslmode tests: a throwaway CA ($dir/ca.pem) and a server certificate for
+    # 127.0.0.1 and localhost, valid two days. Plain connections stay allowed.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=streamswarm test PostgreSQL CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2> /dev/null ||
+        die "openssl could not make the test CA (scripts/bootstrap.sh installs openssl)"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$dir/data/server.key" -out "$dir/server.csr" 2> /dev/null || die "openssl could not make a CSR"
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+        "extendedKeyUsage=serverAuth" > "$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+        -extfile "$dir/server.ext" -out "$dir/data/server.crt" 2> /dev/null || die "openssl could not sign the certificate"
+    chmod 600 "$dir/data/server.key"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt" "$dir/ca.pem"
     # fsync off: the cluster is thrown away; max_connections: the conformance suite runs its
     # contracts in parallel, each with a database and a few handles of its own; autovacuum off: its
     # workers run as the superuser, and DROP DATABASE ... WITH (FORCE) by the test role cannot end them.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
         "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability \
--c max_connections=400 -c autovacuum=off" > /dev/null ||
+-c max_connections=400 -c autovacuum=off -c ssl=on" > /dev/null ||
         die "the server did not start; see $dir/server.log"
     echo "$port" > "$dir/port"
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
@@ -87,6 +101,7 @@ start) start "${2:-}" ;;
 env)
     dir=$(cluster_dir "${2:-}")
     echo "export SWARM_TEST_POSTGRES_URL='$(cat "$dir/url")'"
+    echo "export SWARM_TEST_POSTGRES_CA='$dir/ca.pem'"
     ;;
 stop)
     dir=$(cluster_dir "${2:-}")

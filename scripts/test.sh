@@ -51,7 +51,7 @@ fi
 if pg_dir=$(scripts/postgres-test-cluster.sh start); then
     trap 'scripts/postgres-test-cluster.sh stop "$pg_dir"; summary' EXIT
     eval "$(scripts/postgres-test-cluster.sh env "$pg_dir")"
-    export SWARM_TEST_POSTGRES_URL
+    export SWARM_TEST_POSTGRES_URL SWARM_TEST_POSTGRES_CA
 else
     failed+=("postgres")
 fi

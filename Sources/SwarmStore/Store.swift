@@ -81,6 +81,9 @@ public protocol MeasurementStore: Sendable {
     /// Several batches may share one database transaction (group commit); a result is returned
     /// for every batch, in order, only after the data is durable.
     func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult]
+    /// How many ``commitBatches(_:)`` calls the server runs at once: 1 for a single-writer database
+    /// (SQLite), more where transactions write in parallel (PostgreSQL). Defaults to 1.
+    var concurrentCommits: Int { get }
     /// The highest batch id stored from `agent` (0 when none): told to the agent in Welcome.
     func lastBatchID(of agent: AgentName) async throws -> UInt64
     /// Measurements of a test in a time range, at most `limit`: the oldest first, or with
@@ -201,4 +204,8 @@ extension EventStore {
     public func events(limit: Int) async throws -> [EventRecord] {
         try await events(limit: limit, includingAccounts: true)
     }
+}
+
+extension MeasurementStore {
+    public var concurrentCommits: Int { 1 }
 }

@@ -178,7 +178,7 @@ extension PostgresStore {
             return configuration
         }
 
-        /// A single connection's settings (the LISTEN connection).
+        /// A single connection's settings (the LISTEN connection, a CLI command's own).
         ///
         /// - Throws: when the TLS settings do not make a TLS context (an unreadable `sslrootcert`).
         func makeConnectionConfiguration() throws -> PostgresConnection.Configuration {
@@ -198,6 +198,7 @@ extension PostgresStore {
                 tls: tls
             )
             configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
+            configuration.options.additionalStartupParameters = [("application_name", "streamswarm")]
             return configuration
         }
     }

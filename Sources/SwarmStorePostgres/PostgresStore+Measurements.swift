@@ -7,66 +7,69 @@ public import SwarmStore
 
 // MeasurementStore: atomic, idempotent batch ingest and time-range reads.
 extension PostgresStore {
+    /// Group commits in parallel: each is one transaction on a pooled connection, and PostgreSQL
+    /// writes them side by side (a quarter of the pool, at most 4, so reads keep connections).
+    public var concurrentCommits: Int { max(1, min(4, configuration.maximumConnections / 4)) }
+
     public func commitBatches(_ batches: [IncomingBatch]) async throws -> [BatchCommitResult] {
         guard !batches.isEmpty else { return [] }
         try await prepare()
         try await ensurePartitions(for: batches.flatMap { $0.measurements.map(\.startedAt) })
         let now = Timestamp.now().unixNanos
         let logger = self.logger
-        // All batches of the call in one transaction (group commit); rows go in multi-row INSERTs.
+        // All batches of the call in one transaction (group commit), in a fixed number of round
+        // trips however many batches and agents it carries: the agents' assignments in one query,
+        // the batch ids in one INSERT, the rows in multi-row INSERTs.
         return try await transactionAndPublish("committing batches") { connection, changes in
+            // First, so a rollup (which locks the watermarks for update) waits for this commit or it for the rollup.
+            let late = try await LateMarks.load(connection, logger)
+            let assignments = try await Assignments.load(connection, agents: batches.map(\.agent), logger)
+            var accepted: [[MeasurementRecord]] = []
+            accepted.reserveCapacity(batches.count)
+            for batch in batches {
+                guard let allowed = assignments[batch.agent.rawValue] else {
+                    throw StoreError(
+                        code: .notFound,
+                        message: "agent \(batch.agent) has no session record; it must say Hello first"
+                    )
+                }
+                var kept: [MeasurementRecord] = []
+                for m in batch.measurements
+                where try await allowed.covers(m.testID.rawValue, at: m.startedAt.unixNanos, connection, logger) {
+                    kept.append(m)
+                }
+                accepted.append(kept)
+            }
+            let claimed = try await Self.claimBatchIDs(
+                batches,
+                accepted: accepted,
+                assignments,
+                now,
+                connection,
+                logger
+            )
             var stored: [StoredKey: Int] = [:]
             var results: [BatchCommitResult] = []
             results.reserveCapacity(batches.count)
-            var allowedTests: [String: Assignments] = [:]
             var rows: [(MeasurementRecord, Int64)] = []
-            // First, so a rollup (which locks the watermarks for update) waits for this commit or it for the rollup.
-            let late = try await LateMarks.load(connection, logger)
-            for batch in batches {
-                let name = batch.agent.rawValue
-                let allowed: Assignments
-                if let cached = allowedTests[name] {
-                    allowed = cached
-                } else {
-                    allowed = try await Assignments.load(connection, agent: batch.agent, logger)
-                    allowedTests[name] = allowed
-                }
-                var accepted: [MeasurementRecord] = []
-                for m in batch.measurements
-                where try await allowed.covers(m.testID.rawValue, at: m.startedAt.unixNanos, connection, logger) {
-                    accepted.append(m)
-                }
-                let digest = batch.contentDigest
-                let batchID = Int64(bitPattern: batch.batchID)
-                let marked = try await connection.run(
-                    """
-                    INSERT INTO ingested_batches (agent_id, batch_id, received_at, measurement_count, digest)
-                    VALUES (\(allowed.agentID), \(batchID), \(now), \(accepted.count), \(digest))
-                    ON CONFLICT DO NOTHING RETURNING 1
-                    """,
-                    logger
-                )
-                if marked == 0 {
-                    let earlier = try await connection.rows(
-                        "SELECT digest FROM ingested_batches WHERE agent_id = \(allowed.agentID) AND batch_id = \(batchID)",
-                        logger
-                    ).first?.decode(Int64?.self)
+            for (index, batch) in batches.enumerated() {
+                guard claimed.new[index], let agentID = assignments[batch.agent.rawValue]?.agentID else {
                     // Rows from before digests were kept (nil) count as the same batch.
-                    let reused = earlier.flatMap { $0 }.map { $0 != digest } ?? false
+                    let reused = claimed.earlierDigest[index].map { $0 != batch.contentDigest } ?? false
                     results.append(
                         BatchCommitResult(batchID: batch.batchID, storedCount: 0, duplicate: !reused, idReused: reused)
                     )
                     continue
                 }
-                for m in accepted {
-                    rows.append((m, allowed.agentID))
+                for m in accepted[index] {
+                    rows.append((m, agentID))
                     stored[StoredKey(test: m.testID, agent: batch.agent), default: 0] += 1
                 }
                 results.append(
                     BatchCommitResult(
                         batchID: batch.batchID,
-                        storedCount: accepted.count,
-                        rejectedCount: batch.measurements.count - accepted.count,
+                        storedCount: accepted[index].count,
+                        rejectedCount: batch.measurements.count - accepted[index].count,
                         duplicate: false
                     )
                 )
@@ -80,6 +83,68 @@ extension PostgresStore {
             }
             return results
         }
+    }
+
+    /// Records every batch id of the call in one INSERT. `new[i]`: batch i was not stored before
+    /// (the first of the call wins when one id comes twice); `earlierDigest[i]`: for the others, the
+    /// content digest stored with the id (nil for rows from before digests were kept).
+    private static func claimBatchIDs(
+        _ batches: [IncomingBatch],
+        accepted: [[MeasurementRecord]],
+        _ assignments: [String: Assignments],
+        _ now: Int64,
+        _ connection: PostgresConnection,
+        _ logger: Logger
+    ) async throws -> (new: [Bool], earlierDigest: [Int64?]) {
+        struct Key: Hashable {
+            var agent: Int64
+            var batch: Int64
+        }
+        let keys = batches.map {
+            Key(agent: assignments[$0.agent.rawValue]?.agentID ?? 0, batch: Int64(bitPattern: $0.batchID))
+        }
+        let inserted = try await connection.rows(
+            """
+            INSERT INTO ingested_batches (agent_id, batch_id, received_at, measurement_count, digest)
+            SELECT * FROM unnest(\(keys.map(\.agent))::bigint[], \(keys.map(\.batch))::bigint[],
+                                 \(Array(repeating: now, count: keys.count))::bigint[],
+                                 \(accepted.map { Int64($0.count) })::bigint[], \(batches.map(\.contentDigest))::bigint[])
+            ON CONFLICT DO NOTHING RETURNING agent_id, batch_id
+            """,
+            logger
+        )
+        var fresh = Set(
+            try inserted.map { row in
+                let (agent, batch) = try row.decode((Int64, Int64).self)
+                return Key(agent: agent, batch: batch)
+            }
+        )
+        var new: [Bool] = []
+        var earlier: [Key: Int64?] = [:]
+        for (index, key) in keys.enumerated() {
+            if fresh.remove(key) != nil {
+                new.append(true)
+                earlier[key] = .some(batches[index].contentDigest)
+            } else {
+                new.append(false)
+            }
+        }
+        let missing = Set(zip(keys, new).filter { !$0.1 && earlier[$0.0] == nil }.map(\.0))
+        if !missing.isEmpty {
+            let list = Array(missing)
+            for row in try await connection.rows(
+                """
+                SELECT b.agent_id, b.batch_id, b.digest FROM ingested_batches b
+                JOIN unnest(\(list.map(\.agent))::bigint[], \(list.map(\.batch))::bigint[]) AS k(agent_id, batch_id)
+                  ON b.agent_id = k.agent_id AND b.batch_id = k.batch_id
+                """,
+                logger
+            ) {
+                let (agent, batch, digest) = try row.decode((Int64, Int64, Int64?).self)
+                earlier[Key(agent: agent, batch: batch)] = .some(digest)
+            }
+        }
+        return (new, zip(keys, new).map { key, isNew in isNew ? nil : (earlier[key] ?? nil) })
     }
 
     public func lastBatchID(of agent: AgentName) async throws -> UInt64 {
@@ -237,26 +302,29 @@ extension PostgresStore {
             self.current = current
         }
 
+        /// The assignments of every agent in `agents` that has a session record, by name.
         static func load(
             _ connection: PostgresConnection,
-            agent: AgentName,
+            agents: [AgentName],
             _ logger: Logger
-        ) async throws -> Assignments {
-            let rows = try await connection.rows(
+        ) async throws -> [String: Assignments] {
+            let names = Array(Set(agents.map(\.rawValue)))
+            var ids: [String: Int64] = [:]
+            var current: [String: Set<Int64>] = [:]
+            for row in try await connection.rows(
                 """
-                SELECT g.id, a.test_id FROM agents g LEFT JOIN test_assignments a ON a.agent_id = g.id
-                WHERE g.name = \(agent.rawValue)
+                SELECT g.name, g.id, a.test_id FROM agents g LEFT JOIN test_assignments a ON a.agent_id = g.id
+                WHERE g.name = ANY(\(names)::text[])
                 """,
                 logger
-            )
-            guard let first = rows.first, let agentID = try Optional(first.decode((Int64, Int64?).self).0) else {
-                throw StoreError(
-                    code: .notFound,
-                    message: "agent \(agent) has no session record; it must say Hello first"
-                )
+            ) {
+                let (name, id, test) = try row.decode((String, Int64, Int64?).self)
+                ids[name] = id
+                if let test { current[name, default: []].insert(test) }
             }
-            let current = try rows.compactMap { try $0.decode((Int64, Int64?).self).1 }
-            return Assignments(agentID: agentID, current: Set(current))
+            return ids.reduce(into: [:]) { all, entry in
+                all[entry.key] = Assignments(agentID: entry.value, current: current[entry.key] ?? [])
+            }
         }
 
         func covers(

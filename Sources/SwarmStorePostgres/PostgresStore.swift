@@ -170,6 +170,15 @@ public final class PostgresStore: StoreBackend {
             return StoreError(code: .unavailable, message: "PostgreSQL \(action) failed", cause: error)
         case let error as PSQLError:
             guard let state = error.serverInfo?[.sqlState] else {
+                // A refused TLS handshake says so (NIOSSL's error names the certificate problem).
+                if let underlying = error.underlying, String(reflecting: type(of: underlying)).contains("SSL") {
+                    return StoreError(
+                        code: .unavailable,
+                        message: "PostgreSQL \(action) failed: the TLS handshake failed (\(underlying)): check "
+                            + "sslmode, and that sslrootcert names the CA that signed the server's certificate",
+                        cause: error
+                    )
+                }
                 return StoreError(
                     code: .unavailable,
                     message: "PostgreSQL \(action) failed (\(error.code)): check that the server is up "

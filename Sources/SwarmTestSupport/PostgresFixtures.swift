@@ -12,6 +12,17 @@ public enum PostgresTestEnvironment {
         ProcessInfo.processInfo.environment["SWARM_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// The CA of the test server's TLS certificate (for 127.0.0.1): `SWARM_TEST_POSTGRES_CA`.
+    public static func requireCAPath() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["SWARM_TEST_POSTGRES_CA"], !path.isEmpty else {
+            throw FixtureError(
+                "SWARM_TEST_POSTGRES_CA is not set: run scripts/test.sh, or export what "
+                    + "'scripts/postgres-test-cluster.sh env DIR' prints"
+            )
+        }
+        return path
+    }
+
     /// The URL, or a failure saying how to get one: a missing database is a failure, not a skip.
     public static func requireURL() throws -> String {
         guard let url else {

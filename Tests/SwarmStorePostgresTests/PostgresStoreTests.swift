@@ -150,6 +150,50 @@ import Testing
     }
 }
 
+extension PostgresStoreTests {
+    @Test("TLS to PostgreSQL: verify-full with the right CA works; with other roots it fails saying so; require works")
+    func tls() async throws {
+        let caPath = try PostgresTestEnvironment.requireCAPath()
+        try await withPostgresDatabase(adminURL: try PostgresTestEnvironment.requireURL()) { configuration, client in
+            var verified = configuration
+            verified.tls = .verifyFull
+            verified.rootCertificatePath = caPath
+            let store = PostgresStore(configuration: verified, logger: Self.logger)
+            try await withRunningPostgresStores { start in
+                start(store)
+                try await store.setSetting("over", value: "tls")
+                // The server sees the pool's and the listener's sessions, all encrypted.
+                let sessions = try await client.query(
+                    """
+                    SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                    WHERE a.application_name = 'streamswarm' AND a.datname = current_database()
+                    """
+                ).collect().map { try $0.decode(Bool.self) }
+                #expect(!sessions.isEmpty && !sessions.contains(false), "sessions encrypted: \(sessions)")
+            }
+
+            // The system roots do not know the test CA: refused, and the error says what to check.
+            var unverified = configuration
+            unverified.tls = .verifyFull
+            unverified.connectTimeout = .seconds(5)
+            do {
+                _ = try await PostgresStore(configuration: unverified, logger: Self.logger).setting("over")
+                Issue.record("verify-full trusted a certificate no system root signed")
+            } catch let error as StoreError {
+                #expect(error.code == .unavailable, "\(error)")
+                #expect(
+                    error.message.lowercased().contains("certificate") || error.message.contains("TLS"),
+                    "\(error.message)"
+                )
+            }
+
+            var required = configuration
+            required.tls = .require
+            #expect(try await PostgresStore(configuration: required, logger: Self.logger).setting("over") == "tls")
+        }
+    }
+}
+
 @Suite struct PostgresConfigurationTests {
     @Test("a URL parses to its parts, says which part is wrong, and never repeats the password")
     func urls() throws {

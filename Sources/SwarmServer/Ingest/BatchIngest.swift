@@ -5,7 +5,8 @@ import Synchronization
 
 /// Group commit for result batches: sessions submit batches and await their commit; one loop writes
 /// whatever has queued up in a single store call, so 1,000 agents cost far fewer transactions than
-/// 1,000 batches would.
+/// 1,000 batches would. Up to the store's ``MeasurementStore/concurrentCommits`` such calls run at
+/// once (one on SQLite, whose single writer would only queue a second).
 ///
 /// Each batch stays atomic and idempotent (the store guarantees it per batch). If a group fails,
 /// its batches are retried one by one so a single bad batch cannot fail the others.
@@ -18,11 +19,14 @@ final class BatchIngest: Sendable {
     private struct Queue {
         var jobs: [Job] = []
         var finished = false
+        /// Group commits running now.
+        var active = 0
     }
 
     private let store: any MeasurementStore
     private let logger: Logger
     private let maxMeasurementsPerCommit: Int
+    private let writers: Int
     private let queue = Mutex(Queue())
     /// Wakes the commit loop; one buffered signal is enough because the loop drains the whole queue.
     private let wakeups: AsyncStream<Void>
@@ -32,6 +36,7 @@ final class BatchIngest: Sendable {
         self.store = store
         self.logger = logger
         self.maxMeasurementsPerCommit = max(1, maxMeasurementsPerCommit)
+        writers = max(1, store.concurrentCommits)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -58,8 +63,17 @@ final class BatchIngest: Sendable {
 
     /// Runs the commit loop until ``finish()``; then commits what is queued and returns.
     func run() async {
-        for await _ in wakeups {
-            await drainQueue()
+        await withDiscardingTaskGroup { group in
+            for await _ in wakeups {
+                // A finished commit wakes the loop again, which takes what queued meanwhile.
+                while let jobs = takeGroup(belowActive: writers) {
+                    group.addTask {
+                        await self.commitGroup(jobs)
+                        self.queue.withLock { $0.active -= 1 }
+                        self.wake.yield()
+                    }
+                }
+            }
         }
         await drainQueue()
         // Nothing commits after this point (finished, or the server task was cancelled): refuse
@@ -85,21 +99,29 @@ final class BatchIngest: Sendable {
         wake.finish()
     }
 
+    /// Commits what is queued, one group after another (after the loop ended).
     private func drainQueue() async {
-        while true {
-            let group: [Job] = queue.withLock { queue in
-                var rows = 0
-                var count = 0
-                for job in queue.jobs {
-                    if count > 0 && rows + job.batch.measurements.count > maxMeasurementsPerCommit { break }
-                    rows += job.batch.measurements.count
-                    count += 1
-                }
-                defer { queue.jobs.removeFirst(count) }
-                return Array(queue.jobs.prefix(count))
-            }
-            if group.isEmpty { return }
+        while let group = takeGroup(belowActive: Int.max) {
             await commitGroup(group)
+            queue.withLock { $0.active -= 1 }
+        }
+    }
+
+    /// The next group (as many queued batches as fit one commit), counted as active, when fewer
+    /// than `limit` commits run and anything is queued.
+    private func takeGroup(belowActive limit: Int) -> [Job]? {
+        queue.withLock { queue in
+            guard queue.active < limit, !queue.jobs.isEmpty else { return nil }
+            var rows = 0
+            var count = 0
+            for job in queue.jobs {
+                if count > 0 && rows + job.batch.measurements.count > maxMeasurementsPerCommit { break }
+                rows += job.batch.measurements.count
+                count += 1
+            }
+            defer { queue.jobs.removeFirst(count) }
+            queue.active += 1
+            return Array(queue.jobs.prefix(count))
         }
     }
 
