@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 // why: the conformances take and return SwarmCore and SwarmStore types.
 public import SwarmCore
@@ -361,11 +362,15 @@ extension PostgresStore {
         var agent: AgentName
     }
 
-    /// Rows per INSERT: 15 binds each stays well under the protocol's 65,535.
-    static let rowsPerInsert = 1_000
+    /// Rows per INSERT: each column goes as one array bind, so a statement's size is not bounded
+    /// by the protocol's 65,535 binds; this only bounds one message's memory.
+    static let rowsPerInsert = 10_000
 
-    /// Inserts `rows` with multi-row INSERTs; a row already stored (same test, agent, time and
-    /// sequence) is skipped, as SQLite's INSERT OR IGNORE does.
+    /// Inserts `rows` with one INSERT ... SELECT FROM unnest(column arrays) per 10,000 rows: binary
+    /// arrays, one bind per column, which PostgreSQL parses far faster than 15 binds per row. A row
+    /// already stored (same test, agent, time and sequence) is skipped, as SQLite's INSERT OR
+    /// IGNORE does. The arrays carry no NULLs here: an absent number goes as NaN, stored as NULL (a
+    /// NaN figure means "none" anyway).
     private static func insertMeasurements(
         _ rows: [(MeasurementRecord, Int64)],
         _ connection: PostgresConnection,
@@ -374,51 +379,36 @@ extension PostgresStore {
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(rows.count, start + rowsPerInsert)]
-            var query = PostgresQuery.StringInterpolation(
-                literalCapacity: 256 + chunk.count * 64,
-                interpolationCount: chunk.count * 15
-            )
-            query.appendLiteral(
+            let tests = chunk.map { $0.0.testID.rawValue }
+            let agents = chunk.map(\.1)
+            let started = chunk.map { $0.0.startedAt.unixNanos }
+            let sequences = chunk.map { Int64(bitPattern: $0.0.sequence) }
+            let revisions = chunk.map { Int64($0.0.revision) }
+            let kinds = chunk.map { $0.0.kind.rawValue }
+            let statuses = chunk.map { $0.0.status.rawValue }
+            let durations = chunk.map { $0.0.duration.nanoseconds }
+            let values = chunk.map { $0.0.value ?? .nan }
+            let reasons = chunk.map { $0.0.reason }
+            let payloads = chunk.map { ByteBuffer(bytes: $0.0.payload) }
+            let losses = chunk.map { $0.0.figures.lossPercent ?? .nan }
+            let jitters = chunk.map { $0.0.figures.jitterMicros ?? .nan }
+            let lows = chunk.map { $0.0.figures.low ?? .nan }
+            let highs = chunk.map { $0.0.figures.high ?? .nan }
+            try await connection.run(
                 """
                 INSERT INTO measurements (test_id, agent_id, started_at, seq, revision, kind, status, duration_ns,
-                    value, reason, payload, loss, jitter, low, high) VALUES
-                """
+                    value, reason, payload, loss, jitter, low, high)
+                SELECT t, a, s, q, r, k, st, d, NULLIF(v, 'NaN'), re, p, NULLIF(l, 'NaN'), NULLIF(j, 'NaN'),
+                       NULLIF(lo, 'NaN'), NULLIF(hi, 'NaN')
+                FROM unnest(\(tests)::bigint[], \(agents)::bigint[], \(started)::bigint[], \(sequences)::bigint[],
+                            \(revisions)::bigint[], \(kinds)::text[], \(statuses)::text[], \(durations)::bigint[],
+                            \(values)::float8[], \(reasons)::text[], \(payloads)::bytea[], \(losses)::float8[],
+                            \(jitters)::float8[], \(lows)::float8[], \(highs)::float8[])
+                     AS x(t, a, s, q, r, k, st, d, v, re, p, l, j, lo, hi)
+                ON CONFLICT DO NOTHING
+                """,
+                logger
             )
-            for (index, (m, agentID)) in chunk.enumerated() {
-                query.appendLiteral(index == 0 ? " (" : ", (")
-                query.appendInterpolation(m.testID.rawValue)
-                query.appendLiteral(", ")
-                query.appendInterpolation(agentID)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.startedAt.unixNanos)
-                query.appendLiteral(", ")
-                query.appendInterpolation(Int64(bitPattern: m.sequence))
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.revision)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.kind.rawValue)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.status.rawValue)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.duration.nanoseconds)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.value)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.reason)
-                query.appendLiteral(", ")
-                try query.appendInterpolation(m.payload)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.figures.lossPercent)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.figures.jitterMicros)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.figures.low)
-                query.appendLiteral(", ")
-                query.appendInterpolation(m.figures.high)
-                query.appendLiteral(")")
-            }
-            query.appendLiteral(" ON CONFLICT DO NOTHING")
-            try await connection.run(PostgresQuery(stringInterpolation: query), logger)
             start += chunk.count
         }
     }
