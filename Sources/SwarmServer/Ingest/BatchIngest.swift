@@ -130,8 +130,9 @@ final class BatchIngest: Sendable {
             let results = try await store.commitBatches(group.map(\.batch))
             for (job, result) in zip(group, results) { job.continuation.resume(returning: result) }
         } catch {
-            guard group.count > 1 else {
-                group[0].continuation.resume(throwing: error)
+            // Stopping: one-by-one retries would only be cancelled too; the agents resend.
+            guard group.count > 1, !Task.isCancelled else {
+                for job in group { job.continuation.resume(throwing: error) }
                 return
             }
             logger.warning(
