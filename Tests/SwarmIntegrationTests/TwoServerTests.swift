@@ -99,6 +99,10 @@ import Testing
                 // Agents 1 and 2 dial A first, 3 and 4 dial B first.
                 let agents = ["spread-1", "spread-2", "spread-3", "spread-4"]
                 for name in agents { try provision(["agent", name], dir: certs) }
+                // One more agent knows only server A and has no tests: when A dies, nobody holds its
+                // session, and server B must mark it offline (its server stopped reporting).
+                let stranded = "stranded"
+                try provision(["agent", stranded], dir: certs)
                 let names = try agents.map { try #require(AgentName($0)) }
                 let password = "two servers, one swarm"
                 try await store.createUser(
@@ -155,11 +159,12 @@ import Testing
                     serverA?.kill()
                     for process in processes { process.kill() }
                 }
+                processes.append(try startAgent(stranded, servers: [mesh.a]))
                 for (index, name) in agents.enumerated() {
                     processes.append(try startAgent(name, servers: index < 2 ? [mesh.a, mesh.b] : [mesh.b, mesh.a]))
                 }
                 let online = try await eventually(timeout: .seconds(30)) {
-                    try await store.agents().filter(\.online).count == agents.count
+                    try await store.agents().filter(\.online).count == agents.count + 1
                 }
                 #expect(online, "not every agent came online")
 
@@ -204,6 +209,15 @@ import Testing
                     return true
                 }
                 #expect(moved, "the agents of the killed server did not resume on the other")
+                // Server B sees A's reports stop (5 s interval, 20 s timeout) and marks its agent offline.
+                let strandedName = try #require(AgentName(stranded))
+                let markedOffline = try await eventually(timeout: .seconds(45), every: .milliseconds(500)) {
+                    try await store.agent(strandedName)?.online == false
+                }
+                #expect(markedOffline, "the agent of the dead server was left online")
+                let said = try await store.events(limit: 50, includingAccounts: false)
+                    .contains { $0.subject == stranded && $0.message.contains("stopped reporting") }
+                #expect(said, "no event says why the agent went offline")
 
                 // Stop measuring, let the spools drain, compare what each agent spooled with what is stored.
                 for test in tests { _ = try await store.cancelTest(test) }
