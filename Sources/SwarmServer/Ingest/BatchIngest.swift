@@ -63,17 +63,11 @@ final class BatchIngest: Sendable {
 
     /// Runs the commit loop until ``finish()``; then commits what is queued and returns.
     func run() async {
-        await withDiscardingTaskGroup { group in
-            for await _ in wakeups {
-                // A finished commit wakes the loop again, which takes what queued meanwhile.
-                while let jobs = takeGroup(belowActive: writers) {
-                    group.addTask {
-                        await self.commitGroup(jobs)
-                        self.queue.withLock { $0.active -= 1 }
-                        self.wake.yield()
-                    }
-                }
-            }
+        if writers == 1 {
+            // One writer: commit inline, group after group, with no task per commit.
+            for await _ in wakeups { await drainQueue() }
+        } else {
+            await runParallel()
         }
         await drainQueue()
         // Nothing commits after this point (finished, or the server task was cancelled): refuse
@@ -93,13 +87,29 @@ final class BatchIngest: Sendable {
         }
     }
 
+    /// Up to `writers` group commits at once, each in a task of its own.
+    private func runParallel() async {
+        await withDiscardingTaskGroup { group in
+            for await _ in wakeups {
+                // A finished commit wakes the loop again, which takes what queued meanwhile.
+                while let jobs = takeGroup(belowActive: writers) {
+                    group.addTask {
+                        await self.commitGroup(jobs)
+                        self.queue.withLock { $0.active -= 1 }
+                        self.wake.yield()
+                    }
+                }
+            }
+        }
+    }
+
     /// Stops accepting batches; `run()` returns after committing those already queued.
     func finish() {
         queue.withLock { $0.finished = true }
         wake.finish()
     }
 
-    /// Commits what is queued, one group after another (after the loop ended).
+    /// Commits what is queued, one group after another.
     private func drainQueue() async {
         while let group = takeGroup(belowActive: Int.max) {
             await commitGroup(group)
