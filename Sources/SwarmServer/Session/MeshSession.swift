@@ -183,11 +183,11 @@ extension MeshSession {
                 await send(messages)
                 return nil
             case .checkRevocation(let agent, let serial):
-                return await checkRevocation(agent, serial: serial)
+                return await inChildTask { await self.checkRevocation(agent, serial: serial) }
             case .openSession(let start):
-                return await openSession(start)
+                return await inChildTask { await self.openSession(start) }
             case .readAssignments(let agent):
-                return await readAssignments(agent)
+                return await inChildTask { await self.readAssignments(agent) }
             case .commit:
                 return nil  // Started by `feed(_:group:)`.
             case .recordStatus(let update):
@@ -202,6 +202,16 @@ extension MeshSession {
                 ending.withLock { $0 = (reason, markOffline) }
                 channel.close(promise: nil)
                 return nil
+            }
+        }
+
+        /// Runs a store-bound step in a child task: the store's deep frames then take that task's
+        /// stack slabs, freed when it ends, instead of growing a session task's for its whole life.
+        @inline(never)
+        private func inChildTask(_ step: @escaping @Sendable () async -> Machine.Event) async -> Machine.Event {
+            await withTaskGroup(of: Machine.Event.self) { group in
+                group.addTask(operation: step)
+                return await group.next() ?? .connectionEnded(reason: "the session task was cancelled")
             }
         }
 
