@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 readonly packages=(
     protobuf-compiler # protoc, for scripts/generate-protos.sh and check-generated.sh
+    protobuf-c-compiler # protoc-c: the C agent's generated code (scripts/generate-c-protos.sh)
+    libprotobuf-c-dev # the C agent's protobuf runtime
+    libgnutls28-dev   # the C agent's mutual TLS
+    pkg-config        # the C agent's Makefile finds both through it
+    make              # builds the C agent (scripts/c-agent.sh)
     libsqlite3-dev    # GRDB links the system SQLite
     libssl-dev
     openssl           # scripts/provision-certs.sh

@@ -66,6 +66,8 @@ if step build swift build --build-tests; then
     step lab swift test --skip-build --filter SwarmLabTests || true
     step browser swift test --skip-build --filter BrowserTests || true
 fi
+# The C agent (Sources/swarm-agent-c): its tests under AddressSanitizer and UBSan.
+step c-agent scripts/c-agent.sh test || true
 step lint scripts/lint.sh || true
 step check-generated scripts/check-generated.sh || true
 
