@@ -228,7 +228,7 @@ let package = Package(
                 "SwarmProto", "SwarmPKI",
                 "SwarmProbes", "SwarmGateway", "SwarmAnalytics", "SwarmCore", "SwarmTestSupport", "SwarmGNMIProto",
                 "SwarmGNMISimulator", nioCore, nioPosix,
-                nioSSL,
+                nioSSL, swiftProtobuf,
                 logging, serviceLifecycle, crypto,
                 x509,
                 grdb,

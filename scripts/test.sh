@@ -56,6 +56,9 @@ else
     failed+=("postgres")
 fi
 
+# The C agent (Sources/swarm-agent-c): its tests under AddressSanitizer and UBSan; first, since the
+# Swift conformance test runs its protobuf-c helper.
+step c-agent scripts/c-agent.sh test || true
 if step build swift build --build-tests; then
     # Four runs, so the suites that time packets to within a millisecond (the network lab) never
     # share the 2 cores with the rest, headless Chromium (both cores busy) runs alone too, and so do
@@ -66,8 +69,6 @@ if step build swift build --build-tests; then
     step lab swift test --skip-build --filter SwarmLabTests || true
     step browser swift test --skip-build --filter BrowserTests || true
 fi
-# The C agent (Sources/swarm-agent-c): its tests under AddressSanitizer and UBSan.
-step c-agent scripts/c-agent.sh test || true
 step lint scripts/lint.sh || true
 step check-generated scripts/check-generated.sh || true
 
