@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import SwarmCore
+import SwarmStore
+import SwarmStoreSQLite
+import SwarmTestSupport
+import Testing
+
+/// The C agent (Sources/swarm-agent-c, built under the sanitizers by `scripts/c-agent.sh test`)
+/// against the real `streamswarm server`: mutual TLS with GnuTLS, Hello and Welcome, heartbeats on
+/// the server's interval, a test it cannot run refused with a reason, Goodbye on SIGTERM.
+@Suite(.timeLimit(.minutes(2))) struct CAgentTests {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let agentBinary = "\(root)/.build-c/asan/swarm-agent-c"
+
+    func provision(_ arguments: [String], dir: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["\(Self.root)/scripts/provision-certs.sh"] + arguments + ["--dir", dir]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
+    }
+
+    @Test("the C agent connects over mutual TLS, stays online on heartbeats, refuses what it cannot run, says Goodbye")
+    func session() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.agentBinary) else {
+            Issue.record("\(Self.agentBinary) is missing: run scripts/c-agent.sh test (scripts/test.sh does) first")
+            return
+        }
+        let binary = try ProductBinary.require()
+        try await withTemporaryDirectory { dir in
+            let certs = "\(dir)/certs"
+            try provision(["init"], dir: certs)
+            try provision(["server"], dir: certs)
+            try provision(["agent", "c-agent"], dir: certs)
+            let db = "\(dir)/swarm.sqlite"
+            let store = try SQLiteStore(configuration: .init(path: db), logger: Logger(label: "c-agent.store"))
+            let name = try #require(AgentName("c-agent"))
+            let port = try await freeLoopbackPort()
+            func log(_ file: String) -> Int32 { open("\(dir)/\(file).log", O_WRONLY | O_CREAT | O_APPEND, 0o600) }
+            let serverLog = log("server")
+            let server = try ChildProcess.spawn(
+                binary,
+                [
+                    "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
+                    "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
+                    "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "500ms", "--log-level", "info",
+                    "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
+                ],
+                standardError: serverLog
+            )
+            close(serverLog)
+            defer { server.kill() }
+            let agentLog = log("agent")
+            let agent = try ChildProcess.spawn(
+                Self.agentBinary,
+                [
+                    "--server", "127.0.0.1:\(port)", "--server-name", "localhost", "--ca", "\(certs)/ca.pem",
+                    "--cert", "\(certs)/agents/c-agent.pem", "--key", "\(certs)/agents/c-agent.key",
+                    "--reconnect-cap-ms", "500",
+                ],
+                standardError: agentLog
+            )
+            close(agentLog)
+            var stopped = false
+            defer { if !stopped { agent.kill() } }
+            func text(_ file: String) -> String {
+                (try? String(contentsOfFile: "\(dir)/\(file).log", encoding: .utf8)) ?? ""
+            }
+
+            let online = try await eventually(timeout: .seconds(30)) { try await store.agent(name)?.online == true }
+            #expect(online, "the C agent never came online; its log:\n\(text("agent"))")
+            #expect(try await store.agent(name)?.agentVersion == "0.1.0-c")
+            // Three heartbeat intervals of silence would close it: 2.5 s later it is the same session.
+            let session = try await store.agent(name)?.sessionID
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(
+                try await store.agent(name)?.online == true,
+                "offline despite heartbeats; agent log:\n\(text("agent"))"
+            )
+            #expect(try await store.agent(name)?.sessionID == session)
+
+            // A test it cannot run (this version runs no probes) is refused, saying why.
+            let test = try await store.createTest(
+                TestSpec(name: "web", probes: [.http], target: .init(host: "127.0.0.1", port: 9)),
+                agents: [name]
+            )
+            let refused = await eventually(timeout: .seconds(10)) {
+                text("server").contains("rejected test \(test.id)")
+                    && text("server").contains("not supported by the C agent")
+            }
+            #expect(refused, "no refusal in the server log:\n\(text("server"))")
+
+            // SIGTERM: Goodbye, a clean exit, and the server marks it offline at once.
+            agent.stop()
+            stopped = true
+            let offline = try await eventually(timeout: .seconds(5)) { try await store.agent(name)?.online == false }
+            #expect(offline, "still online after the C agent stopped")
+            #expect(
+                text("server").contains("agent said Goodbye") || text("server").contains("Goodbye"),
+                "\(text("server"))"
+            )
+            #expect(!text("agent").contains("ERROR: AddressSanitizer") && !text("agent").contains("runtime error"))
+        }
+    }
+}
