@@ -8,7 +8,8 @@ import Testing
 
 /// The C agent (Sources/swarm-agent-c, built under the sanitizers by `scripts/c-agent.sh test`)
 /// against the real `streamswarm server`: mutual TLS with GnuTLS, Hello and Welcome, heartbeats on
-/// the server's interval, a test it cannot run refused with a reason, Goodbye on SIGTERM.
+/// the server's interval, a test it cannot run refused with a reason, the system probe spooled and
+/// delivered through a server crash with every sequence stored once, Goodbye on SIGTERM.
 @Suite(.timeLimit(.minutes(2))) struct CAgentTests {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -25,7 +26,9 @@ import Testing
         #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
     }
 
-    @Test("the C agent connects over mutual TLS, stays online on heartbeats, refuses what it cannot run, says Goodbye")
+    @Test(
+        "the C agent: mutual TLS, heartbeats, refuses what it cannot run, system measurements through a server kill -9 with none lost, Goodbye"
+    )
     func session() async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.agentBinary) else {
             Issue.record("\(Self.agentBinary) is missing: run scripts/c-agent.sh test (scripts/test.sh does) first")
@@ -42,18 +45,21 @@ import Testing
             let name = try #require(AgentName("c-agent"))
             let port = try await freeLoopbackPort()
             func log(_ file: String) -> Int32 { open("\(dir)/\(file).log", O_WRONLY | O_CREAT | O_APPEND, 0o600) }
-            let serverLog = log("server")
-            let server = try ChildProcess.spawn(
-                binary,
-                [
-                    "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
-                    "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
-                    "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "500ms", "--log-level", "info",
-                    "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
-                ],
-                standardError: serverLog
-            )
-            close(serverLog)
+            func startServer() throws -> ChildProcess {
+                let serverLog = log("server")
+                defer { close(serverLog) }
+                return try ChildProcess.spawn(
+                    binary,
+                    [
+                        "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
+                        "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
+                        "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "500ms", "--log-level", "info",
+                        "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
+                    ],
+                    standardError: serverLog
+                )
+            }
+            var server = try startServer()
             defer { server.kill() }
             let agentLog = log("agent")
             let agent = try ChildProcess.spawn(
@@ -61,7 +67,7 @@ import Testing
                 [
                     "--server", "127.0.0.1:\(port)", "--server-name", "localhost", "--ca", "\(certs)/ca.pem",
                     "--cert", "\(certs)/agents/c-agent.pem", "--key", "\(certs)/agents/c-agent.key",
-                    "--reconnect-cap-ms", "500",
+                    "--reconnect-cap-ms", "500", "--spool", "\(dir)/spool",
                 ],
                 standardError: agentLog
             )
@@ -94,6 +100,39 @@ import Testing
                     && text("server").contains("not supported by the C agent")
             }
             #expect(refused, "no refusal in the server log:\n\(text("server"))")
+
+            // A system test runs: measurements arrive, through a kill -9 and restart of the server.
+            let system = try await store.createTest(
+                TestSpec(
+                    name: "host",
+                    probes: [.system],
+                    schedule: .init(interval: .milliseconds(200), timeout: .seconds(1), randomStartOffset: false)
+                ),
+                agents: [name]
+            )
+            func stored() async throws -> [UInt64] {
+                try await store.measurements(test: system.id, agent: name, range: .all, limit: .max).map(\.sequence)
+            }
+            let arriving = try await eventually(timeout: .seconds(15)) { try await stored().count >= 5 }
+            #expect(arriving, "no system measurements from the C agent; its log:\n\(text("agent"))")
+            server.kill()
+            try await Task.sleep(for: .milliseconds(800))  // measuring on while no server is there
+            server = try startServer()
+            let before = try await stored().count
+            let resumed = try await eventually(timeout: .seconds(20)) { try await stored().count >= before + 8 }
+            #expect(resumed, "the C agent did not deliver after the server restarted; its log:\n\(text("agent"))")
+            _ = try await store.cancelTest(system.id)
+            var last = -1
+            let quiet = try await eventually(timeout: .seconds(20), every: .milliseconds(1000)) {
+                let count = try await stored().count
+                defer { last = count }
+                return count == last
+            }
+            #expect(quiet, "measurements kept arriving after the cancel")
+            let sequences = try await stored().sorted()
+            // Nothing lost and nothing twice: the sequences are 1...n without a gap.
+            #expect(sequences == Array(1...UInt64(sequences.count)), "gaps or duplicates: \(sequences)")
+            #expect(sequences.count >= 13)
 
             // SIGTERM: Goodbye, a clean exit, and the server marks it offline at once.
             agent.stop()

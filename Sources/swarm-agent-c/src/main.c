@@ -1,6 +1,6 @@
 /* swarm-agent-c: a small StreamSwarm agent in C99 on protobuf-c and GnuTLS (issue #14).
  *   swarm-agent-c --server HOST:PORT --ca certs/ca.pem --cert certs/agents/NAME.pem \
- *                 --key certs/agents/NAME.key [--server-name NAME] [--reconnect-cap-ms 30000] */
+ *                 --key certs/agents/NAME.key [--server-name NAME] [--spool DIR] [--reconnect-cap-ms 30000] */
 #include "session.h"
 
 #include <gnutls/gnutls.h>
@@ -19,7 +19,7 @@ static void on_signal(int signal_number) {
 
 static void usage(void) {
     fprintf(stderr, "usage: swarm-agent-c --server HOST:PORT --ca CA.pem --cert AGENT.pem --key AGENT.key "
-                    "[--server-name NAME] [--reconnect-cap-ms MS]\n");
+                    "[--server-name NAME] [--spool DIR] [--reconnect-cap-ms MS]\n");
 }
 
 /* Sleeps up to `ms`, waking early when asked to stop. */
@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     swarm_agent_config config;
     memset(&config, 0, sizeof config);
     char *server = NULL;
+    const char *spool_dir = "spool-c";
     long cap_ms = 30000;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--key") == 0) config.tls.key_path = argv[++i];
         else if (strcmp(argv[i], "--server-name") == 0) config.tls.server_name = argv[++i];
         else if (strcmp(argv[i], "--reconnect-cap-ms") == 0) cap_ms = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--spool") == 0) spool_dir = argv[++i];
         else {
             fprintf(stderr, "swarm-agent-c: unknown option %s\n", argv[i]);
             usage();
@@ -71,13 +73,19 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
+    static swarm_agent_state agent;
+    char error[512];
+    if (swarm_spool_open(&agent.spool, spool_dir, error, sizeof error) != 0) {
+        fprintf(stderr, "swarm-agent-c: %s\n", error);
+        return 1;
+    }
     if (gnutls_global_init() < 0) return 1;
     srand((unsigned)time(NULL) ^ (unsigned)clock());
 
     /* Reconnect with exponential backoff and full jitter: sleep uniform(0, min(cap, 500 ms * 2^n)). */
     unsigned attempt = 0;
     while (!stop_requested) {
-        swarm_session_end end = swarm_session_run(&config, &stop_requested);
+        swarm_session_end end = swarm_session_run(&config, &agent, &stop_requested);
         if (end == SWARM_SESSION_STOPPED) break;
         attempt = end == SWARM_SESSION_ENDED ? 0 : attempt + 1;
         long ceiling = 500L << (attempt < 16 ? attempt : 16);

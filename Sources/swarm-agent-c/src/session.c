@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include "frame.h"
+#include "streamswarm/mesh/v1/measurement.pb-c.h"
 #include "streamswarm/mesh/v1/session.pb-c.h"
 
 #include <errno.h>
@@ -102,33 +103,172 @@ static void send_goodbye(swarm_tls *tls) {
     send_frame(tls, &frame);
 }
 
+static void remove_test(swarm_agent_state *agent, int64_t test_id) {
+    for (size_t i = 0; i < agent->test_count; i++) {
+        if (agent->tests[i].test_id == test_id) {
+            agent->tests[i] = agent->tests[--agent->test_count];
+            return;
+        }
+    }
+}
+
+static const char *kind_name(int kind) {
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value(&streamswarm__mesh__v1__probe_kind__descriptor, kind);
+    return value ? value->name : "an unknown probe kind";
+}
+
+/* A test assignment: accepted when every probe is one this agent runs (system), else refused
+ * saying which is not. A snapshot's last frame drops the tests it did not name. */
+static int on_assignment(swarm_tls *tls, swarm_agent_state *agent,
+                         const Streamswarm__Mesh__V1__TestAssignment *assignment) {
+    int result = 0;
+    if (assignment->test_id != 0) {
+        const Streamswarm__Mesh__V1__TestSpec *spec = assignment->spec;
+        char reason[160] = "";
+        if (!spec || spec->n_probes == 0) snprintf(reason, sizeof reason, "the assignment carries no probe");
+        for (size_t i = 0; spec && i < spec->n_probes && !reason[0]; i++) {
+            if (spec->probes[i]->kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM) {
+                snprintf(reason, sizeof reason, "%s is not supported by the C agent (it runs system)",
+                         kind_name(spec->probes[i]->kind));
+            }
+        }
+        if (!reason[0] && agent->test_count == SWARM_MAX_TESTS) {
+            snprintf(reason, sizeof reason, "the C agent runs at most %d tests", SWARM_MAX_TESTS);
+        }
+        if (reason[0]) {
+            remove_test(agent, assignment->test_id);
+            result = send_ack(tls, assignment->test_id, assignment->revision, 0, reason);
+        } else {
+            remove_test(agent, assignment->test_id);
+            swarm_running_test *test = &agent->tests[agent->test_count++];
+            memset(test, 0, sizeof *test);
+            test->test_id = assignment->test_id;
+            test->revision = assignment->revision;
+            test->interval_ms = spec->schedule && spec->schedule->interval_ms ? spec->schedule->interval_ms : 60000;
+            test->next_run_ms = monotonic_ms();
+            test->in_snapshot = 1;
+            result = send_ack(tls, assignment->test_id, assignment->revision, 1, "");
+        }
+    }
+    if (assignment->snapshot && assignment->last_of_snapshot) {
+        for (size_t i = 0; i < agent->test_count;) {
+            if (!agent->tests[i].in_snapshot) {
+                agent->tests[i] = agent->tests[--agent->test_count];
+            } else {
+                agent->tests[i++].in_snapshot = 0;
+            }
+        }
+    }
+    return result;
+}
+
+/* Runs the due tests and spools what they measured. */
+static int run_due_tests(swarm_agent_state *agent) {
+    int64_t now = monotonic_ms();
+    for (size_t i = 0; i < agent->test_count; i++) {
+        swarm_running_test *test = &agent->tests[i];
+        if (test->next_run_ms > now) continue;
+        test->next_run_ms = now + test->interval_ms;
+        Streamswarm__Mesh__V1__SystemResult system = STREAMSWARM__MESH__V1__SYSTEM_RESULT__INIT;
+        Streamswarm__Mesh__V1__Measurement measurement = STREAMSWARM__MESH__V1__MEASUREMENT__INIT;
+        measurement.test_id = test->test_id;
+        measurement.revision = test->revision;
+        measurement.sequence = agent->spool.next_sequence;
+        measurement.kind = STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM;
+        measurement.started_unix_nanos = now_nanos();
+        int failed = swarm_system_probe_run(&agent->system, &system);
+        measurement.duration_nanos = now_nanos() - measurement.started_unix_nanos;
+        if (failed) {
+            measurement.status = STREAMSWARM__MESH__V1__MEASUREMENT_STATUS__MEASUREMENT_STATUS_FAILED;
+            measurement.reason = "cannot read /proc";
+        } else {
+            measurement.status = STREAMSWARM__MESH__V1__MEASUREMENT_STATUS__MEASUREMENT_STATUS_OK;
+            measurement.result_case = STREAMSWARM__MESH__V1__MEASUREMENT__RESULT_SYSTEM;
+            measurement.system = &system;
+        }
+        size_t size = streamswarm__mesh__v1__measurement__get_packed_size(&measurement);
+        uint8_t *bytes = malloc(size ? size : 1);
+        if (!bytes) return -1;
+        streamswarm__mesh__v1__measurement__pack(&measurement, bytes);
+        int rc = swarm_spool_append(&agent->spool, bytes, size);
+        free(bytes);
+        if (rc != 0) {
+            fprintf(stderr, "swarm-agent-c: cannot write to the spool %s (disk full or read-only?)\n", agent->spool.dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Sends the spool's next batch when none is in flight (one at a time). */
+static int send_batch(swarm_tls *tls, swarm_agent_state *agent, uint64_t server_last, uint64_t *in_flight) {
+    if (*in_flight || swarm_spool_depth(&agent->spool) == 0) return 0;
+    uint64_t id = 0;
+    uint8_t **records = NULL;
+    size_t *lengths = NULL, count = 0;
+    /* Three quarters of the server's default frame limit, as the Swift agent does. */
+    if (swarm_spool_batch(&agent->spool, server_last, 3u * 1024u * 1024u, &id, &records, &lengths, &count) != 0) {
+        return -1;
+    }
+    int rc = 0;
+    if (count > 0) {
+        Streamswarm__Mesh__V1__Measurement **measurements = calloc(count, sizeof *measurements);
+        size_t decoded = 0;
+        for (size_t i = 0; measurements && i < count; i++) {
+            measurements[decoded] = streamswarm__mesh__v1__measurement__unpack(NULL, lengths[i], records[i]);
+            if (measurements[decoded]) decoded++;
+        }
+        Streamswarm__Mesh__V1__ResultBatch batch = STREAMSWARM__MESH__V1__RESULT_BATCH__INIT;
+        batch.batch_id = id;
+        batch.n_measurements = decoded;
+        batch.measurements = measurements;
+        batch.created_unix_nanos = now_nanos();
+        Streamswarm__Mesh__V1__Frame frame = STREAMSWARM__MESH__V1__FRAME__INIT;
+        frame.body_case = STREAMSWARM__MESH__V1__FRAME__BODY_RESULT_BATCH;
+        frame.result_batch = &batch;
+        rc = measurements ? send_frame(tls, &frame) : -1;
+        if (rc == 0) *in_flight = id;
+        for (size_t i = 0; i < decoded; i++) streamswarm__mesh__v1__measurement__free_unpacked(measurements[i], NULL);
+        free(measurements);
+    }
+    for (size_t i = 0; i < count; i++) free(records[i]);
+    free(records);
+    free(lengths);
+    return rc;
+}
+
 typedef enum { KEEP_GOING, END_SESSION } handled;
 
 /* One frame from the server, by the agent rows of the transition table. */
 static handled handle(swarm_tls *tls, session_state *state, const Streamswarm__Mesh__V1__Frame *frame,
-                      uint32_t *heartbeat_ms) {
+                      uint32_t *heartbeat_ms, swarm_agent_state *agent, uint64_t *server_last, uint64_t *in_flight) {
     switch (frame->body_case) {
     case STREAMSWARM__MESH__V1__FRAME__BODY_WELCOME:
         if (*state != AWAITING_WELCOME) break;
         *state = ACTIVE;
         if (frame->welcome->heartbeat_interval_ms > 0) *heartbeat_ms = frame->welcome->heartbeat_interval_ms;
+        *server_last = frame->welcome->last_batch_id;
         fprintf(stderr, "swarm-agent-c: connected as %s (session %s, heartbeat every %u ms)\n",
                 frame->welcome->agent_name, frame->welcome->session_id, *heartbeat_ms);
         return KEEP_GOING;
-    case STREAMSWARM__MESH__V1__FRAME__BODY_TEST_ASSIGNMENT: {
-        const Streamswarm__Mesh__V1__TestAssignment *assignment = frame->test_assignment;
-        if (assignment->test_id == 0) return KEEP_GOING; /* the empty-snapshot marker */
-        /* No probe runs yet in this version: every test is refused, saying so. */
-        return send_ack(tls, assignment->test_id, assignment->revision, 0,
-                        "not supported by the C agent (this version runs no probes yet)") == 0
-                   ? KEEP_GOING
-                   : END_SESSION;
-    }
+    case STREAMSWARM__MESH__V1__FRAME__BODY_TEST_ASSIGNMENT:
+        return on_assignment(tls, agent, frame->test_assignment) == 0 ? KEEP_GOING : END_SESSION;
     case STREAMSWARM__MESH__V1__FRAME__BODY_TEST_CANCEL:
+        remove_test(agent, frame->test_cancel->test_id);
         return send_ack(tls, frame->test_cancel->test_id, frame->test_cancel->revision, 1, "") == 0 ? KEEP_GOING
                                                                                                   : END_SESSION;
-    case STREAMSWARM__MESH__V1__FRAME__BODY_HEARTBEAT_ACK:
     case STREAMSWARM__MESH__V1__FRAME__BODY_BATCH_ACK:
+        if (frame->batch_ack->batch_id == *in_flight) {
+            if (swarm_spool_acked(&agent->spool, *in_flight) != 0) {
+                fprintf(stderr, "swarm-agent-c: cannot record an ack in the spool %s; stopping the session\n",
+                        agent->spool.dir);
+                return END_SESSION;
+            }
+            *in_flight = 0;
+        }
+        return KEEP_GOING;
+    case STREAMSWARM__MESH__V1__FRAME__BODY_HEARTBEAT_ACK:
         return KEEP_GOING;
     case STREAMSWARM__MESH__V1__FRAME__BODY_GOODBYE:
         fprintf(stderr, "swarm-agent-c: the server said goodbye: %s\n", frame->goodbye->message);
@@ -145,7 +285,8 @@ static handled handle(swarm_tls *tls, session_state *state, const Streamswarm__M
     return END_SESSION;
 }
 
-swarm_session_end swarm_session_run(const swarm_agent_config *config, volatile sig_atomic_t *stop) {
+swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agent_state *agent,
+                                    volatile sig_atomic_t *stop) {
     char error[512];
     swarm_tls tls;
     if (swarm_tls_connect(&tls, &config->tls, config->host, config->port, 10000, error, sizeof error) != 0) {
@@ -159,7 +300,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, volatile s
     }
     session_state state = AWAITING_WELCOME;
     uint32_t heartbeat_ms = 10000;
-    uint64_t sequence = 0;
+    uint64_t sequence = 0, server_last = 0, in_flight = 0;
     int64_t next_heartbeat = monotonic_ms() + heartbeat_ms;
     swarm_session_end end = SWARM_SESSION_FAILED;
     for (;;) {
@@ -172,8 +313,14 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, volatile s
             if (send_heartbeat(&tls, ++sequence) != 0) break;
             next_heartbeat = monotonic_ms() + heartbeat_ms;
         }
+        if (run_due_tests(agent) != 0) break;
+        if (state == ACTIVE && send_batch(&tls, agent, server_last, &in_flight) != 0) break;
         if (swarm_tls_pending(&tls) == 0) {
-            int64_t wait = next_heartbeat - monotonic_ms();
+            int64_t wake = next_heartbeat;
+            for (size_t i = 0; i < agent->test_count; i++) {
+                if (agent->tests[i].next_run_ms < wake) wake = agent->tests[i].next_run_ms;
+            }
+            int64_t wait = wake - monotonic_ms();
             struct pollfd ready = {tls.fd, POLLIN, 0};
             int rc = poll(&ready, 1, wait < 0 ? 0 : (int)wait);
             if (rc < 0 && errno == EINTR) continue;
@@ -198,7 +345,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, volatile s
                 outcome = END_SESSION;
                 break;
             }
-            outcome = handle(&tls, &state, frame, &heartbeat_ms);
+            outcome = handle(&tls, &state, frame, &heartbeat_ms, agent, &server_last, &in_flight);
             if (state == ACTIVE && sequence == 0) next_heartbeat = monotonic_ms() + heartbeat_ms;
             streamswarm__mesh__v1__frame__free_unpacked(frame, NULL);
         }
