@@ -41,7 +41,7 @@ static int send_frame(swarm_tls *tls, const Streamswarm__Mesh__V1__Frame *frame)
     return rc;
 }
 
-static int send_hello(swarm_tls *tls) {
+static int send_hello(swarm_tls *tls, const swarm_agent_state *agent) {
     struct utsname name;
     memset(&name, 0, sizeof name);
     uname(&name);
@@ -58,6 +58,11 @@ static int send_hello(swarm_tls *tls) {
     hello.protocol_version = 1;
     hello.agent_version = AGENT_VERSION;
     hello.host = &host;
+    Streamswarm__Mesh__V1__ProbeKind capabilities[] = {STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM};
+    hello.n_capabilities = 1;
+    hello.capabilities = capabilities;
+    hello.last_acked_batch_id = agent->spool.batch_id ? agent->spool.batch_id - 1 : agent->spool.last_batch_id;
+    hello.spool_depth = swarm_spool_depth(&agent->spool);
     Streamswarm__Mesh__V1__Frame frame = STREAMSWARM__MESH__V1__FRAME__INIT;
     frame.body_case = STREAMSWARM__MESH__V1__FRAME__BODY_HELLO;
     frame.hello = &hello;
@@ -294,7 +299,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
         return SWARM_SESSION_FAILED;
     }
     swarm_frame_reader reader;
-    if (swarm_frame_reader_init(&reader, SWARM_FRAME_DEFAULT_MAX_PAYLOAD) != 0 || send_hello(&tls) != 0) {
+    if (swarm_frame_reader_init(&reader, SWARM_FRAME_DEFAULT_MAX_PAYLOAD) != 0 || send_hello(&tls, agent) != 0) {
         swarm_tls_close(&tls);
         return SWARM_SESSION_FAILED;
     }
