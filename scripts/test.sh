@@ -62,10 +62,12 @@ step c-agent scripts/c-agent.sh test || true
 if step build swift build --build-tests; then
     # Four runs, so the suites that time packets to within a millisecond (the network lab) never
     # share the 2 cores with the rest, headless Chromium (both cores busy) runs alone too, and so do
-    # the PostgreSQL suites (a server process and dozens of databases that load both cores).
+    # the suites that start servers and agents as processes or dozens of databases (PostgreSQL, two
+    # servers, the C agent under the sanitizers), which load both cores.
     step test swift test --skip-build --skip BrowserTests --skip SwarmLabTests \
-        --skip SwarmStorePostgresTests --skip TwoServerTests || true
-    step postgres swift test --skip-build --filter SwarmStorePostgresTests --filter TwoServerTests || true
+        --skip SwarmStorePostgresTests --skip TwoServerTests --skip CAgentTests || true
+    step processes swift test --skip-build --filter SwarmStorePostgresTests --filter TwoServerTests \
+        --filter CAgentTests || true
     step lab swift test --skip-build --filter SwarmLabTests || true
     step browser swift test --skip-build --filter BrowserTests || true
 fi

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SwarmCore
 import SwarmStore
 import SwarmStoreSQLite
@@ -101,6 +103,46 @@ import Testing
             }
             #expect(refused, "no refusal in the server log:\n\(text("server"))")
 
+            // A tcp test to a loopback listener: connect times; one to a closed port: refused, saying so.
+            let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in channel.close() }
+                .bind(host: "127.0.0.1", port: 0).get()
+            defer { listener.close(promise: nil) }
+            let openPort = try #require(listener.localAddress?.port)
+            let closed = try await freeLoopbackPort()
+            var tcpTests: [TestID] = []
+            for target in [openPort, closed] {
+                tcpTests.append(
+                    try await store.createTest(
+                        TestSpec(
+                            name: "tcp \(target)",
+                            probes: [.tcp],
+                            target: .init(host: "127.0.0.1", port: target),
+                            schedule: .init(
+                                interval: .milliseconds(200),
+                                timeout: .seconds(1),
+                                randomStartOffset: false
+                            )
+                        ),
+                        agents: [name]
+                    ).id
+                )
+            }
+            func rows(_ test: TestID) async throws -> [MeasurementRecord] {
+                try await store.measurements(test: test, agent: name, range: .all, limit: .max)
+            }
+            let measured = try await eventually(timeout: .seconds(15)) {
+                let connects = try await rows(tcpTests[0]).count
+                let refusals = try await rows(tcpTests[1]).count
+                return connects >= 3 && refusals >= 3
+            }
+            #expect(measured, "no tcp results from the C agent; its log:\n\(text("agent"))")
+            let connected = try await rows(tcpTests[0])
+            #expect(connected.allSatisfy { $0.status == .ok && ($0.value ?? 0) > 0 }, "\(connected)")
+            let refusedRuns = try await rows(tcpTests[1])
+            #expect(refusedRuns.allSatisfy { $0.status == .failed && $0.reason.contains("refused") }, "\(refusedRuns)")
+            for test in tcpTests { _ = try await store.cancelTest(test) }
+
             // A system test runs: measurements arrive, through a kill -9 and restart of the server.
             let system = try await store.createTest(
                 TestSpec(
@@ -129,10 +171,12 @@ import Testing
                 return count == last
             }
             #expect(quiet, "measurements kept arriving after the cancel")
-            let sequences = try await stored().sorted()
-            // Nothing lost and nothing twice: the sequences are 1...n without a gap.
+            var sequences = try await stored()
+            for test in tcpTests { sequences += try await rows(test).map(\.sequence) }
+            sequences.sort()
+            // Nothing lost and nothing twice: the agent's sequences (all its tests) are 1...n without a gap.
             #expect(sequences == Array(1...UInt64(sequences.count)), "gaps or duplicates: \(sequences)")
-            #expect(sequences.count >= 13)
+            #expect(sequences.count >= 19)
 
             // SIGTERM: Goodbye, a clean exit, and the server marks it offline at once.
             agent.stop()

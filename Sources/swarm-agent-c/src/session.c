@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include "frame.h"
+#include "probe_tcp.h"
 #include "streamswarm/mesh/v1/measurement.pb-c.h"
 #include "streamswarm/mesh/v1/session.pb-c.h"
 
@@ -58,8 +59,9 @@ static int send_hello(swarm_tls *tls, const swarm_agent_state *agent) {
     hello.protocol_version = 1;
     hello.agent_version = AGENT_VERSION;
     hello.host = &host;
-    Streamswarm__Mesh__V1__ProbeKind capabilities[] = {STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM};
-    hello.n_capabilities = 1;
+    Streamswarm__Mesh__V1__ProbeKind capabilities[] = {STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM,
+                                                       STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP};
+    hello.n_capabilities = 2;
     hello.capabilities = capabilities;
     hello.last_acked_batch_id = agent->spool.batch_id ? agent->spool.batch_id - 1 : agent->spool.last_batch_id;
     hello.spool_depth = swarm_spool_depth(&agent->spool);
@@ -131,11 +133,19 @@ static int on_assignment(swarm_tls *tls, swarm_agent_state *agent,
     if (assignment->test_id != 0) {
         const Streamswarm__Mesh__V1__TestSpec *spec = assignment->spec;
         char reason[160] = "";
-        if (!spec || spec->n_probes == 0) snprintf(reason, sizeof reason, "the assignment carries no probe");
-        for (size_t i = 0; spec && i < spec->n_probes && !reason[0]; i++) {
-            if (spec->probes[i]->kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM) {
-                snprintf(reason, sizeof reason, "%s is not supported by the C agent (it runs system)",
-                         kind_name(spec->probes[i]->kind));
+        int kind = 0;
+        if (!spec || spec->n_probes != 1) {
+            snprintf(reason, sizeof reason, "the C agent runs tests of exactly one probe");
+        } else {
+            kind = spec->probes[0]->kind;
+            if (kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM &&
+                kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
+                snprintf(reason, sizeof reason, "%s is not supported by the C agent (it runs system and tcp)",
+                         kind_name(kind));
+            } else if (kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP &&
+                       (!spec->target || !spec->target->host[0] || spec->target->port == 0 ||
+                        strlen(spec->target->host) >= sizeof agent->tests[0].host)) {
+                snprintf(reason, sizeof reason, "a tcp test needs a target host and port");
             }
         }
         if (!reason[0] && agent->test_count == SWARM_MAX_TESTS) {
@@ -150,6 +160,12 @@ static int on_assignment(swarm_tls *tls, swarm_agent_state *agent,
             memset(test, 0, sizeof *test);
             test->test_id = assignment->test_id;
             test->revision = assignment->revision;
+            test->kind = kind;
+            if (kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
+                snprintf(test->host, sizeof test->host, "%s", spec->target->host);
+                test->port = spec->target->port;
+            }
+            test->timeout_ms = spec->schedule && spec->schedule->timeout_ms ? (int)spec->schedule->timeout_ms : 5000;
             test->interval_ms = spec->schedule && spec->schedule->interval_ms ? spec->schedule->interval_ms : 60000;
             test->next_run_ms = monotonic_ms();
             test->in_snapshot = 1;
@@ -176,15 +192,23 @@ static int run_due_tests(swarm_agent_state *agent) {
         if (test->next_run_ms > now) continue;
         test->next_run_ms = now + test->interval_ms;
         Streamswarm__Mesh__V1__SystemResult system = STREAMSWARM__MESH__V1__SYSTEM_RESULT__INIT;
+        Streamswarm__Mesh__V1__TcpResult tcp = STREAMSWARM__MESH__V1__TCP_RESULT__INIT;
+        char address[128], error[256];
         Streamswarm__Mesh__V1__Measurement measurement = STREAMSWARM__MESH__V1__MEASUREMENT__INIT;
         measurement.test_id = test->test_id;
         measurement.revision = test->revision;
         measurement.sequence = agent->spool.next_sequence;
-        measurement.kind = STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM;
+        measurement.kind = test->kind;
         measurement.started_unix_nanos = now_nanos();
-        int failed = swarm_system_probe_run(&agent->system, &system);
-        measurement.duration_nanos = now_nanos() - measurement.started_unix_nanos;
-        if (failed) {
+        if (test->kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
+            /* The run blocks up to its timeout (the agent is one thread; a timeout is a few s). */
+            measurement.status =
+                swarm_tcp_probe_run(test->host, test->port, test->timeout_ms, &tcp, address, sizeof address, error,
+                                    sizeof error);
+            measurement.result_case = STREAMSWARM__MESH__V1__MEASUREMENT__RESULT_TCP;
+            measurement.tcp = &tcp;
+            if (error[0]) measurement.reason = error;
+        } else if (swarm_system_probe_run(&agent->system, &system) != 0) {
             measurement.status = STREAMSWARM__MESH__V1__MEASUREMENT_STATUS__MEASUREMENT_STATUS_FAILED;
             measurement.reason = "cannot read /proc";
         } else {
@@ -192,6 +216,7 @@ static int run_due_tests(swarm_agent_state *agent) {
             measurement.result_case = STREAMSWARM__MESH__V1__MEASUREMENT__RESULT_SYSTEM;
             measurement.system = &system;
         }
+        measurement.duration_nanos = now_nanos() - measurement.started_unix_nanos;
         size_t size = streamswarm__mesh__v1__measurement__get_packed_size(&measurement);
         uint8_t *bytes = malloc(size ? size : 1);
         if (!bytes) return -1;

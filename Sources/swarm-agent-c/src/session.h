@@ -17,10 +17,14 @@ typedef struct {
 
 #define SWARM_MAX_TESTS 64
 
-/* A test this agent runs (only `system` in this version). */
+/* A test this agent runs (`system` or `tcp` in this version). */
 typedef struct {
     int64_t test_id;
     uint32_t revision;
+    int kind;              /* Streamswarm__Mesh__V1__ProbeKind */
+    char host[256];        /* tcp: the target */
+    unsigned port;
+    int timeout_ms;
     uint32_t interval_ms;
     int64_t next_run_ms;   /* monotonic */
     int in_snapshot;       /* seen in the snapshot being received */
