@@ -190,4 +190,66 @@ import Testing
             #expect(!text("agent").contains("ERROR: AddressSanitizer") && !text("agent").contains("runtime error"))
         }
     }
+
+    @Test(
+        "hostile frames from a server (oversized length, unknown flags, garbage) close the session; the C agent reconnects, never crashes"
+    )
+    func hostileServer() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.agentBinary) else {
+            Issue.record("\(Self.agentBinary) is missing: run scripts/c-agent.sh test (scripts/test.sh does) first")
+            return
+        }
+        try await withTemporaryDirectory { dir in
+            let certs = "\(dir)/certs"
+            try provision(["init"], dir: certs)
+            try provision(["server"], dir: certs)
+            try provision(["agent", "c-agent"], dir: certs)
+            let port = try await freeLoopbackPort()
+            let agentLog = open("\(dir)/agent.log", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            let agent = try ChildProcess.spawn(
+                Self.agentBinary,
+                [
+                    "--server", "127.0.0.1:\(port)", "--server-name", "localhost", "--ca", "\(certs)/ca.pem",
+                    "--cert", "\(certs)/agents/c-agent.pem", "--key", "\(certs)/agents/c-agent.key",
+                    "--reconnect-cap-ms", "200", "--spool", "\(dir)/spool",
+                ],
+                standardError: agentLog
+            )
+            close(agentLog)
+            defer { agent.kill() }
+            func log() -> String { (try? String(contentsOfFile: "\(dir)/agent.log", encoding: .utf8)) ?? "" }
+            // A TLS server that speaks the transport (ALPN, the swarm CA) and then sends `bytes`:
+            // openssl s_server, one connection, what it reads on stdin goes to the agent.
+            let hostile: [(bytes: [UInt8], says: String)] = [
+                ([0x00, 0x7f, 0xff, 0xff, 0xff], "frame length exceeds the limit"),
+                ([0x01, 0x00, 0x00, 0x00, 0x02, 0x08, 0x01], "frame flags set"),
+                ([0x00, 0x00, 0x00, 0x00, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff], "does not decode"),
+            ]
+            for (bytes, says) in hostile {
+                let server = Process()
+                server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                server.arguments = [
+                    "s_server", "-quiet", "-naccept", "1", "-accept", "127.0.0.1:\(port)", "-cert",
+                    "\(certs)/server.pem", "-key", "\(certs)/server.key", "-CAfile", "\(certs)/ca.pem",
+                    "-Verify", "1", "-alpn", "streamswarm/1", "-tls1_3",
+                ]
+                let input = Pipe()
+                server.standardInput = input
+                server.standardOutput = FileHandle.nullDevice
+                server.standardError = FileHandle.nullDevice
+                try server.run()
+                defer { if server.isRunning { server.terminate() } }
+                // The agent retries every 200 ms at most: it connects within a second or two.
+                try await Task.sleep(for: .milliseconds(1500))
+                input.fileHandleForWriting.write(Data(bytes))
+                let closed = await eventually(timeout: .seconds(10)) { log().contains(says) }
+                #expect(closed, "the agent did not refuse \(bytes): its log:\n\(log())")
+                try? input.fileHandleForWriting.close()
+                server.waitUntilExit()
+                #expect(agent.exitStatusIfExited() == nil, "the C agent died on \(bytes):\n\(log())")
+            }
+            #expect(log().components(separatedBy: "reconnecting in").count > 3, "no reconnects: \(log())")
+            #expect(!log().contains("AddressSanitizer") && !log().contains("runtime error"), "\(log())")
+        }
+    }
 }
