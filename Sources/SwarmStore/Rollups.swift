@@ -261,3 +261,14 @@ public struct SeriesAggregate: Sendable, Hashable {
         return sorted[Swift.min(Swift.max(rank, 1), sorted.count) - 1]
     }
 }
+
+extension SeriesResolution {
+    /// The rolled-up resolutions as backends store them (bucket seconds), finest first.
+    public static let rolledUp: [(resolution: SeriesResolution, seconds: Int64)] = [(.minute, 60), (.hour, 3600)]
+
+    /// The start of the bucket of `size` nanoseconds that `nanos` falls in (floored below zero too).
+    public static func bucketStart(_ nanos: Int64, size: Int64) -> Int64 {
+        let remainder = nanos % size
+        return remainder < 0 ? nanos - remainder - size : nanos - remainder
+    }
+}

@@ -22,55 +22,47 @@ public struct PostgresIngestBaseline: Sendable {
     /// - Throws: ``StoreError`` `.unavailable` when the database cannot be reached or written,
     ///   `.invalidInput` for a measurement whose agent is not in the database.
     public func copyRate(of measurements: [MeasurementRecord], logger: Logger) async throws -> Double {
-        let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(
-                configuration: try configuration.makeConnectionConfiguration(),
-                id: 2,
-                logger: logger
-            )
-        } catch {
-            throw PostgresStore.storeError(error, action: "connecting for the COPY baseline")
-        }
-        defer { connection.close().whenComplete { _ in } }
-        do {
-            try await connection.query("TRUNCATE measurements", logger: logger)
-            var agentIDs: [String: Int64] = [:]
-            for try await (id, name) in try await connection.query("SELECT id, name FROM agents", logger: logger)
-                .decode((Int64, String).self)
-            {
-                agentIDs[name] = id
-            }
-            // Text format, 10,000 rows per write; the payload as bytea hex.
-            var chunks: [ByteBuffer] = []
-            var buffer = ByteBuffer()
-            for (index, m) in measurements.enumerated() {
-                guard let agentID = agentIDs[m.agent.rawValue] else {
-                    throw StoreError(
-                        code: .invalidInput,
-                        message: "measurement from \(m.agent), which is not in the database"
-                    )
+            return try await PostgresStore.withConnection(to: configuration, logger: logger) { connection in
+                try await connection.query("TRUNCATE measurements", logger: logger)
+                var agentIDs: [String: Int64] = [:]
+                for try await (id, name) in try await connection.query("SELECT id, name FROM agents", logger: logger)
+                    .decode((Int64, String).self)
+                {
+                    agentIDs[name] = id
                 }
-                Self.append(m, agentID: agentID, to: &buffer)
-                if index % 10_000 == 9_999 {
-                    chunks.append(buffer)
-                    buffer = ByteBuffer()
+                // Text format, 10,000 rows per write; the payload as bytea hex.
+                var chunks: [ByteBuffer] = []
+                var buffer = ByteBuffer()
+                for (index, m) in measurements.enumerated() {
+                    guard let agentID = agentIDs[m.agent.rawValue] else {
+                        throw StoreError(
+                            code: .invalidInput,
+                            message: "measurement from \(m.agent), which is not in the database"
+                        )
+                    }
+                    Self.append(m, agentID: agentID, to: &buffer)
+                    if index % 10_000 == 9_999 {
+                        chunks.append(buffer)
+                        buffer = ByteBuffer()
+                    }
                 }
+                if buffer.readableBytes > 0 { chunks.append(buffer) }
+                let clock = ContinuousClock()
+                let began = clock.now
+                try await connection.copyFrom(
+                    table: "measurements",
+                    columns: [
+                        "test_id", "agent_id", "started_at", "seq", "revision", "kind", "status", "duration_ns",
+                        "value",
+                        "reason", "payload",
+                    ],
+                    logger: logger
+                ) { writer in
+                    for chunk in chunks { try await writer.write(chunk) }
+                }
+                return Double(measurements.count) / max((clock.now - began).seconds, 1e-9)
             }
-            if buffer.readableBytes > 0 { chunks.append(buffer) }
-            let clock = ContinuousClock()
-            let began = clock.now
-            try await connection.copyFrom(
-                table: "measurements",
-                columns: [
-                    "test_id", "agent_id", "started_at", "seq", "revision", "kind", "status", "duration_ns", "value",
-                    "reason", "payload",
-                ],
-                logger: logger
-            ) { writer in
-                for chunk in chunks { try await writer.write(chunk) }
-            }
-            return Double(measurements.count) / max((clock.now - began).seconds, 1e-9)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -94,50 +86,5 @@ public struct PostgresIngestBaseline: Sendable {
             buffer.writeInteger(digits[Int(byte & 0x0f)])
         }
         buffer.writeInteger(UInt8(ascii: "\n"))
-    }
-}
-
-extension PostgresStore {
-    /// Makes a fresh, empty database on the server `adminURL` names (its user needs CREATEDB) for a
-    /// benchmark, and returns its configuration; ``dropScratchDatabase(_:adminURL:logger:)`` removes it.
-    public static func createScratchDatabase(
-        adminURL: String,
-        name: String,
-        logger: Logger
-    ) async throws
-        -> Configuration
-    {
-        var configuration = try Configuration(url: adminURL)
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), name.first?.isLetter == true else {
-            throw StoreError(
-                code: .invalidInput,
-                message: "scratch database name \(name) must be letters, digits and _"
-            )
-        }
-        try await adminCommand("CREATE DATABASE \(name)", adminURL: adminURL, logger: logger)
-        configuration.database = name
-        return configuration
-    }
-
-    /// Drops a database ``createScratchDatabase(adminURL:name:logger:)`` made, ending its sessions.
-    public static func dropScratchDatabase(_ name: String, adminURL: String, logger: Logger) async throws {
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return }
-        try await adminCommand("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", adminURL: adminURL, logger: logger)
-    }
-
-    /// Runs one DDL statement (which takes no binds; the caller checked the name) on `adminURL`.
-    private static func adminCommand(_ sql: String, adminURL: String, logger: Logger) async throws {
-        let admin = try Configuration(url: adminURL)
-        do {
-            let connection = try await PostgresConnection.connect(
-                configuration: try admin.makeConnectionConfiguration(),
-                id: 3,
-                logger: logger
-            )
-            defer { connection.close().whenComplete { _ in } }
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        } catch {
-            throw storeError(error, action: sql)
-        }
     }
 }

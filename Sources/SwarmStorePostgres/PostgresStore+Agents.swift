@@ -7,7 +7,7 @@ public import SwarmStore
 // AgentStore: sessions, observed state, delete and revoke.
 extension PostgresStore {
     public func recordSessionStart(_ start: SessionStart) async throws {
-        let hostJSON = try Self.json(start.host)
+        let hostJSON = try StoredJSON.encode(start.host)
         let logger = self.logger
         try await transactionAndPublish("recording a session start") { connection, changes in
             try await connection.run(
@@ -45,7 +45,7 @@ extension PostgresStore {
         let names = updates.map(\.agent.rawValue)
         let seen = updates.map(\.lastSeen.unixNanos)
         // An empty string stands for "no load this time" (arrays carry no NULLs here).
-        let loads = try updates.map { try $0.load.map(Self.json) ?? "" }
+        let loads = try updates.map { try $0.load.map(StoredJSON.encode) ?? "" }
         let logger = self.logger
         try await transaction("recording agent status") { connection in
             try await connection.run(
@@ -205,8 +205,8 @@ extension PostgresStore {
             wentOfflineAt: offline.map(Timestamp.init(unixNanos:)),
             agentVersion: version,
             // try?: a host-facts blob that no longer decodes is shown as unknown, not an error.
-            host: hostJSON.flatMap { try? decode(HostFacts.self, from: $0) },
-            load: loadJSON.flatMap { try? decode(LoadSnapshot.self, from: $0) },
+            host: hostJSON.flatMap { try? StoredJSON.decode(HostFacts.self, from: $0) },
+            load: loadJSON.flatMap { try? StoredJSON.decode(LoadSnapshot.self, from: $0) },
             lastAckedBatchID: UInt64(bitPattern: acked),
             sessionID: session,
             revokedAt: revoked.map(Timestamp.init(unixNanos:))

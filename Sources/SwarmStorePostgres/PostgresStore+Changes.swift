@@ -62,7 +62,7 @@ extension PostgresStore {
                 // cancellation, and a query issued on a closed PostgresConnection never completes
                 // (postgres-nio 1.33 drops it unanswered: a ROLLBACK after the close hung shutdown).
                 try await prepare()
-                try await withDedicatedConnection { connection in
+                try await withOwnConnection(closingOnCancel: true) { connection in
                     try await connection.listen(on: Self.changeChannel) { notifications in
                         // LISTEN is on: whatever commits from now on is heard; read what came before.
                         try await self.catchUp()
@@ -120,34 +120,6 @@ extension PostgresStore {
         }
     }
 
-    /// Runs `body` on a connection of its own (not the pool's), closed afterwards and on
-    /// cancellation: closing it ends a LISTEN that is waiting, which task cancellation alone does
-    /// not, so ``run()`` always returns when cancelled. `body` must not start queries on it after
-    /// a close (see `listenLoop`): only LISTEN, checked here first.
-    func withDedicatedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await PostgresConnection.connect(
-            configuration: try configuration.makeConnectionConfiguration(),
-            id: 0,
-            logger: logger
-        )
-        let result: Result<T, any Error>
-        do {
-            result = .success(
-                try await withTaskCancellationHandler {
-                    try Task.checkCancellation()
-                    return try await body(connection)
-                } onCancel: {
-                    connection.close().whenComplete { _ in }
-                }
-            )
-        } catch {
-            result = .failure(error)
-        }
-        // try?: closing a connection that is closed already says so, which changes nothing here.
-        try? await connection.close()
-        return try result.get()
-    }
-
     /// The most change-log rows one prune deletes.
     static let pruneRoundRows = 10_000
 
@@ -199,15 +171,12 @@ extension PostgresStore {
         }
         guard note.origin != origin, changeCursor.withLock({ $0.admit(note.id) }) else { return }
         if let kind = note.kind {
-            let row = LoggedChange(
-                id: note.id,
-                change: Self.change(
-                    kind: kind,
-                    test: note.test,
-                    agent: note.agent,
-                    agents: note.agents ?? [],
-                    count: note.count ?? 0
-                )
+            let row = ChangeLogRow(
+                kind: kind,
+                testID: note.test,
+                agentName: note.agent,
+                agents: note.agents ?? [],
+                count: note.count ?? 0
             )
             if let change = row.change { feed.publish(change) }
             return
@@ -235,35 +204,21 @@ extension PostgresStore {
         var query = PostgresQuery.StringInterpolation(literalCapacity: 128, interpolationCount: changes.count * 7)
         query.appendLiteral("INSERT INTO changes (at, origin, kind, test_id, agent_name, agents_json, count) VALUES ")
         for (index, change) in changes.enumerated() {
-            var kind = Kind.tests
-            var test: Int64?
-            var agent: String?
-            var agents = "[]"
-            var count = 0
-            switch change {
-            case .assignmentsChanged(let id, let names):
-                (kind, test, agents) = (Kind.assignments, id.rawValue, try json(names.map(\.rawValue)))
-            case .testsChanged:
-                kind = Kind.tests
-            case .agentChanged(let name):
-                (kind, agent) = (Kind.agent, name.rawValue)
-            case .measurementsStored(let id, let name, let stored):
-                (kind, test, agent, count) = (Kind.measurements, id.rawValue, name.rawValue, stored)
-            }
+            let row = ChangeLogRow(change)
             query.appendLiteral(index == 0 ? "(" : ", (")
             query.appendInterpolation(at)
             query.appendLiteral(", ")
             query.appendInterpolation(origin)
             query.appendLiteral(", ")
-            query.appendInterpolation(kind)
+            query.appendInterpolation(row.kind)
             query.appendLiteral(", ")
-            query.appendInterpolation(test)
+            query.appendInterpolation(row.testID)
             query.appendLiteral(", ")
-            query.appendInterpolation(agent)
+            query.appendInterpolation(row.agentName)
             query.appendLiteral(", ")
-            query.appendInterpolation(agents)
+            query.appendInterpolation(row.agentsJSON)
             query.appendLiteral(", ")
-            query.appendInterpolation(count)
+            query.appendInterpolation(row.count)
             query.appendLiteral(")")
         }
         try await connection.run(PostgresQuery(stringInterpolation: query), logger)
@@ -276,14 +231,6 @@ extension PostgresStore {
             logger
         )
         return try rows.first?.decode(Int64.self) ?? 0
-    }
-
-    /// The `kind` column's values.
-    enum Kind {
-        static let assignments = "assignments"
-        static let tests = "tests"
-        static let agent = "agent"
-        static let measurements = "measurements"
     }
 
     /// A NOTIFY payload (see the `swarm_change_notify` trigger); `kind` is nil when only the id fit.
@@ -314,30 +261,8 @@ extension PostgresStore {
         let (id, kind, test, agent, agentsJSON, count) = try row.decode(
             (Int64, String, Int64?, String?, String, Int).self
         )
-        // try?: an agents list that does not decode still names the test; the agents reconcile
-        // on their next change or Hello.
-        let agents = (try? decode([String].self, from: agentsJSON)) ?? []
-        return LoggedChange(id: id, change: change(kind: kind, test: test, agent: agent, agents: agents, count: count))
-    }
-
-    private static func change(kind: String, test: Int64?, agent: String?, agents: [String], count: Int) -> StoreChange?
-    {
-        let test = test.map(TestID.init)
-        let agent = agent.flatMap(AgentName.init)
-        switch kind {
-        case Kind.assignments:
-            guard let test else { return nil }
-            return .assignmentsChanged(test: test, agents: agents.compactMap(AgentName.init))
-        case Kind.tests:
-            return .testsChanged
-        case Kind.agent:
-            return agent.map(StoreChange.agentChanged)
-        case Kind.measurements:
-            guard let test, let agent else { return nil }
-            return .measurementsStored(test: test, agent: agent, count: count)
-        default:
-            return nil
-        }
+        let logged = ChangeLogRow(kind: kind, testID: test, agentName: agent, agentsJSON: agentsJSON, count: count)
+        return LoggedChange(id: id, change: logged.change)
     }
 }
 

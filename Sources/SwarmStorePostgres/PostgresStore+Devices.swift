@@ -10,9 +10,9 @@ public import SwarmStore
 extension PostgresStore {
     public func createDevice(_ device: DeviceRecord) async throws -> DeviceRecord {
         do { try device.validate() } catch { throw StoreError(code: .invalidInput, message: error.message) }
-        let interfaces = try Self.json(device.interfaceAddresses)
-        let subscriptions = try Self.json(device.subscriptions)
-        let agents = try Self.json(device.agents.map(\.rawValue))
+        let interfaces = try StoredJSON.encode(device.interfaceAddresses)
+        let subscriptions = try StoredJSON.encode(device.subscriptions)
+        let agents = try StoredJSON.encode(device.agents.map(\.rawValue))
         let logger = self.logger
         let id = try await transaction("adding a device") { connection -> Int64 in
             let rows: [PostgresRow]
@@ -144,7 +144,7 @@ extension PostgresStore {
             name: name,
             address: address,
             port: port,
-            interfaceAddresses: try decode([String].self, from: interfaces),
+            interfaceAddresses: try StoredJSON.decode([String].self, from: interfaces),
             auth: GNMIConnection.Auth(rawValue: auth) ?? .password,
             username: username,
             sealedSecrets: sealed,
@@ -152,12 +152,12 @@ extension PostgresStore {
             caCertificatePEM: caPEM,
             serverName: serverName,
             pinnedCertificatePEM: pinnedPEM,
-            subscriptions: try decode([GNMISubscription].self, from: subscriptions),
+            subscriptions: try StoredJSON.decode([GNMISubscription].self, from: subscriptions),
             mode: GNMIConnection.Mode(rawValue: mode) ?? .stream,
             encoding: GNMIConnection.Encoding(rawValue: encoding) ?? .jsonIETF,
             pollInterval: .milliseconds(poll),
             reportInterval: .milliseconds(report),
-            agents: try decode([String].self, from: agents).compactMap(AgentName.init),
+            agents: try StoredJSON.decode([String].self, from: agents).compactMap(AgentName.init),
             testID: testID.map(TestID.init),
             createdAt: Timestamp(unixNanos: created)
         )

@@ -11,7 +11,6 @@ public import SwarmStore
 // rows. So a commit either finished before the rollup read (its rows are rolled up) or starts after
 // the rollup committed (it sees the new watermark and marks its rows late): none slips between.
 extension PostgresStore {
-    static let rollupResolutions: [(resolution: SeriesResolution, seconds: Int64)] = [(.minute, 60), (.hour, 3600)]
     /// The watermark row that says where raw rows are kept from (the last prune's cutoff).
     static let rawKeptFromKey: Int64 = 0
     static let second: Int64 = 1_000_000_000
@@ -25,7 +24,7 @@ extension PostgresStore {
             var buckets: [SeriesResolution: Int] = [:]
             var caughtUp = true
             let late = try await Self.rollUpLate(connection, keptFrom: marks[Self.rawKeptFromKey] ?? nil, logger)
-            for (resolution, seconds) in Self.rollupResolutions {
+            for (resolution, seconds) in SeriesResolution.rolledUp {
                 let size = seconds * Self.second
                 let start: Int64
                 if let through = marks[seconds] ?? nil {
@@ -33,8 +32,8 @@ extension PostgresStore {
                 } else {
                     start = try await Self.firstBucket(connection, size: size, before: end, logger)
                 }
-                let limit = Self.floor(end, size)
-                let stop = min(limit, Self.floor(start + span, size))
+                let limit = SeriesResolution.bucketStart(end, size: size)
+                let stop = min(limit, SeriesResolution.bucketStart(start + span, size: size))
                 if stop < limit { caughtUp = false }
                 if stop > start {
                     buckets[resolution] = try await Self.aggregate(
@@ -75,7 +74,7 @@ extension PostgresStore {
             var raw = 0
             if let minute = marks[60] ?? nil, let hour = marks[3600] ?? nil {
                 // Hour-aligned: every hour bucket is then either whole in the raw rows or gone from them.
-                let cutoff = Self.floor(min(cutoffs.raw, minute, hour), 3600 * Self.second)
+                let cutoff = SeriesResolution.bucketStart(min(cutoffs.raw, minute, hour), size: 3600 * Self.second)
                 raw = try await connection.run(
                     "DELETE FROM measurements WHERE started_at < \(cutoff) RETURNING 1",
                     logger
@@ -192,13 +191,13 @@ extension PostgresStore {
         var written: [SeriesResolution: Int] = [:]
         for (seconds32, test, agent, bucket) in marks {
             let seconds = Int64(seconds32)
-            guard let resolution = rollupResolutions.first(where: { $0.seconds == seconds })?.resolution else {
+            guard let resolution = SeriesResolution.rolledUp.first(where: { $0.seconds == seconds })?.resolution else {
                 continue
             }
             let size = seconds * second
             if let keptFrom, bucket < keptFrom {
                 guard seconds == 60 else { continue }  // Pruned hours are merged through their minutes.
-                for (other, otherSeconds) in rollupResolutions {
+                for (other, otherSeconds) in SeriesResolution.rolledUp {
                     written[other, default: 0] += try await aggregate(
                         connection,
                         seconds: otherSeconds,
@@ -280,12 +279,7 @@ extension PostgresStore {
     ) async throws -> Int64 {
         let oldest = try await connection.rows("SELECT MIN(started_at) FROM measurements", logger).first
             .flatMap { try $0.decode(Int64?.self) }
-        return max(floor(min(oldest ?? before, before), size), 0)
-    }
-
-    static func floor(_ value: Int64, _ size: Int64) -> Int64 {
-        let remainder = value % size
-        return remainder < 0 ? value - remainder - size : value - remainder
+        return max(SeriesResolution.bucketStart(min(oldest ?? before, before), size: size), 0)
     }
 
     /// Marks, in a commit's transaction, the buckets its measurements reach after they were rolled up.
@@ -323,7 +317,7 @@ extension PostgresStore {
                     resolutions.append(Int32(seconds))
                     tests.append(row.test)
                     agents.append(row.agent)
-                    buckets.append(PostgresStore.floor(row.startedAt, seconds * PostgresStore.second))
+                    buckets.append(SeriesResolution.bucketStart(row.startedAt, size: seconds * PostgresStore.second))
                 }
             }
             guard !buckets.isEmpty else { return }

@@ -12,7 +12,7 @@ extension PostgresStore {
         guard !agents.isEmpty else {
             throw StoreError(code: .invalidInput, message: "a test needs at least one agent (e.g. --agent local)")
         }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now().unixNanos
         let names = Array(Set(agents)).sorted()
         let logger = self.logger
@@ -33,7 +33,7 @@ extension PostgresStore {
 
     public func createChildTest(_ spec: TestSpec, parent: TestID, occurrence: Int) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now().unixNanos
         let logger = self.logger
         let id = try await transactionAndPublish("creating a test occurrence") { connection, changes -> Int64 in
@@ -86,7 +86,7 @@ extension PostgresStore {
 
     public func reviseTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now().unixNanos
         let logger = self.logger
         try await transactionAndPublish("revising a test") { connection, changes in
@@ -163,7 +163,7 @@ extension PostgresStore {
 
     public func restartTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now().unixNanos
         let logger = self.logger
         try await transactionAndPublish("restarting a test") { connection, changes in
@@ -284,7 +284,7 @@ extension PostgresStore {
                 return TestAssignment(
                     testID: TestID(id),
                     revision: revision,
-                    spec: try Self.decode(TestSpec.self, from: specJSON)
+                    spec: try StoredJSON.decode(TestSpec.self, from: specJSON)
                 )
             }
         }
@@ -415,7 +415,7 @@ extension PostgresStore {
             records[id] = TestRecord(
                 id: TestID(id),
                 revision: revision,
-                spec: try decode(TestSpec.self, from: specJSON),
+                spec: try StoredJSON.decode(TestSpec.self, from: specJSON),
                 state: state,
                 agents: agents[id] ?? [],
                 createdAt: Timestamp(unixNanos: created),

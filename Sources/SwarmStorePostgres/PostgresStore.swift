@@ -80,18 +80,53 @@ public final class PostgresStore: StoreBackend {
             defer { pool.withLock { $0.users -= 1 } }
             return try await shared.withConnection { try await body($0) }
         }
+        return try await withOwnConnection(closingOnCancel: false, body)
+    }
+
+    /// Runs `body` on a connection of its own (not the pool's), closed afterwards. With
+    /// `closingOnCancel` it is closed on cancellation too: that ends a LISTEN that is waiting, which
+    /// task cancellation alone does not; `body` must then start no query after a close (a query on
+    /// a closed PostgresConnection never completes in postgres-nio 1.33): the LISTEN loop only
+    /// LISTENs on it.
+    func withOwnConnection<T: Sendable>(
+        closingOnCancel: Bool,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await Self.withConnection(to: configuration, logger: logger, closingOnCancel: closingOnCancel, body)
+    }
+
+    /// ``withOwnConnection(closingOnCancel:_:)`` for a configuration without a handle (the
+    /// benchmark's COPY, scratch databases). The connection is closed, awaited, in every path:
+    /// postgres-nio traps on a connection released unclosed.
+    static func withConnection<T: Sendable>(
+        to configuration: Configuration,
+        logger: Logger,
+        closingOnCancel: Bool = false,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let connection = try await PostgresConnection.connect(
             configuration: try configuration.makeConnectionConfiguration(),
-            id: 1,
+            id: closingOnCancel ? 0 : 1,
             logger: logger
         )
         let result: Result<T, any Error>
         do {
-            result = .success(try await body(connection))
+            if closingOnCancel {
+                result = .success(
+                    try await withTaskCancellationHandler {
+                        try Task.checkCancellation()
+                        return try await body(connection)
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
+                    }
+                )
+            } else {
+                result = .success(try await body(connection))
+            }
         } catch {
             result = .failure(error)
         }
-        // try?: a connection the server closed already has nothing left to close.
+        // try?: closing a connection that is closed already says so, which changes nothing here.
         try? await connection.close()
         return try result.get()
     }
@@ -212,20 +247,6 @@ public final class PostgresStore: StoreBackend {
     }
 
     // MARK: - Helpers
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(json.utf8))
-        } catch {
-            throw StoreError(code: .corrupt, message: "stored \(type) does not decode", cause: error)
-        }
-    }
 
     static func ensureAgent(_ connection: PostgresConnection, name: AgentName, logger: Logger) async throws -> Int64 {
         let rows = try await connection.query(

@@ -6,7 +6,7 @@ public import SwarmStore
 // AgentStore: sessions, observed state, delete and revoke.
 extension SQLiteStore {
     public func recordSessionStart(_ start: SessionStart) async throws {
-        let hostJSON = try Self.json(start.host)
+        let hostJSON = try StoredJSON.encode(start.host)
         try await writeAndPublish { db, changes in
             try db.execute(
                 sql: """
@@ -40,7 +40,7 @@ extension SQLiteStore {
 
     public func recordAgentStatus(_ updates: [AgentStatusUpdate]) async throws {
         guard !updates.isEmpty else { return }
-        let rows = try updates.map { ($0.agent.rawValue, $0.lastSeen.unixNanos, try $0.load.map(Self.json)) }
+        let rows = try updates.map { ($0.agent.rawValue, $0.lastSeen.unixNanos, try $0.load.map(StoredJSON.encode)) }
         try await write { db in
             let statement = try db.cachedStatement(
                 sql: "UPDATE agents SET last_seen = ?, load_json = COALESCE(?, load_json) WHERE name = ?"
@@ -178,8 +178,8 @@ extension SQLiteStore {
             wentOfflineAt: offline.map(Timestamp.init(unixNanos:)),
             agentVersion: row["agent_version"],
             // try?: a host-facts blob that no longer decodes is shown as unknown, not an error.
-            host: hostJSON.flatMap { try? decode(HostFacts.self, from: $0) },
-            load: loadJSON.flatMap { try? decode(LoadSnapshot.self, from: $0) },
+            host: hostJSON.flatMap { try? StoredJSON.decode(HostFacts.self, from: $0) },
+            load: loadJSON.flatMap { try? StoredJSON.decode(LoadSnapshot.self, from: $0) },
             lastAckedBatchID: UInt64(bitPattern: acked),
             sessionID: row["session_id"],
             revokedAt: (row["revoked_at"] as Int64?).map(Timestamp.init(unixNanos:))

@@ -102,33 +102,14 @@ extension SQLiteStore {
         )
         let at = Timestamp.now().unixNanos
         for change in changes {
-            switch change {
-            case .assignmentsChanged(let test, let agents):
-                let names = try json(agents.map(\.rawValue))
-                try insert.execute(arguments: [at, origin, Kind.assignments, test.rawValue, nil, names, 0])
-            case .testsChanged:
-                try insert.execute(arguments: [at, origin, Kind.tests, nil, nil, "[]", 0])
-            case .agentChanged(let agent):
-                try insert.execute(arguments: [at, origin, Kind.agent, nil, agent.rawValue, "[]", 0])
-            case .measurementsStored(let test, let agent, let count):
-                try insert.execute(
-                    arguments: [at, origin, Kind.measurements, test.rawValue, agent.rawValue, "[]", count]
-                )
-            }
+            let row = ChangeLogRow(change)
+            try insert.execute(arguments: [at, origin, row.kind, row.testID, row.agentName, row.agentsJSON, row.count])
         }
     }
 
     /// The id of the newest change ever logged (0 when none), counting rows already pruned.
     static func lastChangeID(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'changes'") ?? 0
-    }
-
-    /// The `kind` column's values.
-    private enum Kind {
-        static let assignments = "assignments"
-        static let tests = "tests"
-        static let agent = "agent"
-        static let measurements = "measurements"
     }
 
     /// One read of the log: the changes of other origins, where the cursor moves to, whether more
@@ -169,25 +150,12 @@ extension SQLiteStore {
     /// A logged row as a change; nil for a row this version does not understand (written by a
     /// newer one), which is skipped.
     private static func change(from row: Row) -> StoreChange? {
-        let kind: String = row["kind"]
-        let test = (row["test_id"] as Int64?).map(TestID.init)
-        let agent = (row["agent_name"] as String?).flatMap(AgentName.init)
-        switch kind {
-        case Kind.assignments:
-            guard let test else { return nil }
-            // try?: an agents list that does not decode still names the test; the agents reconcile
-            // on their next change or Hello.
-            let names = (try? decode([String].self, from: row["agents_json"])) ?? []
-            return .assignmentsChanged(test: test, agents: names.compactMap(AgentName.init))
-        case Kind.tests:
-            return .testsChanged
-        case Kind.agent:
-            return agent.map(StoreChange.agentChanged)
-        case Kind.measurements:
-            guard let test, let agent else { return nil }
-            return .measurementsStored(test: test, agent: agent, count: row["count"])
-        default:
-            return nil
-        }
+        ChangeLogRow(
+            kind: row["kind"],
+            testID: row["test_id"],
+            agentName: row["agent_name"],
+            agentsJSON: row["agents_json"],
+            count: row["count"]
+        ).change
     }
 }

@@ -9,9 +9,9 @@ public import SwarmStore
 extension SQLiteStore {
     public func createDevice(_ device: DeviceRecord) async throws -> DeviceRecord {
         do { try device.validate() } catch { throw StoreError(code: .invalidInput, message: error.message) }
-        let interfaces = try Self.json(device.interfaceAddresses)
-        let subscriptions = try Self.json(device.subscriptions)
-        let agents = try Self.json(device.agents.map(\.rawValue))
+        let interfaces = try StoredJSON.encode(device.interfaceAddresses)
+        let subscriptions = try StoredJSON.encode(device.subscriptions)
+        let agents = try StoredJSON.encode(device.agents.map(\.rawValue))
         let id = try await write { db -> Int64 in
             do {
                 try db.execute(
@@ -115,7 +115,7 @@ extension SQLiteStore {
             name: row["name"],
             address: row["address"],
             port: row["port"],
-            interfaceAddresses: try decode([String].self, from: row["interface_addresses_json"]),
+            interfaceAddresses: try StoredJSON.decode([String].self, from: row["interface_addresses_json"]),
             auth: GNMIConnection.Auth(rawValue: auth) ?? .password,
             username: row["username"],
             sealedSecrets: row["sealed_secrets"],
@@ -123,12 +123,12 @@ extension SQLiteStore {
             caCertificatePEM: row["ca_certificate_pem"],
             serverName: row["server_name"],
             pinnedCertificatePEM: row["pinned_certificate_pem"],
-            subscriptions: try decode([GNMISubscription].self, from: row["subscriptions_json"]),
+            subscriptions: try StoredJSON.decode([GNMISubscription].self, from: row["subscriptions_json"]),
             mode: GNMIConnection.Mode(rawValue: mode) ?? .stream,
             encoding: GNMIConnection.Encoding(rawValue: encoding) ?? .jsonIETF,
             pollInterval: .milliseconds(row["poll_interval_ms"] as Int64),
             reportInterval: .milliseconds(row["report_interval_ms"] as Int64),
-            agents: try decode([String].self, from: row["agents_json"]).compactMap(AgentName.init),
+            agents: try StoredJSON.decode([String].self, from: row["agents_json"]).compactMap(AgentName.init),
             testID: testID.map(TestID.init),
             createdAt: Timestamp(unixNanos: row["created_at"])
         )

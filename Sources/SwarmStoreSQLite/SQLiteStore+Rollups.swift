@@ -5,8 +5,6 @@ public import SwarmStore
 
 // RollupStore: 1-minute and 1-hour aggregates of the raw rows, and retention.
 extension SQLiteStore {
-    /// Rollup resolutions as stored (bucket seconds), finest first.
-    static let rollupResolutions: [(resolution: SeriesResolution, seconds: Int64)] = [(.minute, 60), (.hour, 3600)]
     /// The watermark row that says where raw rows are kept from (the last prune's cutoff).
     static let rawKeptFromKey: Int64 = 0
 
@@ -17,11 +15,11 @@ extension SQLiteStore {
             var buckets: [SeriesResolution: Int] = [:]
             var caughtUp = true
             let late = try Self.rollUpLate(db)
-            for (resolution, seconds) in Self.rollupResolutions {
+            for (resolution, seconds) in SeriesResolution.rolledUp {
                 let size = seconds * 1_000_000_000
                 let start = try Self.watermark(db, seconds) ?? Self.firstBucket(db, size: size, before: end)
-                let limit = Self.floor(end, size)
-                let stop = min(limit, Self.floor(start + span, size))
+                let limit = SeriesResolution.bucketStart(end, size: size)
+                let stop = min(limit, SeriesResolution.bucketStart(start + span, size: size))
                 if stop < limit { caughtUp = false }
                 guard stop > start else {
                     try Self.setWatermark(db, seconds, max(start, 0))
@@ -55,7 +53,9 @@ extension SQLiteStore {
             // Raw rows go only where both rollups are complete.
             let rolled = min(try Self.watermark(db, 60) ?? Int64.min, try Self.watermark(db, 3600) ?? Int64.min)
             // Hour-aligned: every hour bucket is then either whole in the raw rows or gone from them.
-            let rawCutoff = rolled == Int64.min ? rolled : Self.floor(min(cutoffs.raw, rolled), 3_600_000_000_000)
+            let rawCutoff =
+                rolled == Int64.min
+                ? rolled : SeriesResolution.bucketStart(min(cutoffs.raw, rolled), size: 3_600_000_000_000)
             var raw = 0
             if rawCutoff > Int64.min {
                 // Per (test, agent): the table is clustered on (test, agent, ts), so each delete seeks.
@@ -323,15 +323,15 @@ extension SQLiteStore {
             let agent: Int64 = mark[2]
             let bucket: Int64 = mark[3]
             let size = seconds * 1_000_000_000
-            guard let resolution = rollupResolutions.first(where: { $0.seconds == seconds })?.resolution else {
+            guard let resolution = SeriesResolution.rolledUp.first(where: { $0.seconds == seconds })?.resolution else {
                 continue
             }
             if bucket < keptFrom {
                 guard seconds == 60 else { continue }  // Pruned hours are merged through their minutes.
                 let fresh = try aggregate(db, size: size, range: bucket..<(bucket + size), only: (test, agent))
                 for (key, late) in fresh {
-                    for (other, otherSeconds) in rollupResolutions {
-                        let otherBucket = floor(bucket, otherSeconds * 1_000_000_000)
+                    for (other, otherSeconds) in SeriesResolution.rolledUp {
+                        let otherBucket = SeriesResolution.bucketStart(bucket, size: otherSeconds * 1_000_000_000)
                         var combined =
                             try storedRollups(db, seconds: otherSeconds, test: test, agent: agent, bucket: otherBucket)[
                                 key.kind
@@ -376,7 +376,7 @@ extension SQLiteStore {
 
     static func watermarks(_ db: Database) throws -> [SeriesResolution: Timestamp] {
         var marks: [SeriesResolution: Timestamp] = [:]
-        for (resolution, seconds) in rollupResolutions {
+        for (resolution, seconds) in SeriesResolution.rolledUp {
             if let through = try watermark(db, seconds) { marks[resolution] = Timestamp(unixNanos: through) }
         }
         if let kept = try watermark(db, rawKeptFromKey) { marks[.raw] = Timestamp(unixNanos: kept) }
@@ -393,12 +393,7 @@ extension SQLiteStore {
                 ON m.test_id = t.id AND m.agent_id = g.id
                 """
         )
-        return max(floor(min(oldest ?? before, before), size), 0)
-    }
-
-    static func floor(_ value: Int64, _ size: Int64) -> Int64 {
-        let remainder = value % size
-        return remainder < 0 ? value - remainder - size : value - remainder
+        return max(SeriesResolution.bucketStart(min(oldest ?? before, before), size: size), 0)
     }
 
     /// Marks the buckets that measurements stored in this transaction reach after they were
@@ -409,7 +404,7 @@ extension SQLiteStore {
 
         init(_ db: Database) throws {
             var through: [(Int64, Int64)] = []
-            for (_, seconds) in SQLiteStore.rollupResolutions {
+            for (_, seconds) in SeriesResolution.rolledUp {
                 if let value = try SQLiteStore.watermark(db, seconds) { through.append((seconds, value)) }
             }
             self.through = through
@@ -426,7 +421,8 @@ extension SQLiteStore {
             let ts = m.startedAt.unixNanos
             for (seconds, through) in self.through where ts < through {
                 try mark.execute(arguments: [
-                    seconds, m.testID.rawValue, agentID, SQLiteStore.floor(ts, seconds * 1_000_000_000),
+                    seconds, m.testID.rawValue, agentID,
+                    SeriesResolution.bucketStart(ts, size: seconds * 1_000_000_000),
                 ])
             }
         }

@@ -11,7 +11,7 @@ extension SQLiteStore {
         guard !agents.isEmpty else {
             throw StoreError(code: .invalidInput, message: "a test needs at least one agent (e.g. --agent local)")
         }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now()
         let names = Array(Set(agents)).sorted()
         let id = try await writeAndPublish { db, changes -> Int64 in
@@ -39,7 +39,7 @@ extension SQLiteStore {
 
     public func createChildTest(_ spec: TestSpec, parent: TestID, occurrence: Int) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now()
         let id = try await writeAndPublish { db, changes -> Int64 in
             let agentIDs = try Int64.fetchAll(
@@ -79,7 +79,7 @@ extension SQLiteStore {
 
     public func reviseTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now()
         try await writeAndPublish { db, changes in
             guard
@@ -148,7 +148,7 @@ extension SQLiteStore {
 
     public func restartTest(_ id: TestID, spec: TestSpec) async throws -> TestRecord {
         do { try spec.validate() } catch { throw StoreError(code: .invalidInput, message: error.description) }
-        let specJSON = try Self.json(spec)
+        let specJSON = try StoredJSON.encode(spec)
         let now = Timestamp.now()
         try await writeAndPublish { db, changes in
             try db.execute(
@@ -236,7 +236,7 @@ extension SQLiteStore {
                 TestAssignment(
                     testID: TestID(row[0]),
                     revision: row[1],
-                    spec: try Self.decode(TestSpec.self, from: row[2])
+                    spec: try StoredJSON.decode(TestSpec.self, from: row[2])
                 )
             }
         }
@@ -310,7 +310,7 @@ extension SQLiteStore {
         return TestRecord(
             id: TestID(id),
             revision: row["revision"],
-            spec: try decode(TestSpec.self, from: row["spec_json"]),
+            spec: try StoredJSON.decode(TestSpec.self, from: row["spec_json"]),
             state: state,
             agents: try assignedAgents(db, test: id),
             createdAt: Timestamp(unixNanos: row["created_at"]),

@@ -153,18 +153,4 @@ public final class SQLiteStore: StoreBackend {
         }
         return id
     }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(json.utf8))
-        } catch {
-            throw StoreError(code: .corrupt, message: "stored \(type) does not decode", cause: error)
-        }
-    }
 }

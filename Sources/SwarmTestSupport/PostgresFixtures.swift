@@ -78,16 +78,9 @@ public func withPostgresDatabase<T: Sendable>(
     adminURL: String,
     _ body: (PostgresStore.Configuration, PostgresClient) async throws -> T
 ) async throws -> T {
-    let admin = try PostgresStore.Configuration(url: adminURL)
-    // Only hex digits are variable: safe to splice where DDL takes no binds.
+    let logger = Logger(label: "test.postgres.fixture")
     let name = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    try await fixtureStep("creating database \(name)") {
-        _ = try await withPostgresClient(admin) { client in
-            try await client.query("CREATE DATABASE \(unescaped: name)")
-        }
-    }
-    var configuration = admin
-    configuration.database = name
+    let configuration = try await PostgresStore.createScratchDatabase(adminURL: adminURL, name: name, logger: logger)
     let result: Result<T, any Error>
     do {
         result = .success(
@@ -96,21 +89,6 @@ public func withPostgresDatabase<T: Sendable>(
     } catch {
         result = .failure(error)
     }
-    try await fixtureStep("dropping database \(name)") {
-        _ = try await withPostgresClient(admin) { client in
-            try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
-        }
-    }
+    try await PostgresStore.dropScratchDatabase(name, adminURL: adminURL, logger: logger)
     return try result.get()
-}
-
-/// Runs one fixture step; a driver error becomes a ``FixtureError`` with the server's message
-/// (PSQLError's own description hides it).
-private func fixtureStep(_ step: String, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as PSQLError {
-        let message = error.serverInfo?[.message] ?? "\(error.code)"
-        throw FixtureError("\(step) failed: \(message)")
-    }
 }
