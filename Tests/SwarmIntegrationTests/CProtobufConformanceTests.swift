@@ -11,9 +11,7 @@ import Testing
 /// decodes that and re-encodes the same bytes again. `scripts/c-agent.sh test` builds the C side
 /// (scripts/test.sh runs it before the Swift suites).
 @Suite struct CProtobufConformanceTests {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let tool = "\(root)/.build-c/asan/tests/proto_conformance"
+    static let tool = "\(Repository.root)/.build-c/asan/tests/proto_conformance"
 
     func run(_ arguments: [String]) throws -> Int32 {
         let process = Process()

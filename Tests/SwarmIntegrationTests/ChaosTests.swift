@@ -12,21 +12,6 @@ import Testing
 /// The real binaries under steady ingest, killed with SIGKILL at random moments: what the agents
 /// spooled must end up stored, each measurement exactly once.
 @Suite(.timeLimit(.minutes(3))) struct ChaosTests {
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/provision-certs.sh").path
-
-    func provision(_ arguments: [String], dir: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.script] + arguments + ["--dir", dir]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
-    }
-
     /// The log lines about batches, acks and sessions, to explain a loss.
     func batchLogLines(dir: String, names: [String]) -> String {
         names.flatMap { name in
@@ -43,10 +28,8 @@ import Testing
         let binary = try ProductBinary.require()
         try await withTemporaryDirectory { dir in
             let certs = "\(dir)/certs"
-            try provision(["init"], dir: certs)
-            try provision(["server"], dir: certs)
             let agents = ["chaos-1", "chaos-2"]
-            for name in agents { try provision(["agent", name], dir: certs) }
+            try ProvisionScript.swarm(dir: certs, agents: agents)
 
             // A loopback listener the tcp probes connect to, many times a second.
             let target = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -129,21 +112,8 @@ import Testing
 
             // Then: stop measuring, let the spools drain, and compare what was spooled with what is stored.
             for test in tests { _ = try await store.cancelTest(test.id) }
-            // Drained means empty spools and no new sequence numbers for 1.5 s (15 intervals of the
-            // tests): an agent that has not yet heard of the cancel would still be spooling, and what
-            // it spools after the comparison is read would look lost or foreign.
-            var lastRanges: [Range<UInt64>] = []
-            let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(1500)) {
-                var depth = 0
-                var ranges: [Range<UInt64>] = []
-                for name in agents {
-                    let spool = try Spool(path: "\(dir)/\(name).spool")
-                    depth += try await spool.depth()
-                    ranges.append(try await spool.sequenceRange())
-                }
-                defer { lastRanges = ranges }
-                return depth == 0 && ranges == lastRanges
-            }
+            // Drained means empty spools and no new sequence numbers for 1.5 s (15 intervals of the tests).
+            let drained = try await spoolsDrained(agents.map { "\(dir)/\($0).spool" }, timeout: .seconds(90))
             #expect(drained, "the spools did not drain and go quiet after the tests were cancelled")
             var total = 0
             for (name, agent) in zip(agents, names) {

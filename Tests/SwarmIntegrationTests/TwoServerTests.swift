@@ -15,21 +15,6 @@ import Testing
 /// sessions are; one server is killed with SIGKILL under ingest, its agents move to the other, and
 /// every measurement the agents spooled is stored exactly once.
 @Suite(.timeLimit(.minutes(3))) struct TwoServerTests {
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/provision-certs.sh").path
-
-    func provision(_ arguments: [String], dir: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.script] + arguments + ["--dir", dir]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "provision-certs.sh \(arguments)")
-    }
-
     /// A signed-in gateway caller: the session cookie and the CSRF token.
     struct Operator {
         var port: Int
@@ -94,15 +79,13 @@ import Testing
                     + "\(database.database)?sslmode=disable"
                 let store = PostgresStore(configuration: database, logger: Logger(label: "two-servers.store"))
                 let certs = "\(dir)/certs"
-                try provision(["init"], dir: certs)
-                try provision(["server"], dir: certs)
                 // Agents 1 and 2 dial A first, 3 and 4 dial B first.
                 let agents = ["spread-1", "spread-2", "spread-3", "spread-4"]
-                for name in agents { try provision(["agent", name], dir: certs) }
+                try ProvisionScript.swarm(dir: certs, agents: agents)
                 // One more agent knows only server A and has no tests: when A dies, nobody holds its
                 // session, and server B must mark it offline (its server stopped reporting).
                 let stranded = "stranded"
-                try provision(["agent", stranded], dir: certs)
+                try ProvisionScript.run(["agent", stranded], dir: certs)
                 let names = try agents.map { try #require(AgentName($0)) }
                 let password = "two servers, one swarm"
                 try await store.createUser(
@@ -221,18 +204,7 @@ import Testing
 
                 // Stop measuring, let the spools drain, compare what each agent spooled with what is stored.
                 for test in tests { _ = try await store.cancelTest(test) }
-                var lastRanges: [Range<UInt64>] = []
-                let drained = try await eventually(timeout: .seconds(60), every: .milliseconds(1500)) {
-                    var depth = 0
-                    var ranges: [Range<UInt64>] = []
-                    for name in agents {
-                        let spool = try Spool(path: "\(dir)/\(name).spool")
-                        depth += try await spool.depth()
-                        ranges.append(try await spool.sequenceRange())
-                    }
-                    defer { lastRanges = ranges }
-                    return depth == 0 && ranges == lastRanges
-                }
+                let drained = try await spoolsDrained(agents.map { "\(dir)/\($0).spool" }, timeout: .seconds(60))
                 #expect(drained, "the spools did not drain and go quiet after the tests were cancelled")
                 var total = 0
                 for (name, agent) in zip(agents, names) {
