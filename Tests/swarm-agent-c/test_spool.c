@@ -28,6 +28,20 @@ int main(void) {
     uint64_t id = 0;
     uint8_t **records = NULL;
     size_t *lengths = NULL, count = 0;
+    /* A batch stays within the size it is given (3/4 of the server's frame limit). */
+    {
+        swarm_spool probe;
+        char other[] = "/tmp/swarm-spool-size-XXXXXX";
+        CHECK(mkdtemp(other) != NULL);
+        CHECK(swarm_spool_open(&probe, other, error, sizeof error) == 0);
+        CHECK(swarm_spool_append(&probe, a, sizeof a) == 0 && swarm_spool_append(&probe, b, sizeof b) == 0);
+        CHECK(swarm_spool_batch(&probe, 0, 4, &id, &records, &lengths, &count) == 0);
+        CHECK(count == 1 && lengths[0] == 3);
+        free_batch(records, lengths, count);
+        char command[128];
+        snprintf(command, sizeof command, "rm -rf '%s'", other);
+        CHECK(system(command) == 0);
+    }
     CHECK(swarm_spool_batch(&spool, 40, 1 << 20, &id, &records, &lengths, &count) == 0);
     CHECK(count == 2 && id == 41); /* above the server's last batch id */
     CHECK(lengths[0] == 3 && memcmp(records[0], a, 3) == 0 && lengths[1] == 2 && memcmp(records[1], b, 2) == 0);

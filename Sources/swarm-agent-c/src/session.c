@@ -232,13 +232,15 @@ static int run_due_tests(swarm_agent_state *agent) {
 }
 
 /* Sends the spool's next batch when none is in flight (one at a time). */
-static int send_batch(swarm_tls *tls, swarm_agent_state *agent, uint64_t server_last, uint64_t *in_flight) {
+static int send_batch(swarm_tls *tls, swarm_agent_state *agent, uint64_t server_last, uint32_t max_frame,
+                      uint64_t *in_flight) {
     if (*in_flight || swarm_spool_depth(&agent->spool) == 0) return 0;
     uint64_t id = 0;
     uint8_t **records = NULL;
     size_t *lengths = NULL, count = 0;
-    /* Three quarters of the server's default frame limit, as the Swift agent does. */
-    if (swarm_spool_batch(&agent->spool, server_last, 3u * 1024u * 1024u, &id, &records, &lengths, &count) != 0) {
+    /* Three quarters of the frame limit the server announced, as the Swift agent does. */
+    if (swarm_spool_batch(&agent->spool, server_last, (size_t)max_frame / 4u * 3u, &id, &records, &lengths, &count) !=
+        0) {
         return -1;
     }
     int rc = 0;
@@ -272,13 +274,17 @@ typedef enum { KEEP_GOING, END_SESSION } handled;
 
 /* One frame from the server, by the agent rows of the transition table. */
 static handled handle(swarm_tls *tls, session_state *state, const Streamswarm__Mesh__V1__Frame *frame,
-                      uint32_t *heartbeat_ms, swarm_agent_state *agent, uint64_t *server_last, uint64_t *in_flight) {
+                      uint32_t *heartbeat_ms, swarm_agent_state *agent, uint64_t *server_last, uint32_t *max_frame,
+                      uint64_t *in_flight) {
     switch (frame->body_case) {
     case STREAMSWARM__MESH__V1__FRAME__BODY_WELCOME:
         if (*state != AWAITING_WELCOME) break;
         *state = ACTIVE;
         if (frame->welcome->heartbeat_interval_ms > 0) *heartbeat_ms = frame->welcome->heartbeat_interval_ms;
         *server_last = frame->welcome->last_batch_id;
+        if (frame->welcome->max_frame_bytes > 0 && frame->welcome->max_frame_bytes < *max_frame) {
+            *max_frame = frame->welcome->max_frame_bytes;
+        }
         fprintf(stderr, "swarm-agent-c: connected as %s (session %s, heartbeat every %u ms)\n",
                 frame->welcome->agent_name, frame->welcome->session_id, *heartbeat_ms);
         return KEEP_GOING;
@@ -331,6 +337,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
     session_state state = AWAITING_WELCOME;
     uint32_t heartbeat_ms = 10000;
     uint64_t sequence = 0, server_last = 0, in_flight = 0;
+    uint32_t max_frame = SWARM_FRAME_DEFAULT_MAX_PAYLOAD;
     int64_t next_heartbeat = monotonic_ms() + heartbeat_ms;
     swarm_session_end end = SWARM_SESSION_FAILED;
     for (;;) {
@@ -344,7 +351,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
             next_heartbeat = monotonic_ms() + heartbeat_ms;
         }
         if (run_due_tests(agent) != 0) break;
-        if (state == ACTIVE && send_batch(&tls, agent, server_last, &in_flight) != 0) break;
+        if (state == ACTIVE && send_batch(&tls, agent, server_last, max_frame, &in_flight) != 0) break;
         if (swarm_tls_pending(&tls) == 0) {
             int64_t wake = next_heartbeat;
             for (size_t i = 0; i < agent->test_count; i++) {
@@ -375,7 +382,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
                 outcome = END_SESSION;
                 break;
             }
-            outcome = handle(&tls, &state, frame, &heartbeat_ms, agent, &server_last, &in_flight);
+            outcome = handle(&tls, &state, frame, &heartbeat_ms, agent, &server_last, &max_frame, &in_flight);
             if (state == ACTIVE && sequence == 0) next_heartbeat = monotonic_ms() + heartbeat_ms;
             streamswarm__mesh__v1__frame__free_unpacked(frame, NULL);
         }
