@@ -1,7 +1,6 @@
 #include "session.h"
 
 #include "frame.h"
-#include "probe_tcp.h"
 #include "streamswarm/mesh/v1/measurement.pb-c.h"
 #include "streamswarm/mesh/v1/session.pb-c.h"
 
@@ -17,18 +16,6 @@
 #define AGENT_VERSION "0.1.0-c"
 
 typedef enum { AWAITING_WELCOME, ACTIVE } session_state;
-
-static int64_t now_nanos(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-static int64_t monotonic_ms(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Packs `frame` behind its 5-byte header and sends it. */
 static int send_frame(swarm_tls *tls, const Streamswarm__Mesh__V1__Frame *frame) {
@@ -59,10 +46,8 @@ static int send_hello(swarm_tls *tls, const swarm_agent_state *agent) {
     hello.protocol_version = 1;
     hello.agent_version = AGENT_VERSION;
     hello.host = &host;
-    Streamswarm__Mesh__V1__ProbeKind capabilities[] = {STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM,
-                                                       STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP};
-    hello.n_capabilities = 2;
-    hello.capabilities = capabilities;
+    hello.n_capabilities = sizeof swarm_capabilities / sizeof swarm_capabilities[0];
+    hello.capabilities = (Streamswarm__Mesh__V1__ProbeKind *)swarm_capabilities;
     hello.last_acked_batch_id = agent->spool.batch_id ? agent->spool.batch_id - 1 : agent->spool.last_batch_id;
     hello.spool_depth = swarm_spool_depth(&agent->spool);
     Streamswarm__Mesh__V1__Frame frame = STREAMSWARM__MESH__V1__FRAME__INIT;
@@ -80,7 +65,7 @@ static int send_heartbeat(swarm_tls *tls, uint64_t sequence) {
     }
     Streamswarm__Mesh__V1__Heartbeat heartbeat = STREAMSWARM__MESH__V1__HEARTBEAT__INIT;
     heartbeat.sequence = sequence;
-    heartbeat.sent_unix_nanos = now_nanos();
+    heartbeat.sent_unix_nanos = swarm_realtime_nanos();
     heartbeat.load = &load;
     Streamswarm__Mesh__V1__Frame frame = STREAMSWARM__MESH__V1__FRAME__INIT;
     frame.body_case = STREAMSWARM__MESH__V1__FRAME__BODY_HEARTBEAT;
@@ -110,125 +95,27 @@ static void send_goodbye(swarm_tls *tls) {
     send_frame(tls, &frame);
 }
 
-static void remove_test(swarm_agent_state *agent, int64_t test_id) {
-    for (size_t i = 0; i < agent->test_count; i++) {
-        if (agent->tests[i].test_id == test_id) {
-            agent->tests[i] = agent->tests[--agent->test_count];
-            return;
-        }
-    }
-}
-
-static const char *kind_name(int kind) {
-    const ProtobufCEnumValue *value =
-        protobuf_c_enum_descriptor_get_value(&streamswarm__mesh__v1__probe_kind__descriptor, kind);
-    return value ? value->name : "an unknown probe kind";
-}
-
-/* A test assignment: accepted when every probe is one this agent runs (system), else refused
- * saying which is not. A snapshot's last frame drops the tests it did not name. */
+/* A test assignment: accepted when the scheduler takes it, else refused with its reason. A
+ * snapshot's last frame drops the tests it did not name. */
 static int on_assignment(swarm_tls *tls, swarm_agent_state *agent,
                          const Streamswarm__Mesh__V1__TestAssignment *assignment) {
     int result = 0;
     if (assignment->test_id != 0) {
-        const Streamswarm__Mesh__V1__TestSpec *spec = assignment->spec;
-        char reason[160] = "";
-        int kind = 0;
-        if (!spec || spec->n_probes != 1) {
-            snprintf(reason, sizeof reason, "the C agent runs tests of exactly one probe");
-        } else {
-            kind = spec->probes[0]->kind;
-            if (kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_SYSTEM &&
-                kind != STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
-                snprintf(reason, sizeof reason, "%s is not supported by the C agent (it runs system and tcp)",
-                         kind_name(kind));
-            } else if (kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP &&
-                       (!spec->target || !spec->target->host[0] || spec->target->port == 0 ||
-                        strlen(spec->target->host) >= sizeof agent->tests[0].host)) {
-                snprintf(reason, sizeof reason, "a tcp test needs a target host and port");
-            }
-        }
-        if (!reason[0] && agent->test_count == SWARM_MAX_TESTS) {
-            snprintf(reason, sizeof reason, "the C agent runs at most %d tests", SWARM_MAX_TESTS);
-        }
-        if (reason[0]) {
-            remove_test(agent, assignment->test_id);
-            result = send_ack(tls, assignment->test_id, assignment->revision, 0, reason);
-        } else {
-            remove_test(agent, assignment->test_id);
-            swarm_running_test *test = &agent->tests[agent->test_count++];
-            memset(test, 0, sizeof *test);
-            test->test_id = assignment->test_id;
-            test->revision = assignment->revision;
-            test->kind = kind;
-            if (kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
-                snprintf(test->host, sizeof test->host, "%s", spec->target->host);
-                test->port = spec->target->port;
-            }
-            test->timeout_ms = spec->schedule && spec->schedule->timeout_ms ? (int)spec->schedule->timeout_ms : 5000;
-            test->interval_ms = spec->schedule && spec->schedule->interval_ms ? spec->schedule->interval_ms : 60000;
-            test->next_run_ms = monotonic_ms();
-            test->in_snapshot = 1;
-            result = send_ack(tls, assignment->test_id, assignment->revision, 1, "");
-        }
+        char reason[200] = "";
+        int accepted = swarm_scheduler_accept(agent, assignment->test_id, assignment->revision, assignment->spec,
+                                              reason, sizeof reason) == 0;
+        result = send_ack(tls, assignment->test_id, assignment->revision, accepted, accepted ? "" : reason);
     }
     if (assignment->snapshot && assignment->last_of_snapshot) {
         for (size_t i = 0; i < agent->test_count;) {
             if (!agent->tests[i].in_snapshot) {
-                agent->tests[i] = agent->tests[--agent->test_count];
+                swarm_scheduler_remove(agent, i);
             } else {
                 agent->tests[i++].in_snapshot = 0;
             }
         }
     }
     return result;
-}
-
-/* Runs the due tests and spools what they measured. */
-static int run_due_tests(swarm_agent_state *agent) {
-    int64_t now = monotonic_ms();
-    for (size_t i = 0; i < agent->test_count; i++) {
-        swarm_running_test *test = &agent->tests[i];
-        if (test->next_run_ms > now) continue;
-        test->next_run_ms = now + test->interval_ms;
-        Streamswarm__Mesh__V1__SystemResult system = STREAMSWARM__MESH__V1__SYSTEM_RESULT__INIT;
-        Streamswarm__Mesh__V1__TcpResult tcp = STREAMSWARM__MESH__V1__TCP_RESULT__INIT;
-        char address[128], error[256];
-        Streamswarm__Mesh__V1__Measurement measurement = STREAMSWARM__MESH__V1__MEASUREMENT__INIT;
-        measurement.test_id = test->test_id;
-        measurement.revision = test->revision;
-        measurement.sequence = agent->spool.next_sequence;
-        measurement.kind = test->kind;
-        measurement.started_unix_nanos = now_nanos();
-        if (test->kind == STREAMSWARM__MESH__V1__PROBE_KIND__PROBE_KIND_TCP) {
-            /* The run blocks up to its timeout (the agent is one thread; a timeout is a few s). */
-            measurement.status =
-                swarm_tcp_probe_run(test->host, test->port, test->timeout_ms, &tcp, address, sizeof address, error,
-                                    sizeof error);
-            measurement.result_case = STREAMSWARM__MESH__V1__MEASUREMENT__RESULT_TCP;
-            measurement.tcp = &tcp;
-            if (error[0]) measurement.reason = error;
-        } else if (swarm_system_probe_run(&agent->system, &system) != 0) {
-            measurement.status = STREAMSWARM__MESH__V1__MEASUREMENT_STATUS__MEASUREMENT_STATUS_FAILED;
-            measurement.reason = "cannot read /proc";
-        } else {
-            measurement.status = STREAMSWARM__MESH__V1__MEASUREMENT_STATUS__MEASUREMENT_STATUS_OK;
-            measurement.result_case = STREAMSWARM__MESH__V1__MEASUREMENT__RESULT_SYSTEM;
-            measurement.system = &system;
-        }
-        measurement.duration_nanos = now_nanos() - measurement.started_unix_nanos;
-        size_t size = streamswarm__mesh__v1__measurement__get_packed_size(&measurement);
-        uint8_t *bytes = malloc(size ? size : 1);
-        if (!bytes) return -1;
-        streamswarm__mesh__v1__measurement__pack(&measurement, bytes);
-        int rc = swarm_spool_append(&agent->spool, bytes, size);
-        free(bytes);
-        if (rc != 0) {
-            fprintf(stderr, "swarm-agent-c: cannot write to the spool %s (disk full or read-only?)\n", agent->spool.dir);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* Sends the spool's next batch when none is in flight (one at a time). */
@@ -255,7 +142,7 @@ static int send_batch(swarm_tls *tls, swarm_agent_state *agent, uint64_t server_
         batch.batch_id = id;
         batch.n_measurements = decoded;
         batch.measurements = measurements;
-        batch.created_unix_nanos = now_nanos();
+        batch.created_unix_nanos = swarm_realtime_nanos();
         Streamswarm__Mesh__V1__Frame frame = STREAMSWARM__MESH__V1__FRAME__INIT;
         frame.body_case = STREAMSWARM__MESH__V1__FRAME__BODY_RESULT_BATCH;
         frame.result_batch = &batch;
@@ -291,7 +178,7 @@ static handled handle(swarm_tls *tls, session_state *state, const Streamswarm__M
     case STREAMSWARM__MESH__V1__FRAME__BODY_TEST_ASSIGNMENT:
         return on_assignment(tls, agent, frame->test_assignment) == 0 ? KEEP_GOING : END_SESSION;
     case STREAMSWARM__MESH__V1__FRAME__BODY_TEST_CANCEL:
-        remove_test(agent, frame->test_cancel->test_id);
+        swarm_scheduler_remove_id(agent, frame->test_cancel->test_id);
         return send_ack(tls, frame->test_cancel->test_id, frame->test_cancel->revision, 1, "") == 0 ? KEEP_GOING
                                                                                                   : END_SESSION;
     case STREAMSWARM__MESH__V1__FRAME__BODY_BATCH_ACK:
@@ -338,7 +225,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
     uint32_t heartbeat_ms = 10000;
     uint64_t sequence = 0, server_last = 0, in_flight = 0;
     uint32_t max_frame = SWARM_FRAME_DEFAULT_MAX_PAYLOAD;
-    int64_t next_heartbeat = monotonic_ms() + heartbeat_ms;
+    int64_t next_heartbeat = swarm_monotonic_ms() + heartbeat_ms;
     swarm_session_end end = SWARM_SESSION_FAILED;
     for (;;) {
         if (*stop) {
@@ -346,23 +233,23 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
             end = SWARM_SESSION_STOPPED;
             break;
         }
-        if (state == ACTIVE && monotonic_ms() >= next_heartbeat) {
+        if (state == ACTIVE && swarm_monotonic_ms() >= next_heartbeat) {
             if (send_heartbeat(&tls, ++sequence) != 0) break;
-            next_heartbeat = monotonic_ms() + heartbeat_ms;
+            next_heartbeat = swarm_monotonic_ms() + heartbeat_ms;
         }
-        if (run_due_tests(agent) != 0) break;
         if (state == ACTIVE && send_batch(&tls, agent, server_last, max_frame, &in_flight) != 0) break;
-        if (swarm_tls_pending(&tls) == 0) {
-            int64_t wake = next_heartbeat;
-            for (size_t i = 0; i < agent->test_count; i++) {
-                if (agent->tests[i].next_run_ms < wake) wake = agent->tests[i].next_run_ms;
-            }
-            int64_t wait = wake - monotonic_ms();
-            struct pollfd ready = {tls.fd, POLLIN, 0};
-            int rc = poll(&ready, 1, wait < 0 ? 0 : (int)wait);
-            if (rc < 0 && errno == EINTR) continue;
-            if (rc <= 0) continue;
-        }
+        /* One poll for the connection and every probe in flight. */
+        struct pollfd fds[1 + SWARM_MAX_TESTS];
+        fds[0].fd = tls.fd;
+        fds[0].events = POLLIN;
+        fds[0].revents = 0;
+        size_t count = 1;
+        int64_t wake = swarm_scheduler_prepare(agent, fds, &count, 1 + SWARM_MAX_TESTS, next_heartbeat);
+        int64_t wait = swarm_tls_pending(&tls) > 0 ? 0 : wake - swarm_monotonic_ms();
+        int rc = poll(fds, count, wait < 0 ? 0 : (int)wait);
+        if (rc < 0 && errno != EINTR) break;
+        if (swarm_scheduler_service(agent, fds, 1, rc > 0 ? count - 1 : 0) != 0) break;
+        if (swarm_tls_pending(&tls) == 0 && (rc <= 0 || fds[0].revents == 0)) continue;
         size_t room = 0;
         uint8_t *space = swarm_frame_reader_space(&reader, &room);
         ssize_t got = swarm_tls_read(&tls, space, room);
@@ -383,7 +270,7 @@ swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agen
                 break;
             }
             outcome = handle(&tls, &state, frame, &heartbeat_ms, agent, &server_last, &max_frame, &in_flight);
-            if (state == ACTIVE && sequence == 0) next_heartbeat = monotonic_ms() + heartbeat_ms;
+            if (state == ACTIVE && sequence == 0) next_heartbeat = swarm_monotonic_ms() + heartbeat_ms;
             streamswarm__mesh__v1__frame__free_unpacked(frame, NULL);
         }
         if (outcome == END_SESSION) break;
