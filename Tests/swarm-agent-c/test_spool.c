@@ -83,6 +83,19 @@ int main(void) {
     CHECK(swarm_spool_open(&spool, dir, error, sizeof error) == 0);
     CHECK(swarm_spool_depth(&spool) == 2);
 
+    /* BATCH_ID_REUSED: the batch in flight goes again above the server's id, the same records, and
+     * the new id survives a restart; a stale id (not the one in flight) changes nothing. */
+    CHECK(swarm_spool_batch(&spool, 0, 1 << 20, &id, &records, &lengths, &count) == 0);
+    CHECK(count == 1 && id == 43); /* the batch in flight keeps its records */
+    free_batch(records, lengths, count);
+    CHECK(swarm_spool_renumber(&spool, 42, 500) == 0 && spool.batch_id == 43);
+    CHECK(swarm_spool_renumber(&spool, 43, 500) == 0 && spool.batch_id == 501);
+    CHECK(swarm_spool_open(&spool, dir, error, sizeof error) == 0);
+    CHECK(swarm_spool_batch(&spool, 0, 1 << 20, &id, &records, &lengths, &count) == 0);
+    CHECK(count == 1 && id == 501 && lengths[0] == 3 && swarm_spool_depth(&spool) == 2);
+    free_batch(records, lengths, count);
+    CHECK(swarm_spool_acked(&spool, 501) == 0 && swarm_spool_depth(&spool) == 1);
+
     snprintf(path, sizeof path, "rm -rf '%s'", dir);
     CHECK(system(path) == 0);
     return check_summary("test_spool");

@@ -75,12 +75,13 @@ int main(int argc, char **argv) {
     /* Reconnect with exponential backoff and full jitter: sleep uniform(0, min(cap, 500 ms * 2^n)). */
     unsigned attempt = 0;
     while (!stop_requested) {
-        swarm_session_end end = swarm_session_run(&config, &agent, &stop_requested);
+        int64_t asked = -1;
+        swarm_session_end end = swarm_session_run(&config, &agent, &stop_requested, &asked);
         if (end == SWARM_SESSION_STOPPED) break;
         attempt = end == SWARM_SESSION_ENDED ? 0 : attempt + 1;
         long ceiling = 500L << (attempt < 16 ? attempt : 16);
         if (ceiling > cap_ms) ceiling = cap_ms;
-        long wait = (long)((double)rand() / ((double)RAND_MAX + 1.0) * (double)ceiling);
+        long wait = asked >= 0 ? (long)asked : (long)((double)rand() / ((double)RAND_MAX + 1.0) * (double)ceiling);
         fprintf(stderr, "swarm-agent-c: reconnecting in %ld ms\n", wait);
         /* Tests go on while disconnected: what they measure waits in the spool. */
         if (swarm_scheduler_idle(&agent, wait, &stop_requested) != 0) {

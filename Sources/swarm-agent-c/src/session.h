@@ -20,8 +20,9 @@ typedef enum {
     SWARM_SESSION_ENDED      /* had a session that ended: reconnect soon */
 } swarm_session_end;
 
-/* Runs one session until it ends or `*stop` is set. */
+/* Runs one session until it ends or `*stop` is set. `*reconnect_after_ms` is when the server asked
+ * to be dialled again (Goodbye, a non-fatal error), or -1 for the caller's backoff. */
 swarm_session_end swarm_session_run(const swarm_agent_config *config, swarm_agent_state *agent,
-                                    volatile sig_atomic_t *stop);
+                                    volatile sig_atomic_t *stop, int64_t *reconnect_after_ms);
 
 #endif

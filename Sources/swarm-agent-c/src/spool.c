@@ -183,4 +183,12 @@ int swarm_spool_acked(swarm_spool *spool, uint64_t batch_id) {
     return save_state(spool);
 }
 
+int swarm_spool_renumber(swarm_spool *spool, uint64_t batch_id, uint64_t server_last) {
+    if (batch_id != spool->batch_id || batch_id == 0) return 0;
+    uint64_t base = spool->last_batch_id > server_last ? spool->last_batch_id : server_last;
+    spool->batch_id = base + 1;
+    spool->last_batch_id = spool->batch_id;
+    return save_state(spool);
+}
+
 uint64_t swarm_spool_depth(const swarm_spool *spool) { return spool->depth; }

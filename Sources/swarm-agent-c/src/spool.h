@@ -33,6 +33,10 @@ int swarm_spool_batch(swarm_spool *spool, uint64_t server_last, size_t max_bytes
                       uint8_t ***records, size_t **lengths, size_t *count);
 /* The server acknowledged `batch_id`. */
 int swarm_spool_acked(swarm_spool *spool, uint64_t batch_id);
+/* The server holds `batch_id` with other measurements (BATCH_ID_REUSED): the batch in flight takes
+ * a new id above max(last used, `server_last`), saved before it is resent. */
+int swarm_spool_renumber(swarm_spool *spool, uint64_t batch_id, uint64_t server_last);
+
 /* Measurements written and not yet acknowledged. */
 uint64_t swarm_spool_depth(const swarm_spool *spool);
 
