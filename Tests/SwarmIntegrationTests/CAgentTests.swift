@@ -1,184 +1,204 @@
 import Foundation
-import Logging
 import NIOCore
 import NIOPosix
 import SwarmCore
+import SwarmProto
 import SwarmStore
 import SwarmStoreSQLite
 import SwarmTestSupport
+import SwiftProtobuf
 import Testing
 
 /// The C agent (Sources/swarm-agent-c, built under the sanitizers by `scripts/c-agent.sh test`)
 /// against the real `streamswarm server`: mutual TLS with GnuTLS, Hello and Welcome, heartbeats on
-/// the server's interval, a test it cannot run refused with a reason, the system probe spooled and
-/// delivered through a server crash with every sequence stored once, Goodbye on SIGTERM.
+/// the server's interval, a test it cannot run refused with a reason, tcp and icmp results, the
+/// system probe spooled and delivered through a server crash with every sequence stored once,
+/// Goodbye on SIGTERM; revocation; a spool older than the server renumbered; hostile frames.
 @Suite(.timeLimit(.minutes(2))) struct CAgentTests {
-    static let agentBinary = "\(Repository.root)/.build-c/asan/swarm-agent-c"
-
-    /// The C agent with the certificate of `c-agent` in `certs`, dialling 127.0.0.1:`port`; its
-    /// stderr goes to `log`.
-    func startAgent(certs: String, port: Int, spool: String, log: String) throws -> ChildProcess {
-        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        defer { close(fd) }
-        return try ChildProcess.spawn(
-            Self.agentBinary,
-            [
-                "--server", "127.0.0.1:\(port)", "--server-name", "localhost", "--ca", "\(certs)/ca.pem",
-                "--cert", "\(certs)/agents/c-agent.pem", "--key", "\(certs)/agents/c-agent.key",
-                "--reconnect-cap-ms", "200", "--spool", spool,
-            ],
-            standardError: fd
-        )
-    }
-
     @Test(
-        "the C agent: mutual TLS, heartbeats, refuses what it cannot run, system measurements through a server kill -9 with none lost, Goodbye"
+        "the C agent: mutual TLS, heartbeats, refuses what it cannot run, tcp and icmp, system measurements through a server kill -9 with none lost, Goodbye"
     )
     func session() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.agentBinary) else {
-            Issue.record("\(Self.agentBinary) is missing: run scripts/c-agent.sh test (scripts/test.sh does) first")
-            return
-        }
-        let binary = try ProductBinary.require()
-        try await withTemporaryDirectory { dir in
-            let certs = "\(dir)/certs"
-            try ProvisionScript.swarm(dir: certs, agents: ["c-agent"])
-            let db = "\(dir)/swarm.sqlite"
-            let store = try SQLiteStore(configuration: .init(path: db), logger: Logger(label: "c-agent.store"))
-            let name = try #require(AgentName("c-agent"))
-            let port = try await freeLoopbackPort()
-            func log(_ file: String) -> Int32 { open("\(dir)/\(file).log", O_WRONLY | O_CREAT | O_APPEND, 0o600) }
-            func startServer() throws -> ChildProcess {
-                let serverLog = log("server")
-                defer { close(serverLog) }
-                return try ChildProcess.spawn(
-                    binary,
-                    [
-                        "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
-                        "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
-                        "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "500ms", "--log-level", "info",
-                        "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
-                    ],
-                    standardError: serverLog
-                )
-            }
-            var server = try startServer()
+        try await CAgentSwarm.with { swarm in
+            let store = swarm.store
+            let name = swarm.name
+            var server = try swarm.startServer()
             defer { server.kill() }
-            let agent = try startAgent(certs: certs, port: port, spool: "\(dir)/spool", log: "\(dir)/agent.log")
+            let agent = try swarm.startAgent()
             var stopped = false
             defer { if !stopped { agent.kill() } }
-            func text(_ file: String) -> String {
-                (try? String(contentsOfFile: "\(dir)/\(file).log", encoding: .utf8)) ?? ""
-            }
 
-            let online = try await eventually(timeout: .seconds(30)) { try await store.agent(name)?.online == true }
-            #expect(online, "the C agent never came online; its log:\n\(text("agent"))")
+            let online = try await eventually(timeout: .seconds(30)) { try await swarm.online() }
+            #expect(online, "the C agent never came online; its log:\n\(swarm.log("agent"))")
             #expect(try await store.agent(name)?.agentVersion == "0.1.0-c")
             // Three heartbeat intervals of silence would close it: 2.5 s later it is the same session.
             let session = try await store.agent(name)?.sessionID
             try await Task.sleep(for: .milliseconds(2500))
-            #expect(
-                try await store.agent(name)?.online == true,
-                "offline despite heartbeats; agent log:\n\(text("agent"))"
-            )
+            #expect(try await swarm.online(), "offline despite heartbeats; agent log:\n\(swarm.log("agent"))")
             #expect(try await store.agent(name)?.sessionID == session)
 
-            // A test it cannot run (this version runs no probes) is refused, saying why.
-            let test = try await store.createTest(
-                TestSpec(name: "web", probes: [.http], target: .init(host: "127.0.0.1", port: 9)),
-                agents: [name]
-            )
+            // A test it cannot run is refused, saying why.
+            let web = try await swarm.createTest("web", .http, host: "127.0.0.1", port: 9)
             let refused = await eventually(timeout: .seconds(10)) {
-                text("server").contains("rejected test \(test.id)")
-                    && text("server").contains("not supported by the C agent")
+                swarm.log("server").contains("rejected test \(web)")
+                    && swarm.log("server").contains("PROBE_KIND_HTTP is not supported by the C agent")
             }
-            #expect(refused, "no refusal in the server log:\n\(text("server"))")
+            #expect(refused, "no refusal in the server log:\n\(swarm.log("server"))")
 
-            // A tcp test to a loopback listener: connect times; one to a closed port: refused, saying so.
+            // tcp to a loopback listener: connect times; to a closed port: refused, saying so. icmp
+            // to 127.0.0.1: the host allows no datagram socket (ping_group_range), so raw, as root.
             let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .childChannelInitializer { channel in channel.close() }
                 .bind(host: "127.0.0.1", port: 0).get()
             defer { listener.close(promise: nil) }
             let openPort = try #require(listener.localAddress?.port)
-            let closed = try await freeLoopbackPort()
-            var tcpTests: [TestID] = []
-            for target in [openPort, closed] {
-                tcpTests.append(
-                    try await store.createTest(
-                        TestSpec(
-                            name: "tcp \(target)",
-                            probes: [.tcp],
-                            target: .init(host: "127.0.0.1", port: target),
-                            schedule: .init(
-                                interval: .milliseconds(200),
-                                timeout: .seconds(1),
-                                randomStartOffset: false
-                            )
-                        ),
-                        agents: [name]
-                    ).id
-                )
-            }
+            let connects = try await swarm.createTest("tcp open", .tcp, host: "127.0.0.1", port: openPort)
+            let refusals = try await swarm.createTest(
+                "tcp closed",
+                .tcp,
+                host: "127.0.0.1",
+                port: try await freeLoopbackPort()
+            )
+            var icmpOptions = TestSpec.Options()
+            icmpOptions.icmp.packetInterval = .milliseconds(20)
+            let pings = try await swarm.createTest(
+                "ping",
+                .icmp,
+                host: "127.0.0.1",
+                interval: .milliseconds(300),
+                count: 3,
+                options: icmpOptions
+            )
+            let probed = [connects, refusals, pings]
             func rows(_ test: TestID) async throws -> [MeasurementRecord] {
                 try await store.measurements(test: test, agent: name, range: .all, limit: .max)
             }
             let measured = try await eventually(timeout: .seconds(15)) {
-                let connects = try await rows(tcpTests[0]).count
-                let refusals = try await rows(tcpTests[1]).count
-                return connects >= 3 && refusals >= 3
+                for test in probed where try await rows(test).count < 3 { return false }
+                return true
             }
-            #expect(measured, "no tcp results from the C agent; its log:\n\(text("agent"))")
-            let connected = try await rows(tcpTests[0])
+            #expect(measured, "too few tcp/icmp results from the C agent; its log:\n\(swarm.log("agent"))")
+            let connected = try await rows(connects)
             #expect(connected.allSatisfy { $0.status == .ok && ($0.value ?? 0) > 0 }, "\(connected)")
-            let refusedRuns = try await rows(tcpTests[1])
+            let refusedRuns = try await rows(refusals)
             #expect(refusedRuns.allSatisfy { $0.status == .failed && $0.reason.contains("refused") }, "\(refusedRuns)")
-            for test in tcpTests { _ = try await store.cancelTest(test) }
+            for row in try await rows(pings) {
+                #expect(row.status == .ok && (row.value ?? 0) > 0, "\(row)")
+                let icmp = try Streamswarm_Mesh_V1_IcmpResult(serializedBytes: row.payload)
+                #expect(icmp.socketMode == "raw" && icmp.sent == 3 && icmp.received == 3, "\(icmp)")
+                #expect(icmp.rttsUs.count == 3 && icmp.rtt.hasP50Us && icmp.replyTtl == 64, "\(icmp)")
+            }
+            for test in probed { _ = try await store.cancelTest(test) }
 
             // A system test runs: measurements arrive, through a kill -9 and restart of the server.
-            let system = try await store.createTest(
-                TestSpec(
-                    name: "host",
-                    probes: [.system],
-                    schedule: .init(interval: .milliseconds(200), timeout: .seconds(1), randomStartOffset: false)
-                ),
-                agents: [name]
-            )
-            func stored() async throws -> [UInt64] {
-                try await store.measurements(test: system.id, agent: name, range: .all, limit: .max).map(\.sequence)
-            }
-            let arriving = try await eventually(timeout: .seconds(15)) { try await stored().count >= 5 }
-            #expect(arriving, "no system measurements from the C agent; its log:\n\(text("agent"))")
+            let system = try await swarm.createTest("host", .system)
+            let arriving = try await eventually(timeout: .seconds(15)) { try await swarm.sequences(system).count >= 5 }
+            #expect(arriving, "no system measurements from the C agent; its log:\n\(swarm.log("agent"))")
             server.kill()
             try await Task.sleep(for: .milliseconds(800))  // measuring on while no server is there
-            server = try startServer()
-            let before = try await stored().count
-            let resumed = try await eventually(timeout: .seconds(20)) { try await stored().count >= before + 8 }
-            #expect(resumed, "the C agent did not deliver after the server restarted; its log:\n\(text("agent"))")
-            _ = try await store.cancelTest(system.id)
+            server = try swarm.startServer()
+            let before = try await swarm.sequences(system).count
+            let resumed = try await eventually(timeout: .seconds(20)) {
+                try await swarm.sequences(system).count >= before + 8
+            }
+            #expect(resumed, "the C agent did not deliver after the server restarted; its log:\n\(swarm.log("agent"))")
+            _ = try await store.cancelTest(system)
             var last = -1
             let quiet = try await eventually(timeout: .seconds(20), every: .milliseconds(1000)) {
-                let count = try await stored().count
+                let count = try await swarm.sequences(system).count
                 defer { last = count }
                 return count == last
             }
             #expect(quiet, "measurements kept arriving after the cancel")
-            var sequences = try await stored()
-            for test in tcpTests { sequences += try await rows(test).map(\.sequence) }
+            var sequences = try await swarm.sequences(system)
+            for test in probed { sequences += try await swarm.sequences(test) }
             sequences.sort()
             // Nothing lost and nothing twice: the agent's sequences (all its tests) are 1...n without a gap.
             #expect(sequences == Array(1...UInt64(sequences.count)), "gaps or duplicates: \(sequences)")
-            #expect(sequences.count >= 19)
+            #expect(sequences.count >= 22)
 
             // SIGTERM: Goodbye, a clean exit, and the server marks it offline at once.
             agent.stop()
             stopped = true
-            let offline = try await eventually(timeout: .seconds(5)) { try await store.agent(name)?.online == false }
+            let offline = try await eventually(timeout: .seconds(5)) { try await swarm.online() == false }
             #expect(offline, "still online after the C agent stopped")
-            #expect(
-                text("server").contains("agent said Goodbye"),
-                "\(text("server"))"
-            )
-            #expect(!text("agent").contains("ERROR: AddressSanitizer") && !text("agent").contains("runtime error"))
+            #expect(swarm.log("server").contains("agent said Goodbye"), "\(swarm.log("server"))")
+            #expect(swarm.agentIsClean, "\(swarm.log("agent"))")
+        }
+    }
+
+    @Test("revoking the C agent closes its session; it is refused with REVOKED on every reconnect and keeps running")
+    func revocation() async throws {
+        try await CAgentSwarm.with { swarm in
+            let server = try swarm.startServer()
+            defer { server.kill() }
+            let agent = try swarm.startAgent()
+            defer { agent.kill() }
+            let online = try await eventually(timeout: .seconds(30)) { try await swarm.online() }
+            #expect(online, "the C agent never came online; its log:\n\(swarm.log("agent"))")
+            _ = try await swarm.store.revokeAgent(swarm.name, at: .now())
+            let closed = await eventually(timeout: .seconds(15)) {
+                swarm.log("server").contains("agent c-agent was revoked; closing its session")
+            }
+            #expect(closed, "\(swarm.log("server"))")
+            let offline = try await eventually(timeout: .seconds(10)) { try await swarm.online() == false }
+            #expect(offline, "still online after the revocation")
+            let refused = await eventually(timeout: .seconds(15)) {
+                swarm.log("agent").components(separatedBy: "the server reported CODE_REVOKED (fatal)").count > 2
+            }
+            #expect(refused, "no REVOKED refusals on reconnect; agent log:\n\(swarm.log("agent"))")
+            #expect(try await swarm.online() == false)
+            #expect(agent.exitStatusIfExited() == nil, "the C agent exited:\n\(swarm.log("agent"))")
+            #expect(swarm.agentIsClean, "\(swarm.log("agent"))")
+        }
+    }
+
+    @Test(
+        "a spool older than the server (its batch in flight has an id the server stored with other measurements): BATCH_ID_REUSED, renumbered, stored once"
+    )
+    func batchIDReused() async throws {
+        try await CAgentSwarm.with { swarm in
+            let server = try swarm.startServer()
+            defer { server.kill() }
+            var agent = try swarm.startAgent()
+            defer { agent.kill() }
+            let system = try await swarm.createTest("host", .system)
+            let arrived = try await eventually(timeout: .seconds(30)) { try await swarm.sequences(system).count >= 3 }
+            #expect(arrived, "no system measurements; agent log:\n\(swarm.log("agent"))")
+            agent.stop()
+
+            // "Restore a backup": a spool whose batch 1 is in flight, carrying a measurement the
+            // server never saw (sequence 1000). Batch 1 is stored with others: the id is reused.
+            let spool = "\(swarm.dir)/restored"
+            try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+            var measurement = Streamswarm_Mesh_V1_Measurement()
+            measurement.testID = system.rawValue
+            measurement.revision = 1
+            measurement.sequence = 1000
+            measurement.kind = .system
+            measurement.status = .ok
+            measurement.startedUnixNanos = Timestamp.now().unixNanos
+            measurement.system = Streamswarm_Mesh_V1_SystemResult()
+            let bytes: [UInt8] = try measurement.serializedBytes()
+            let length = UInt32(bytes.count)
+            let record =
+                [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+                + bytes
+            try Data(record).write(to: URL(fileURLWithPath: "\(spool)/spool.bin"))
+            // acked offset, next sequence, last batch id, batch in flight, its end (spool.h)
+            try "0 1001 1 1 \(record.count)\n".write(toFile: "\(spool)/state", atomically: true, encoding: .utf8)
+
+            agent = try swarm.startAgent(spool: spool)
+            let stored = try await eventually(timeout: .seconds(20)) {
+                try await swarm.sequences(system).contains(1000)
+            }
+            #expect(stored, "the restored measurement never arrived; agent log:\n\(swarm.log("agent"))")
+            #expect(swarm.log("agent").contains("CODE_BATCH_ID_REUSED"), "\(swarm.log("agent"))")
+            #expect(swarm.log("agent").contains("batch 1 renumbered"), "\(swarm.log("agent"))")
+            let sequences = try await swarm.sequences(system)
+            #expect(sequences.filter { $0 == 1000 }.count == 1)
+            #expect(Set(sequences).count == sequences.count, "stored twice: \(sequences)")
+            #expect(swarm.agentIsClean, "\(swarm.log("agent"))")
         }
     }
 
@@ -186,17 +206,12 @@ import Testing
         "hostile frames from a server (oversized length, unknown flags, garbage) close the session; the C agent reconnects, never crashes"
     )
     func hostileServer() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.agentBinary) else {
-            Issue.record("\(Self.agentBinary) is missing: run scripts/c-agent.sh test (scripts/test.sh does) first")
-            return
-        }
-        try await withTemporaryDirectory { dir in
-            let certs = "\(dir)/certs"
-            try ProvisionScript.swarm(dir: certs, agents: ["c-agent"])
-            let port = try await freeLoopbackPort()
-            let agent = try startAgent(certs: certs, port: port, spool: "\(dir)/spool", log: "\(dir)/agent.log")
+        try await CAgentSwarm.with { swarm in
+            let certs = swarm.certs
+            let port = swarm.port
+            let agent = try swarm.startAgent()
             defer { agent.kill() }
-            func log() -> String { (try? String(contentsOfFile: "\(dir)/agent.log", encoding: .utf8)) ?? "" }
+            func log() -> String { swarm.log("agent") }
             // A TLS server that speaks the transport (ALPN, the swarm CA) and then sends `bytes`:
             // openssl s_server, one connection, what it reads on stdin goes to the agent.
             let hostile: [(bytes: [UInt8], says: String)] = [
