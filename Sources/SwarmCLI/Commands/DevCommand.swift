@@ -32,10 +32,16 @@ struct DevCommand: AsyncParsableCommand {
     var heartbeatInterval: String = "5s"
     @Option(name: .customLong("http-port"), help: "Web UI and JSON API port on 127.0.0.1.")
     var httpPort: Int = 8080
+    @Option(
+        name: .customLong("c-agent"),
+        help: "Also run the C agent (the swarm-agent-c binary at this path) as agent 'c-agent' beside the local one."
+    )
+    var cAgent: String?
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "streamswarm.dev")
         let certs = try DevelopmentCertificates.ensure(directory: "\(data)/certs", logger: logger)
+        if let cAgent { try DevCAgent.prepare(binary: cAgent, certs: "\(data)/certs", logger: logger) }
         let store = try SQLiteStore(configuration: .init(path: "\(data)/streamswarm.sqlite"), logger: logger)
         let local = AgentName("local").map { [$0] } ?? []
         if try await store.tests().isEmpty {
@@ -44,6 +50,8 @@ struct DevCommand: AsyncParsableCommand {
             let test = try await store.createTest(spec, agents: local)
             logger.info("created test \(test.id) 'local system' (system probe every 30 s) for the local agent")
         }
+
+        if cAgent != nil { try await DevCAgent.ensureTests(store: store, logger: logger) }
 
         // Dev mode binds loopback only, so it may print a fresh admin password on every start.
         let devPassword = try await DevAdmin.reset(store: store, hasher: PasswordHasher(cost: 10), logger: logger)
@@ -75,7 +83,7 @@ struct DevCommand: AsyncParsableCommand {
                   mesh server   127.0.0.1:\(port) (mutual TLS, certificates in \(data)/certs)
                   responders    udp echo :\(responders.udpPort), bandwidth :\(responders.bandwidthPort) (swarm key only; 0 = off)
                   database      \(db)
-                  local agent   "local", spool \(data)/agent-local-spool.sqlite
+                  local agent   "local", spool \(data)/agent-local-spool.sqlite\(cAgent == nil ? "" : "\n                  C agent       \"c-agent\" (\(cAgent ?? "")), spool \(data)/agent-c-spool")
                   web UI        http://127.0.0.1:\(httpPort)  (sign in as admin / \(devPassword), reset each dev start)
 
                 Next, in another terminal:
@@ -97,6 +105,14 @@ struct DevCommand: AsyncParsableCommand {
         agentConfiguration.spoolPath = "\(data)/agent-local-spool.sqlite"
         agentConfiguration.agentVersion = StreamSwarm.version
         let agent = try AgentSession(configuration: agentConfiguration, logger: logger)
+        // why: a C agent that dies must not stop dev mode; it says so in the log.
+        let cAgentService = cAgent.map {
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: DevCAgent(binary: $0, data: data, meshPort: meshPort, logger: logger),
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .ignore
+            )
+        }
 
         let group = ServiceGroup(
             configuration: .init(
@@ -105,7 +121,8 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: RecurrenceScheduler(store: store, logger: logger)),
                     .init(service: RetentionJob(store: store, logger: logger)), .init(service: gateway),
                     .init(service: agent),
-                ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
+                ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + (cAgentService.map { [$0] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -155,7 +172,7 @@ enum DevelopmentCertificates {
         return Material(server: server, agent: agent)
     }
 
-    private static func write(_ text: String, to path: String, mode: Int) throws {
+    static func write(_ text: String, to path: String, mode: Int) throws {
         guard
             FileManager.default.createFile(
                 atPath: path,

@@ -52,8 +52,13 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    *colon = '\0';
-    config.host = server;
+    static char host[256];
+    if ((size_t)(colon - server) >= sizeof host) {
+        fprintf(stderr, "swarm-agent-c: --server %s: the host name is too long\n", server);
+        return 2;
+    }
+    memcpy(host, server, (size_t)(colon - server));
+    config.host = host;
     config.port = colon + 1;
     if (!config.tls.server_name) config.tls.server_name = config.host;
 
@@ -62,6 +67,12 @@ int main(int argc, char **argv) {
     action.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR and the loop sees the flag */
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
+    /* A parent may have spawned us with these blocked (a signal mask survives exec): unblock them. */
+    sigset_t stopping;
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGTERM);
+    sigaddset(&stopping, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &stopping, NULL);
     signal(SIGPIPE, SIG_IGN);
     static swarm_agent_state agent;
     char error[512];
