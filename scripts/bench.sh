@@ -12,6 +12,8 @@
 #   BENCH=gateway scripts/bench.sh   # results endpoint (86,400 -> 1,000 points) vs store read; agent list vs static (wrk)
 #   BENCH=gnmi scripts/bench.sh      # one agent, 200 simulated gNMI devices x 50 counters/s: ingested vs offered
 #   GNMI_DEVICES=50 GNMI_SECONDS=10 BENCH=gnmi scripts/bench.sh
+#   BENCH=footprint scripts/bench.sh # the C agent beside the Swift agent: stripped binary, RSS idle and
+#                                    # with 50 icmp targets each (scripts/bench-footprint.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +23,9 @@ echo "== $(date -u +%H:%M:%S) building release binary (a cold build takes ~8 min
 swift build -c release --product streamswarm
 if [[ ${BENCH:-all} == all || ${BENCH:-all} == gnmi ]]; then
   swift build -c release --product swarm-gnmi-target
+fi
+if [[ ${BENCH:-all} == all || ${BENCH:-all} == footprint ]]; then
+  scripts/c-agent.sh build
 fi
 # Many simulated agents need many descriptors (two per connection in one process).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -77,4 +82,9 @@ fi
 if [[ $bench == all || $bench == gnmi ]]; then
   echo "== $(date -u +%H:%M:%S) bench gnmi: one agent, ${GNMI_DEVICES:-200} simulated devices, 50 counters/s each"
   .build/release/streamswarm bench gnmi --devices "${GNMI_DEVICES:-200}" --seconds "${GNMI_SECONDS:-30}"
+fi
+
+if [[ $bench == all || $bench == footprint ]]; then
+  echo "== $(date -u +%H:%M:%S) bench footprint: the C agent beside the Swift agent"
+  scripts/bench-footprint.sh "${FOOTPRINT_SECONDS:-20}"
 fi
