@@ -83,12 +83,16 @@ for agent in swift-agent c-agent; do
             --agent "$agent" --interval 1s --count 3 --packet-interval 100ms > /dev/null
     done
 done
-sleep 5 # assignments pushed, first runs under way
-read -r swift_busy c_busy < <(sample)
 stored() {
     sqlite3 "$db" "SELECT count(*) FROM measurements JOIN agents ON agents.id = agent_id WHERE agents.name = '$1'" \
-        2> /dev/null || echo "? (no sqlite3 CLI)"
+        2> /dev/null || echo "?"
 }
+sleep 5 # assignments pushed, first runs under way
+swift_before=$(stored swift-agent)
+c_before=$(stored c-agent)
+read -r swift_busy c_busy < <(sample)
+swift_after=$(stored swift-agent)
+c_after=$(stored c-agent)
 
 strip_size() {
     local copy=$work/stripped
@@ -103,5 +107,7 @@ printf '%-34s %11d KiB %11d KiB %8s\n' "stripped binary" $((swift_size / 1024)) 
 printf '%-34s %11d KiB %11d KiB %8s\n' "RSS idle (peak)" "$swift_idle" "$c_idle" "$(ratio "$c_idle" "$swift_idle")"
 printf '%-34s %11d KiB %11d KiB %8s\n' "RSS with 50 icmp targets (peak)" "$swift_busy" "$c_busy" \
     "$(ratio "$c_busy" "$swift_busy")"
-echo "measurements stored: Swift agent $(stored swift-agent), C agent $(stored c-agent) (both should be near 50 x ${seconds})"
+rate() { awk -v a="$1" -v b="$2" -v s="$seconds" 'BEGIN { if (a ~ /^[0-9]+$/) printf "%.1f/s", (b - a) / s; else print "?" }'; }
+echo "measurements stored while sampling: Swift agent $(rate "$swift_before" "$swift_after")," \
+    "C agent $(rate "$c_before" "$c_after") (50 targets at one run per second: ~50/s each)"
 echo "target: the C agent's RSS at most 1/5 (0.200) of the Swift agent's"
