@@ -7,6 +7,7 @@ let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let realModule: Target.Dependency = .product(name: "RealModule", package: "swift-numerics")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -58,6 +59,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.1"),
     ],
     targets: [
         // MARK: - Libraries
@@ -78,8 +80,9 @@ let package = Package(
         .target(name: "SwarmPKI", dependencies: ["SwarmCore", nioCore, nioSSL, x509, swiftASN1, crypto, logging]),
         // ServiceLifecycle: a backend is a Service whose run() carries its change feed.
         .target(name: "SwarmStore", dependencies: ["SwarmCore", serviceLifecycle]),
-        // Pure folds over typed results (device status, path correlation): values in, values out.
-        .target(name: "SwarmAnalytics", dependencies: ["SwarmCore"]),
+        // Pure analytics (device status, path correlation, baselines, change points, Isolation
+        // Forest, Holt-Winters, health): arrays in, values out, no I/O. RealModule: log/exp.
+        .target(name: "SwarmAnalytics", dependencies: ["SwarmCore", realModule]),
         .target(
             name: "SwarmStoreSQLite",
             dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
@@ -160,7 +163,11 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
-        .testTarget(name: "SwarmAnalyticsTests", dependencies: ["SwarmAnalytics", "SwarmCore"]),
+        .testTarget(
+            name: "SwarmAnalyticsTests",
+            dependencies: ["SwarmAnalytics", "SwarmCore"],
+            exclude: ["Fixtures"]  // read by path: written by scripts/analytics-fixtures.sh
+        ),
         .testTarget(
             name: "SwarmWireTests",
             dependencies: ["SwarmWire", "SwarmProto", "SwarmCore", "SwarmTestSupport", nioCore, swiftProtobuf]

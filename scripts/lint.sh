@@ -44,7 +44,7 @@ allowed_for() {
     # ServiceLifecycle: a StoreBackend is a Service; its run() carries the change feed.
     SwarmStore) echo "SwarmCore ServiceLifecycle" ;;
     # Pure folds over typed results: no store, no wire, no I/O.
-    SwarmAnalytics) echo "SwarmCore" ;;
+    SwarmAnalytics) echo "SwarmCore RealModule" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # NIOSSL: TLS settings for sslmode=require/verify-full; NIOCore: the LISTEN connection's futures.
     SwarmStorePostgres) echo "SwarmStore SwarmCore PostgresNIO NIOCore NIOSSL Logging ServiceLifecycle Foundation Synchronization" ;;
