@@ -88,12 +88,12 @@ public struct HoltWinters: Sendable, Hashable {
             let v = min(max(p[2], 0), 1)
             return Parameters(alpha: alpha, beta: alpha * u, gamma: (1 - alpha) * v)
         }
-        var best: (point: [Double], value: Double)?
+        var best: (point: [Double], value: Double) = ([0.1, 0.1, 0.1], .infinity)
         for start in [[0.1, 0.1, 0.1], [0.5, 0.1, 0.3], [0.2, 0.5, 0.5], [0.8, 0.2, 0.8], [0.05, 0.9, 0.05]] {
             let found = NelderMead.minimise(start: start, step: 0.1) { run(series, m, parameters($0)).sse }
-            if best == nil || found.value < best!.value { best = found }
+            if found.value < best.value { best = found }
         }
-        return smooth(series, season: m, parameters: parameters(best!.point))
+        return smooth(series, season: m, parameters: parameters(best.point))
     }
 
     /// Forecasts 1…`horizon` steps ahead with intervals covering `coverage` (e.g. 0.95).
@@ -185,7 +185,7 @@ enum NelderMead {
                 }
             }
         }
-        let best = values.indices.min { values[$0] < values[$1] }!
+        let best = values.indices.min { values[$0] < values[$1] } ?? 0
         return (simplex[best], values[best])
     }
 }
