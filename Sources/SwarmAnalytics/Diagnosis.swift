@@ -1,0 +1,219 @@
+/// Likely causes of a test getting worse in a window, ranked, each with the numbers behind it:
+/// compare what was measured before the window with what was measured during it.
+public enum Diagnosis {
+    /// Values of one figure before and during the window.
+    public struct Window: Sendable, Hashable {
+        public var before: [Double]
+        public var during: [Double]
+        public init(before: [Double], during: [Double]) {
+            self.before = before
+            self.during = during
+        }
+        var medians: (before: Double, during: Double)? {
+            guard let b = RobustStatistics.median(before), let d = RobustStatistics.median(during) else { return nil }
+            return (b, d)
+        }
+    }
+
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case pathChange = "path_change"
+        case phase
+        case device
+        case hostSaturation = "host_saturation"
+        case localToAgent = "local_to_agent"
+        case shared
+        case timeOfDay = "time_of_day"
+    }
+
+    public struct Cause: Sendable, Hashable, Codable {
+        public var kind: Kind
+        public var title: String
+        /// How strongly the evidence points here, 0–1 (a ranking weight, not a probability).
+        public var confidence: Double
+        public var evidence: [String]
+    }
+
+    public struct DeviceFigure: Sendable, Hashable {
+        public var device: String
+        /// "utilisation_percent", "errors_per_second", "drops_per_second" or "cpu_percent".
+        public var figure: String
+        public var window: Window
+        public init(device: String, figure: String, window: Window) {
+            self.device = device
+            self.figure = figure
+            self.window = window
+        }
+    }
+
+    public struct Input: Sendable, Hashable {
+        /// The headline figure of the test on the agent being diagnosed, and its unit.
+        public var agent: String
+        public var headline: Window
+        public var unit: String
+        /// The same figure on every agent that runs the test (this one included).
+        public var agents: [String: Window] = [:]
+        /// dns, connect, tls, first_byte (ms), where the probe measures phases.
+        public var phases: [String: Window] = [:]
+        /// Path fingerprints (hop addresses in order) before and during.
+        public var pathsBefore: [String] = []
+        public var pathsDuring: [String] = []
+        public var devices: [DeviceFigure] = []
+        /// The agent host's cpu_percent, memory_percent, retransmissions_per_second.
+        public var host: [String: Window] = [:]
+        /// The usual value at the window's hour of the week and over the whole week.
+        public var usualAtThisHour: Double?
+        public var usualOverall: Double?
+
+        public init(agent: String, headline: Window, unit: String) {
+            self.agent = agent
+            self.headline = headline
+            self.unit = unit
+        }
+    }
+
+    public static func rank(_ input: Input) -> [Cause] {
+        var causes: [Cause] = []
+        pathChange(input).map { causes.append($0) }
+        phaseGrowth(input).map { causes.append($0) }
+        causes += devices(input)
+        hostSaturation(input).map { causes.append($0) }
+        spread(input).map { causes.append($0) }
+        timeOfDay(input).map { causes.append($0) }
+        return causes.sorted { $0.confidence > $1.confidence }
+    }
+
+    static func text(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+
+    static func pathChange(_ input: Input) -> Cause? {
+        guard !input.pathsBefore.isEmpty, !input.pathsDuring.isEmpty else { return nil }
+        let known = Set(input.pathsBefore)
+        let changed = input.pathsDuring.filter { !known.contains($0) }
+        guard !changed.isEmpty else { return nil }
+        let share = Double(changed.count) / Double(input.pathsDuring.count)
+        let usual = mostCommon(input.pathsBefore)
+        let now = mostCommon(changed)
+        return Cause(
+            kind: .pathChange,
+            title: "the path changed",
+            confidence: 0.9 * share,
+            evidence: [
+                "\(changed.count) of \(input.pathsDuring.count) traceroutes in the window took a path not seen before",
+                "before: \(usual)", "during: \(now)",
+            ]
+        )
+    }
+
+    static func phaseGrowth(_ input: Input) -> Cause? {
+        let growth = input.phases.compactMap { name, window -> (String, Double, Double)? in
+            guard let m = window.medians else { return nil }
+            return (name, m.before, m.during)
+        }
+        let total = growth.map { max(0, $0.2 - $0.1) }.reduce(0, +)
+        guard total > 0, let top = growth.max(by: { ($0.2 - $0.1) < ($1.2 - $1.1) }) else { return nil }
+        let share = (top.2 - top.1) / total
+        guard share >= 0.5, top.2 - top.1 >= max(1, 0.2 * top.1) else { return nil }
+        return Cause(
+            kind: .phase,
+            title: "the \(top.0.replacingUnderscores) phase grew",
+            confidence: 0.8 * share,
+            evidence: [
+                "\(top.0) \(text(top.1)) → \(text(top.2)) ms (+\(text(top.2 - top.1)) ms, \(text(share * 100))% of the growth of all phases)"
+            ]
+        )
+    }
+
+    static func devices(_ input: Input) -> [Cause] {
+        input.devices.compactMap { figure in
+            guard let m = figure.window.medians else { return nil }
+            let rose = m.during - m.before
+            let (hit, confidence): (Bool, Double) =
+                switch figure.figure {
+                case "utilisation_percent": (m.during >= 80 && rose >= 20, 0.85)
+                case "errors_per_second", "drops_per_second":
+                    (m.during > 0 && rose > 0 && m.during >= 2 * m.before, 0.8)
+                case "cpu_percent": (m.during >= 85 && rose >= 20, 0.6)
+                default: (false, 0)
+                }
+            guard hit else { return nil }
+            return Cause(
+                kind: .device,
+                title: "\(figure.device) on the path: \(figure.figure.replacingUnderscores) rose",
+                confidence: confidence,
+                evidence: ["\(figure.device) \(figure.figure) \(text(m.before)) → \(text(m.during)) (gNMI)"]
+            )
+        }
+    }
+
+    static func hostSaturation(_ input: Input) -> Cause? {
+        var evidence: [String] = []
+        if let cpu = input.host["cpu_percent"]?.medians, cpu.during >= 90 {
+            evidence.append("agent CPU \(text(cpu.before))% → \(text(cpu.during))%")
+        }
+        if let memory = input.host["memory_percent"]?.medians, memory.during >= 95 {
+            evidence.append("agent memory \(text(memory.before))% → \(text(memory.during))%")
+        }
+        if let retransmits = input.host["retransmissions_per_second"]?.medians,
+            retransmits.during > 1, retransmits.during >= 3 * max(retransmits.before, 0.1)
+        {
+            evidence.append("TCP retransmissions \(text(retransmits.before))/s → \(text(retransmits.during))/s")
+        }
+        guard !evidence.isEmpty else { return nil }
+        return Cause(kind: .hostSaturation, title: "the agent's host is saturated", confidence: 0.7, evidence: evidence)
+    }
+
+    /// Relative growth of the headline on each agent: one agent alone is local, most is shared.
+    static func spread(_ input: Input) -> Cause? {
+        let growth = input.agents.compactMap { name, window -> (String, Double)? in
+            guard let m = window.medians, m.before > 0 else { return nil }
+            return (name, (m.during - m.before) / m.before)
+        }
+        guard growth.count >= 2, let own = growth.first(where: { $0.0 == input.agent }) else { return nil }
+        let worse = growth.filter { $0.1 >= 0.3 }
+        if own.1 >= 0.3, worse.count == 1 {
+            return Cause(
+                kind: .localToAgent,
+                title: "only \(input.agent) sees it",
+                confidence: 0.65,
+                evidence: [
+                    "\(input.agent): +\(text(own.1 * 100))%; the other \(growth.count - 1) agent(s) within \(text((growth.filter { $0.0 != input.agent }.map { abs($0.1) }.max() ?? 0) * 100))%"
+                ]
+            )
+        }
+        if worse.count * 2 > growth.count {
+            return Cause(
+                kind: .shared,
+                title: "shared: \(worse.count) of \(growth.count) agents see it",
+                confidence: 0.55,
+                evidence: worse.sorted { $0.1 > $1.1 }.map { "\($0.0): +\(text($0.1 * 100))%" }
+            )
+        }
+        return nil
+    }
+
+    static func timeOfDay(_ input: Input) -> Cause? {
+        guard let hour = input.usualAtThisHour, let overall = input.usualOverall, overall > 0,
+            let during = input.headline.medians?.during, hour >= 1.3 * overall, during <= hour * 1.2
+        else { return nil }
+        return Cause(
+            kind: .timeOfDay,
+            title: "usual for this hour of the week",
+            confidence: 0.6,
+            evidence: [
+                "at this hour the usual \(input.unit) is \(text(hour)) against \(text(overall)) over the week; the window's median is \(text(during))"
+            ]
+        )
+    }
+
+    private static func mostCommon(_ values: [String]) -> String {
+        var counts: [String: Int] = [:]
+        for value in values { counts[value, default: 0] += 1 }
+        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? ""
+    }
+}
+
+extension String {
+    fileprivate var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+}
