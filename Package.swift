@@ -83,6 +83,8 @@ let package = Package(
         // Pure analytics (device status, path correlation, baselines, change points, Isolation
         // Forest, Holt-Winters, health): arrays in, values out, no I/O. RealModule: log/exp.
         .target(name: "SwarmAnalytics", dependencies: ["SwarmCore", realModule]),
+        // Reads a test's history from the store and runs SwarmAnalytics over it (API, CLI, alerts).
+        .target(name: "SwarmInsights", dependencies: ["SwarmAnalytics", "SwarmStore", "SwarmWire", "SwarmCore"]),
         .target(
             name: "SwarmStoreSQLite",
             dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
@@ -163,6 +165,12 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SwarmCoreTests", dependencies: ["SwarmCore"]),
+        .testTarget(
+            name: "SwarmInsightsTests",
+            dependencies: [
+                "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport",
+            ]
+        ),
         .testTarget(
             name: "SwarmAnalyticsTests",
             dependencies: ["SwarmAnalytics", "SwarmCore"],

@@ -45,6 +45,7 @@ allowed_for() {
     SwarmStore) echo "SwarmCore ServiceLifecycle" ;;
     # Pure folds over typed results: no store, no wire, no I/O.
     SwarmAnalytics) echo "SwarmCore RealModule" ;;
+    SwarmInsights) echo "SwarmAnalytics SwarmStore SwarmWire SwarmCore Foundation" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # NIOSSL: TLS settings for sslmode=require/verify-full; NIOCore: the LISTEN connection's futures.
     SwarmStorePostgres) echo "SwarmStore SwarmCore PostgresNIO NIOCore NIOSSL Logging ServiceLifecycle Foundation Synchronization" ;;

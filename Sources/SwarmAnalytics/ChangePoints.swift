@@ -23,6 +23,8 @@ public struct ChangePointDetector: Sendable, Hashable {
     public var clip: Double
     /// Smallest shift reported, as a fraction of the level (and at least 2 standard deviations).
     public var minimumShift: Double
+    /// Smallest shift reported in the values' own unit (for residuals, whose level is about 0).
+    public var minimumAbsoluteShift: Double = 0
 
     /// The defaults detect a shift of several standard deviations within three values.
     public init(
@@ -62,7 +64,7 @@ public struct ChangePointDetector: Sendable, Hashable {
                     let index = up > threshold ? upStart : downStart
                     let after = RobustStatistics.median(Array(values[index...i])) ?? values[i]
                     // A drift too small to matter (under `minimumShift` of the level) is no event.
-                    guard abs(after - level) >= max(minimumShift * abs(level), 2 * scale) else {
+                    guard abs(after - level) >= max(minimumShift * abs(level), minimumAbsoluteShift, 2 * scale) else {
                         up = 0
                         down = 0
                         continue

@@ -82,7 +82,8 @@ public enum Diagnosis {
         return causes.sorted { $0.confidence > $1.confidence }
     }
 
-    static func text(_ value: Double) -> String {
+    /// A figure for evidence text: one decimal, none when whole.
+    public static func text(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }

@@ -20,6 +20,13 @@ public struct HealthFactor: Sendable, Hashable, Codable {
     public var state: HealthState
     /// What the value is measured against, in words ("ITU-T G.114: up to 150 ms one way is fine").
     public var detail: String
+
+    public init(name: String, value: Double, state: HealthState, detail: String) {
+        self.name = name
+        self.value = value
+        self.state = state
+        self.detail = detail
+    }
 }
 
 public struct Health: Sendable, Hashable, Codable {

@@ -1,0 +1,228 @@
+import SwarmAnalytics
+// why: analyze takes a store, a test record and the time of the analysis.
+public import SwarmCore
+public import SwarmStore
+
+/// Reads a test's history from the store and runs SwarmAnalytics over it: per agent, the seasonal
+/// baseline and Isolation Forest learned from the history before the window, the window's runs
+/// scored against them, level shifts over the whole history, an hourly Holt-Winters forecast, the
+/// health and, from the other agents, traceroutes to the same target and the agent's own system
+/// test, the ranked likely causes.
+public enum TestAnalyzer {
+    public struct Options: Sendable {
+        /// The recent stretch being judged.
+        public var window: Duration = .seconds(3600)
+        /// What "usual" is learned from.
+        public var history: Duration = .seconds(28 * 86_400)
+        public var forecastHours: Int = 24
+        /// Runs read per agent and test (the newest).
+        public var rowLimit: Int = 100_000
+        public init() {}
+    }
+
+    /// Robust standard deviations from the hour's usual value that make a run an anomaly.
+    public static let anomalyScore = 4.0
+
+    public static func analyze(
+        _ test: TestRecord,
+        store: any Store,
+        now: Timestamp,
+        options: Options = Options()
+    ) async throws -> TestAnalysis {
+        let kind = test.spec.probes.first ?? .system
+        let windowStart = now - options.window
+        var runsByAgent: [AgentName: [RunFeatures]] = [:]
+        for agent in test.agents {
+            runsByAgent[agent] = try await runs(
+                of: test.id,
+                agent: agent,
+                from: now - options.history,
+                to: now,
+                store,
+                options
+            )
+        }
+        // The headline on every agent, before and during, for "one agent or all of them".
+        var spread: [String: Diagnosis.Window] = [:]
+        for (agent, runs) in runsByAgent {
+            spread[agent.description] = split(runs, at: windowStart, dayBefore: true) { $0.headline }
+        }
+        let context = try await Context.load(test: test, store: store, from: windowStart - .seconds(86_400), to: now)
+        var agents: [TestAnalysis.AgentAnalysis] = []
+        for agent in test.agents.sorted(by: { $0.description < $1.description }) {
+            agents.append(
+                analyzeAgent(
+                    agent,
+                    kind: kind,
+                    runs: runsByAgent[agent] ?? [],
+                    windowStart: windowStart,
+                    now: now,
+                    spread: spread,
+                    context: context,
+                    options: options
+                )
+            )
+        }
+        let health = HealthModel.aggregate(agents.map { ($0.agent, $0.health) })
+        return TestAnalysis(
+            test: test.id.rawValue,
+            name: test.spec.name,
+            kind: kind.rawValue,
+            unit: RunFeatures.unit(of: kind),
+            windowFrom: windowStart.iso8601,
+            windowTo: now.iso8601,
+            generatedAt: now.iso8601,
+            health: health,
+            agents: agents
+        )
+    }
+
+    static func runs(
+        of test: TestID,
+        agent: AgentName,
+        from: Timestamp,
+        to: Timestamp,
+        _ store: any Store,
+        _ options: Options
+    ) async throws -> [RunFeatures] {
+        let rows = try await store.measurements(
+            test: test,
+            agent: agent,
+            range: TimeRange(from: from, to: to),
+            limit: options.rowLimit,
+            newestFirst: true
+        )
+        return rows.reversed().map(RunFeatures.init)
+    }
+
+    /// A figure before `windowStart` (the last day of it with `dayBefore`) and from it on.
+    static func split(
+        _ runs: [RunFeatures],
+        at windowStart: Timestamp,
+        dayBefore: Bool = false,
+        _ figure: (RunFeatures) -> Double?
+    ) -> Diagnosis.Window {
+        let earliest = dayBefore ? windowStart - .seconds(86_400) : Timestamp(unixNanos: .min)
+        return Diagnosis.Window(
+            before: runs.filter { $0.startedAt < windowStart && $0.startedAt >= earliest }.compactMap(figure),
+            during: runs.filter { $0.startedAt >= windowStart }.compactMap(figure)
+        )
+    }
+
+    private static func analyzeAgent(
+        _ agent: AgentName,
+        kind: ProbeKind,
+        runs: [RunFeatures],
+        windowStart: Timestamp,
+        now: Timestamp,
+        spread: [String: Diagnosis.Window],
+        context: Context,
+        options: Options
+    ) -> TestAnalysis.AgentAnalysis {
+        let history = runs.filter { $0.startedAt < windowStart }
+        let window = runs.filter { $0.startedAt >= windowStart }
+        let baseline = SeasonalBaseline(
+            times: history.compactMap { $0.headline == nil ? nil : $0.startedAt },
+            values: history.compactMap(\.headline)
+        )
+        let anomalies = AnomalyScoring.score(
+            window: window,
+            history: history,
+            baseline: baseline,
+            unit: RunFeatures.unit(of: kind)
+        )
+        let shifts = levelShifts(runs, baseline: baseline)
+        let forecast = HourlyForecast.make(runs, now: now, hours: options.forecastHours)
+
+        var input = HealthInput()
+        let headlines = window.compactMap(\.headline)
+        if RunFeatures.isRoundTrip(kind) { input.rttMs = RobustStatistics.median(headlines) }
+        input.lossPercent = RobustStatistics.median(window.compactMap(\.lossPercent))
+        input.mos = RobustStatistics.median(window.compactMap(\.mos))
+        input.certificateDaysLeft = window.last(where: { $0.certificateDaysLeft != nil })?.certificateDaysLeft
+        if !window.isEmpty {
+            input.failureFraction = Double(window.filter { !$0.ok }.count) / Double(window.count)
+            input.anomalyFraction = Double(anomalies.count) / Double(window.count)
+        }
+        input.changePoints = shifts.filter { $0.detected >= windowStart }.count
+        if let median = RobustStatistics.median(headlines) { input.baselineScore = baseline.score(median, at: now) }
+        var health = HealthModel.assess(input)
+        if window.isEmpty {
+            health.factors.insert(
+                HealthFactor(
+                    name: "runs_in_window",
+                    value: 0,
+                    state: .failing,
+                    detail: "no results in the window: is the agent online and the test running?"
+                ),
+                at: 0
+            )
+            health.state = .failing
+            health.score = max(0, health.score - HealthModel.failingPenalty)
+        }
+
+        var diagnosis = Diagnosis.Input(
+            agent: agent.description,
+            headline: split(runs, at: windowStart, dayBefore: true) { $0.headline },
+            unit: RunFeatures.unit(of: kind)
+        )
+        diagnosis.agents = spread
+        for phase in ["dns", "connect", "tls", "first_byte"] {
+            let phaseWindow = split(runs, at: windowStart, dayBefore: true) { $0.phases[phase] }
+            if !phaseWindow.before.isEmpty && !phaseWindow.during.isEmpty { diagnosis.phases[phase] = phaseWindow }
+        }
+        let paths = kind == .traceroute ? runs : context.traceroutes[agent] ?? []
+        let pathWindow = paths.filter { $0.pathFingerprint != nil }
+        diagnosis.pathsBefore = pathWindow.filter { $0.startedAt < windowStart }.compactMap(\.pathFingerprint)
+        diagnosis.pathsDuring = pathWindow.filter { $0.startedAt >= windowStart }.compactMap(\.pathFingerprint)
+        if let host = context.host[agent] {
+            diagnosis.host["cpu_percent"] = split(host, at: windowStart) { $0.cpuPercent }
+            diagnosis.host["memory_percent"] = split(host, at: windowStart) { $0.memoryPercent }
+        }
+        diagnosis.usualAtThisHour = baseline.band(at: now)?.median
+        diagnosis.usualOverall = baseline.overall?.median
+
+        return TestAnalysis.AgentAnalysis(
+            agent: agent.description,
+            historyRuns: history.count,
+            windowRuns: window.count,
+            health: health,
+            baseline: baseline.band(at: now).map {
+                let range = $0.range()
+                return TestAnalysis.Band(median: $0.median, lower: range.lowerBound, upper: range.upperBound)
+            },
+            anomalies: anomalies,
+            levelShifts: shifts.map {
+                TestAnalysis.LevelShift(
+                    at: $0.at.iso8601,
+                    detectedAt: $0.detected.iso8601,
+                    before: $0.before,
+                    after: $0.after
+                )
+            },
+            forecast: forecast.points,
+            forecastRefusal: forecast.refusal,
+            diagnosis: Diagnosis.rank(diagnosis)
+        )
+    }
+
+    /// Level shifts of what the hour's usual value does not explain: the detector sees each value
+    /// minus the baseline's median at its hour (a daily rhythm is no shift); levels are reported
+    /// back in the figure's own terms.
+    private static func levelShifts(
+        _ runs: [RunFeatures],
+        baseline: SeasonalBaseline
+    ) -> [(at: Timestamp, detected: Timestamp, before: Double, after: Double)] {
+        let measured = runs.filter { $0.headline != nil }
+        let usual = measured.map { baseline.band(at: $0.startedAt)?.median ?? 0 }
+        let residuals = zip(measured, usual).map { ($0.headline ?? 0) - $1 }
+        let overall = baseline.overall?.median ?? 0
+        var detector = ChangePointDetector()
+        // Residuals sit near 0, so the smallest shift worth an event is 10% of the usual level.
+        detector.minimumShift = 0
+        detector.minimumAbsoluteShift = 0.1 * abs(overall)
+        return detector.detect(residuals).map {
+            (measured[$0.index].startedAt, measured[$0.detectedAt].startedAt, $0.before + overall, $0.after + overall)
+        }
+    }
+}
