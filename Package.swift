@@ -117,7 +117,8 @@ let package = Package(
         .target(
             name: "SwarmGateway",
             dependencies: [
-                "SwarmCore", "SwarmStore", "SwarmAnalytics", "SwarmWire", "SwarmPKI", hummingbird, hummingbirdCore,
+                "SwarmCore", "SwarmStore", "SwarmAnalytics", "SwarmInsights", "SwarmWire", "SwarmPKI", hummingbird,
+                hummingbirdCore,
                 hummingbirdBcrypt,
                 crypto,
                 logging, nioHTTPTypes,
@@ -145,7 +146,7 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
-                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmBench", "SwarmProto", "SwarmGNMI",
                 "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
                 nioPosix, nioSSL,
             ]

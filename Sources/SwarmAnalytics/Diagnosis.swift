@@ -82,10 +82,15 @@ public enum Diagnosis {
         return causes.sorted { $0.confidence > $1.confidence }
     }
 
-    /// A figure for evidence text: one decimal, none when whole.
+    /// A figure for evidence text: about three significant digits, no decimals when whole.
     public static func text(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+        guard value.isFinite else { return String(value) }
+        let magnitude = abs(value)
+        let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : magnitude >= 0.01 ? 3 : 4
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return rounded == rounded.rounded() && magnitude < 1e15 ? String(Int(rounded)) : String(rounded)
     }
 
     static func pathChange(_ input: Input) -> Cause? {
