@@ -137,7 +137,8 @@ let package = Package(
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmProbes",
                 "SwarmServer",
-                "SwarmAgent", "SwarmGateway", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL, crypto, logging,
+                "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL,
+                crypto, logging,
             ]
         ),
 

@@ -12,6 +12,7 @@
 #   BENCH=gateway scripts/bench.sh   # results endpoint (86,400 -> 1,000 points) vs store read; agent list vs static (wrk)
 #   BENCH=gnmi scripts/bench.sh      # one agent, 200 simulated gNMI devices x 50 counters/s: ingested vs offered
 #   GNMI_DEVICES=50 GNMI_SECONDS=10 BENCH=gnmi scripts/bench.sh
+#   BENCH=analytics scripts/bench.sh # evaluating 10,000 series of a day at 1-minute resolution vs reading them
 #   BENCH=footprint scripts/bench.sh # the C agent beside the Swift agent: stripped binary, RSS idle and
 #                                    # with 50 icmp targets each (scripts/bench-footprint.sh)
 set -euo pipefail
@@ -87,4 +88,9 @@ fi
 if [[ $bench == all || $bench == footprint ]]; then
   echo "== $(date -u +%H:%M:%S) bench footprint: the C agent beside the Swift agent"
   scripts/bench-footprint.sh "${FOOTPRINT_SECONDS:-20}"
+fi
+
+if [[ $bench == all || $bench == analytics ]]; then
+  echo "== $(date -u +%H:%M:%S) bench analytics: ${ANALYTICS_SERIES:-10000} series of a day at one-minute resolution"
+  .build/release/streamswarm bench analytics --series "${ANALYTICS_SERIES:-10000}"
 fi

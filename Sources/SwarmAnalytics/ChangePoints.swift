@@ -1,3 +1,6 @@
+// why: deseasonalised shifts take the values' timestamps.
+public import SwarmCore
+
 /// Level shifts in a series (a route change, a new bottleneck), by a two-sided CUSUM on values
 /// standardised against a robust reference. After a detection the reference is learned again from
 /// the values after the change, so one shift is one event, not an anomaly on every later point.
@@ -78,5 +81,30 @@ public struct ChangePointDetector: Sendable, Hashable {
             start = point.index
         }
         return points
+    }
+}
+
+extension ChangePointDetector {
+    /// Level shifts of what the baseline's usual value at each time does not explain: the detector
+    /// sees each value minus the median at its hour (a daily rhythm is no shift), and shifts
+    /// smaller than 10% of the usual level are not events. Levels come back in the values' terms.
+    public static func levelShifts(
+        times: [Timestamp],
+        values: [Double],
+        baseline: SeasonalBaseline
+    ) -> [ChangePoint] {
+        let overall = baseline.overall?.median ?? 0
+        let residuals = zip(times, values).map { time, value in value - (baseline.band(at: time)?.median ?? overall) }
+        var detector = ChangePointDetector()
+        detector.minimumShift = 0
+        detector.minimumAbsoluteShift = 0.1 * abs(overall)
+        return detector.detect(residuals).map {
+            ChangePoint(
+                index: $0.index,
+                detectedAt: $0.detectedAt,
+                before: $0.before + overall,
+                after: $0.after + overall
+            )
+        }
     }
 }

@@ -206,23 +206,15 @@ public enum TestAnalyzer {
         )
     }
 
-    /// Level shifts of what the hour's usual value does not explain: the detector sees each value
-    /// minus the baseline's median at its hour (a daily rhythm is no shift); levels are reported
-    /// back in the figure's own terms.
     private static func levelShifts(
         _ runs: [RunFeatures],
         baseline: SeasonalBaseline
     ) -> [(at: Timestamp, detected: Timestamp, before: Double, after: Double)] {
         let measured = runs.filter { $0.headline != nil }
-        let usual = measured.map { baseline.band(at: $0.startedAt)?.median ?? 0 }
-        let residuals = zip(measured, usual).map { ($0.headline ?? 0) - $1 }
-        let overall = baseline.overall?.median ?? 0
-        var detector = ChangePointDetector()
-        // Residuals sit near 0, so the smallest shift worth an event is 10% of the usual level.
-        detector.minimumShift = 0
-        detector.minimumAbsoluteShift = 0.1 * abs(overall)
-        return detector.detect(residuals).map {
-            (measured[$0.index].startedAt, measured[$0.detectedAt].startedAt, $0.before + overall, $0.after + overall)
-        }
+        return ChangePointDetector.levelShifts(
+            times: measured.map(\.startedAt),
+            values: measured.compactMap(\.headline),
+            baseline: baseline
+        ).map { (measured[$0.index].startedAt, measured[$0.detectedAt].startedAt, $0.before, $0.after) }
     }
 }
