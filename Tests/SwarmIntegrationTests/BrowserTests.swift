@@ -133,6 +133,13 @@ struct BrowserTests {
         // The name is shown as text, not markup.
         let title = try await browser.execute("return document.body.innerText.includes('ui <b>probe</b>');") as? Bool
         #expect(title == true)
+        // The analysis panel: the local agent's health, its runs in the window, why there is no forecast.
+        try await browser.waitUntil(
+            "document.querySelector('#analysis .analysis-agent[data-agent=\"local\"] .badge') !== null",
+            timeout: .seconds(15)
+        )
+        let analysis = try await browser.text(try await browser.waitFor("#analysis"))
+        #expect(analysis.contains("runs in the window") && analysis.contains("forecast: none"), "\(analysis)")
         try await save(browser, "results")
         console += try await browser.consoleLog()
 

@@ -7,6 +7,7 @@ import { get, enc } from '../api.js';
 import { h, append, replace, badge, dl, select, table, coalesce, reportError, empty } from '../dom.js';
 import { num, ms, fmtNum, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
 import { testAction } from './tests.js';
+import { analysisPanel } from './analysis-view.js';
 import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, managedPathView, systemCharts, rawTable, agentColors } from './results-views.js';
 
 const RANGES = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 24 * 3600e3], ['all', null]];
@@ -53,6 +54,7 @@ export function mount(root, ctx) {
   const childrenSection = h('section', { id: 'children', class: 'panel', hidden: true },
     h('h2', { text: 'Occurrences (child tests)' }), childNote, h('div', { class: 'table-scroll' }, childTable));
 
+  const analysis = analysisPanel(id);
   root.append(
     h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, parentLink, headActions),
     h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta),
@@ -60,6 +62,7 @@ export function mount(root, ctx) {
       h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, resolutionNote, h('span', { class: 'spacer' }), csv, json),
     childrenSection,
     charts,
+    analysis.el,
     h('section', { class: 'panel' }, h('h2', { text: 'Newest results' }), raw.el));
 
   function syncRange() {
@@ -263,7 +266,7 @@ export function mount(root, ctx) {
   return {
     refresh: () => load().catch(reportError),
     onLive(type, data) {
-      if (type === 'results' && String(data.testId) === String(id)) refresh.trigger();
+      if (type === 'results' && String(data.testId) === String(id)) { refresh.trigger(); analysis.refresh(); }
       else if (type === 'test' && String(data.id) !== String(id)) {
         // a child appeared, changed phase or went away (the event does not say whose child it is)
         if (!childrenSection.hidden) refreshChildren.trigger();
@@ -276,6 +279,6 @@ export function mount(root, ctx) {
         } else refresh.trigger();
       }
     },
-    destroy() { refresh.cancel(); refreshChildren.cancel(); },
+    destroy() { refresh.cancel(); refreshChildren.cancel(); analysis.cancel(); },
   };
 }
