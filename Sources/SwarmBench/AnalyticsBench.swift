@@ -1,4 +1,5 @@
 import Foundation
+// why: the benchmark takes the caller's logger for its store.
 public import Logging
 import SwarmAnalytics
 import SwarmCore
