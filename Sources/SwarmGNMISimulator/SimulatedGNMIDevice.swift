@@ -99,8 +99,16 @@ public final class SimulatedGNMIDevice: Sendable {
             return (s.server, s.task)
         }
         server?.beginGracefulShutdown()
-        task?.cancel()
-        _ = try? await task?.value
+        // why: cancelling serve() while the transport still holds accepted, unserved connections
+        // traps in NIOAsyncWriter's deinit (debug builds); a moment of graceful shutdown first lets
+        // the closed listener hand them over. Open subscriptions never end on their own: cancel then.
+        guard let task else { return }
+        let canceller = Task {
+            try? await Task.sleep(for: .milliseconds(200))
+            task.cancel()
+        }
+        _ = try? await task.value
+        canceller.cancel()
     }
 
     /// A reboot: stop, then listen on the same port again with counters from zero.
