@@ -72,6 +72,7 @@ import Testing
                         "server", "--listen", "127.0.0.1:\(port)", "--db", db, "--http", "",
                         "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key",
                         "--revoked", "\(certs)/revoked.txt", "--heartbeat-interval", "1s", "--log-level", "notice",
+                        "--responder-udp-port", "0", "--responder-bandwidth-port", "0",
                     ],
                     standardError: fd
                 )
