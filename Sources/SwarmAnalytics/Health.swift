@@ -35,6 +35,12 @@ public struct Health: Sendable, Hashable, Codable {
     public var state: HealthState
     /// Every factor that was assessed, worst first.
     public var factors: [HealthFactor]
+
+    public init(score: Double, state: HealthState, factors: [HealthFactor]) {
+        self.score = score
+        self.state = state
+        self.factors = factors
+    }
 }
 
 /// What a health assessment looks at; nil means "not measured here" and is left out.

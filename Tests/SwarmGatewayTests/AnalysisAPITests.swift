@@ -47,6 +47,21 @@ struct AnalysisAPITests {
                 #expect(missing.status == .notFound && missing.errorMessage.contains("test 999 does not exist"))
                 let anonymous = try await client.send(.get, "/api/v1/tests/\(id)/analysis")
                 #expect(anonymous.status == .unauthorized)
+
+                // The swarm: the one active test, failing on its timed-out runs, worst factor named.
+                let swarm = try await client.send(.get, "/api/v1/analysis/swarm", as: viewer)
+                #expect(swarm.status == .ok, "\(swarm.errorMessage)")
+                let tests = try #require(try swarm.json()["tests"] as? [[String: Any]])
+                #expect(tests.count == 1 && tests.first?["test"] as? Int == Int(id.rawValue))
+                #expect(
+                    ["a1: loss_percent", "a1: failed_runs_percent"].contains(
+                        tests.first?["worstFactor"] as? String ?? ""
+                    ),
+                    "\(tests)"
+                )
+                let swarmHealth = try #require(try swarm.json()["health"] as? [String: Any])
+                #expect(swarmHealth["state"] as? String == tests.first?["state"] as? String)
+                #expect(try await client.send(.get, "/api/v1/analysis/swarm").status == .unauthorized)
             }
         }
     }

@@ -95,6 +95,10 @@ struct BrowserTests {
         try await browser.waitUntil("document.querySelector('#stat-agents-online').textContent.includes('1')")
         try await browser.waitFor("#live-status")
         try await browser.waitUntil("document.querySelector('#live-status').textContent.includes('live')")
+        try await browser.waitUntil(
+            "document.querySelector('#stat-swarm-health .badge') !== null",
+            timeout: .seconds(15)
+        )
         try await save(browser, "dashboard")
         console += try await browser.consoleLog()
 

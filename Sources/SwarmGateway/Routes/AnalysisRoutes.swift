@@ -4,11 +4,15 @@ import SwarmInsights
 import SwarmStore
 
 /// A test's analysis (health, anomalies, level shifts, forecast, likely causes): SwarmInsights'
-/// `TestAnalysis` as JSON, the shape `streamswarm analyze --json` prints.
+/// `TestAnalysis` as JSON, the shape `streamswarm analyze --json` prints; and the swarm's health
+/// over every active test for the dashboard.
 struct AnalysisRoutes {
     let store: any Store
 
     func add(to api: APIRouteBuilder) {
+        api.on(.get, "analysis/swarm", .role(.viewer)) { _, _ in
+            try JSONResponse.make(try await TestAnalyzer.swarm(store: store, now: .now()))
+        }
         api.on(.get, "tests/:id/analysis", .role(.viewer)) { request, context in
             let id = try TestRoutes.testID(context)
             guard let test = try await store.test(id) else { throw GatewayError.notFound("test \(id) does not exist") }

@@ -1,7 +1,7 @@
 // Dashboard: agent/test counts, 24-hour latency/loss overview, recent events.
 
 import { get } from '../api.js';
-import { h, replace, coalesce, reportError } from '../dom.js';
+import { h, replace, badge, coalesce, reportError } from '../dom.js';
 import { num, ms, fmtTime, fmtAgo, fmtNum } from '../format.js';
 import { drawTimeSeries } from '../charts.js';
 
@@ -9,6 +9,8 @@ export function mount(root, ctx) {
   const agentsOnline = h('div', { id: 'stat-agents-online', class: 'stat-value', text: '…' });
   const testsActive = h('div', { id: 'stat-tests-active', class: 'stat-value', text: '…' });
   const testsTotal = h('div', { id: 'stat-tests-total', class: 'stat-sub' });
+  const swarmHealth = h('div', { id: 'stat-swarm-health', class: 'stat-value', text: '…' });
+  const swarmWorst = h('div', { id: 'stat-swarm-worst', class: 'stat-sub' });
   const canvas = h('canvas', { class: 'chart tall', 'aria-label': 'Latency and loss, last 24 hours' });
   const chartBox = h('div', { id: 'overview-chart', class: 'chart-box' }, canvas);
   const events = h('ul', { id: 'events-list', class: 'events' });
@@ -18,7 +20,8 @@ export function mount(root, ctx) {
     h('div', { class: 'page-head' }, h('h1', { text: 'Dashboard' })),
     h('div', { class: 'stats' },
       h('a', { class: 'stat', href: '#/agents' }, h('div', { class: 'stat-label', text: 'Agents online' }), agentsOnline),
-      h('a', { class: 'stat', href: '#/tests' }, h('div', { class: 'stat-label', text: 'Active tests' }), testsActive, testsTotal)),
+      h('a', { class: 'stat', href: '#/tests' }, h('div', { class: 'stat-label', text: 'Active tests' }), testsActive, testsTotal),
+      h('div', { class: 'stat' }, h('div', { class: 'stat-label', text: 'Swarm health (last hour)' }), swarmHealth, swarmWorst)),
     h('section', { class: 'panel' }, h('h2', { text: 'Latency and loss, last 24 hours (icmp, udp, tcp)' }), chartBox),
     h('section', { class: 'panel' }, h('h2', { text: 'Recent events' }), events, noEvents));
 
@@ -33,14 +36,28 @@ export function mount(root, ctx) {
     noEvents.hidden = !!(o.events && o.events.length);
   }
 
+  // Health analyses every active test: loaded apart from the counts, at most once a minute.
+  async function loadHealth() {
+    const r = await get('/api/v1/analysis/swarm');
+    if (!ctx.alive() || !r) return;
+    replace(swarmHealth, badge(r.health.state), ` ${Math.round(r.health.score)}`);
+    const tests = r.tests || [];
+    const worst = tests.find((t) => t.state !== 'healthy');
+    replace(swarmWorst, worst
+      ? h('a', { href: `#/results/${worst.test}`, text: `worst: ${worst.name} (${worst.worstFactor || worst.state})` })
+      : `${tests.length} active test${tests.length === 1 ? '' : 's'}, all healthy`);
+  }
+
   const refresh = coalesce(load, 1000);
   load().catch(reportError);
+  loadHealth().catch(reportError);
+  const healthTimer = setInterval(() => loadHealth().catch(reportError), 60000);
   const timer = setInterval(refresh.trigger, 60000);
 
   return {
     refresh: () => load().catch(reportError),
     onLive(type) { if (type === 'agent' || type === 'test') refresh.trigger(); },
-    destroy() { refresh.cancel(); clearInterval(timer); },
+    destroy() { refresh.cancel(); clearInterval(timer); clearInterval(healthTimer); },
   };
 }
 
