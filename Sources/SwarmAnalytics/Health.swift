@@ -35,12 +35,6 @@ public struct Health: Sendable, Hashable, Codable {
     public var state: HealthState
     /// Every factor that was assessed, worst first.
     public var factors: [HealthFactor]
-
-    public init(score: Double, state: HealthState, factors: [HealthFactor]) {
-        self.score = score
-        self.state = state
-        self.factors = factors
-    }
 }
 
 /// What a health assessment looks at; nil means "not measured here" and is left out.
@@ -57,6 +51,8 @@ public struct HealthInput: Sendable, Hashable {
     public var anomalyFraction: Double?
     /// Level shifts detected in the window.
     public var changePoints: Int = 0
+    /// Runs in the window (nil: not counted); none at all is failing.
+    public var runs: Int?
     /// The window's median against the seasonal baseline, in robust standard deviations.
     public var baselineScore: Double?
 
@@ -130,6 +126,16 @@ public enum HealthModel {
                     state: state,
                     detail: days <= 0
                         ? "the TLS certificate has expired" : "TLS certificate: renew before 30 days, 7 is urgent"
+                )
+            )
+        }
+        if input.runs == 0 {
+            factors.append(
+                HealthFactor(
+                    name: "runs_in_window",
+                    value: 0,
+                    state: .failing,
+                    detail: "no results in the window: is the agent online and the test running?"
                 )
             )
         }

@@ -103,9 +103,9 @@ public struct HoltWinters: Sendable, Hashable {
         let alpha = parameters.alpha
         let beta = alpha * parameters.beta  // the error-correction form's trend weight
         let gamma = parameters.gamma
+        guard horizon > 0 else { return [] }
         var sum = 0.0
-        var forecasts: [Forecast] = []
-        for h in 1...max(horizon, 1) {
+        return (1...horizon).map { h in
             if h > 1 {
                 let j = Double(h - 1)
                 let c = alpha + beta * j + ((h - 1) % season == 0 ? gamma : 0)
@@ -113,9 +113,8 @@ public struct HoltWinters: Sendable, Hashable {
             }
             let mean = state.level + Double(h) * state.trend + state.seasonal[(h - 1) % season]
             let half = z * (sigma2 * (1 + sum)).squareRoot()
-            forecasts.append(Forecast(step: h, mean: mean, lower: mean - half, upper: mean + half))
+            return Forecast(step: h, mean: mean, lower: mean - half, upper: mean + half)
         }
-        return Array(forecasts.prefix(horizon))
     }
 
     private static func run(_ series: [Double], _ m: Int, _ p: Parameters) -> (state: State, sse: Double) {

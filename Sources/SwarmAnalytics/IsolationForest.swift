@@ -22,7 +22,7 @@ public struct IsolationForest: Sendable {
         let size = min(sampleSize, rows.count)
         self.sampleSize = size
         featureCount = rows.first?.count ?? 0
-        let depthLimit = Int((Double(max(size, 2))).squareRootLog2Ceiling)
+        let depthLimit = Int(Double.log2(Double(max(size, 2))).rounded(.up))
         var built: [Node] = []
         built.reserveCapacity(trees)
         var indices = Array(rows.indices)
@@ -97,11 +97,6 @@ public struct IsolationForest: Sendable {
         let m = Double(n - 1)
         return 2 * (Double.log(m) + 0.577_215_664_901_532_9) - 2 * m / Double(n)
     }
-}
-
-extension Double {
-    /// ceil(log2(self)): the depth limit of a tree on this many points.
-    fileprivate var squareRootLog2Ceiling: Double { Double.log2(self).rounded(.up) }
 }
 
 /// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64).

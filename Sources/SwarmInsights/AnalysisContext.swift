@@ -9,10 +9,17 @@ extension TestAnalyzer {
         var traceroutes: [AgentName: [RunFeatures]] = [:]
         var host: [AgentName: [RunFeatures]] = [:]
 
-        static func load(test: TestRecord, store: any Store, from: Timestamp, to: Timestamp) async throws -> Context {
+        /// `tests`: the store's tests, read once by the caller (the swarm view analyses many).
+        static func load(
+            test: TestRecord,
+            tests: [TestRecord],
+            store: any Store,
+            from: Timestamp,
+            to: Timestamp
+        ) async throws -> Context {
             var context = Context()
             let host = test.spec.target.host
-            let others = try await store.tests().filter { $0.id != test.id && $0.state == .active }
+            let others = tests.filter { $0.id != test.id && $0.state == .active }
             var options = Options()
             options.rowLimit = 5_000
             for agent in test.agents {

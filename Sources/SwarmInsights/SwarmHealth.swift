@@ -29,36 +29,24 @@ extension TestAnalyzer {
         var options = Options()
         options.history = .seconds(7 * 86_400)
         options.rowLimit = 20_000
-        let active = try await store.tests().filter { $0.state == .active && !$0.agents.isEmpty }
-            .sorted { $0.id > $1.id }.prefix(swarmTestLimit)
-        var tests: [SwarmHealthReport.TestHealth] = []
+        let all = try await store.tests()
+        let active = all.filter { $0.state == .active && !$0.agents.isEmpty }.sorted { $0.id > $1.id }
+            .prefix(swarmTestLimit)
+        var members: [(test: TestRecord, health: Health)] = []
         for test in active {
-            let analysis = try await analyze(test, store: store, now: now, options: options)
-            tests.append(
-                .init(
-                    test: test.id.rawValue,
-                    name: test.spec.name,
-                    state: analysis.health.state,
-                    score: analysis.health.score,
-                    worstFactor: analysis.health.factors.first { $0.state != .healthy }?.name
-                )
+            members.append((test, try await analyze(test, tests: all, store: store, now: now, options: options).health))
+        }
+        members.sort { ($0.health.state, -$0.health.score) > ($1.health.state, -$1.health.score) }
+        let tests = members.map { member in
+            SwarmHealthReport.TestHealth(
+                test: member.test.id.rawValue,
+                name: member.test.spec.name,
+                state: member.health.state,
+                score: member.health.score,
+                worstFactor: member.health.factors.first { $0.state != .healthy }?.name
             )
         }
-        tests.sort { ($0.state, -$0.score) > ($1.state, -$1.score) }
-        let health = HealthModel.aggregate(
-            tests.map { test in
-                (
-                    "test \(test.test)",
-                    Health(
-                        score: test.score,
-                        state: test.state,
-                        factors: test.worstFactor.map {
-                            [HealthFactor(name: $0, value: test.score, state: test.state, detail: test.name)]
-                        } ?? []
-                    )
-                )
-            }
-        )
+        let health = HealthModel.aggregate(members.map { ("test \($0.test.id)", $0.health) })
         return SwarmHealthReport(generatedAt: now.iso8601, health: health, tests: tests)
     }
 }

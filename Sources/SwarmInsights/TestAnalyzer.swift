@@ -29,6 +29,17 @@ public enum TestAnalyzer {
         now: Timestamp,
         options: Options = Options()
     ) async throws -> TestAnalysis {
+        try await analyze(test, tests: try await store.tests(), store: store, now: now, options: options)
+    }
+
+    /// `tests`: the store's tests, for the context (traceroutes, system tests) of each agent.
+    static func analyze(
+        _ test: TestRecord,
+        tests: [TestRecord],
+        store: any Store,
+        now: Timestamp,
+        options: Options
+    ) async throws -> TestAnalysis {
         let kind = test.spec.probes.first ?? .system
         let windowStart = now - options.window
         var runsByAgent: [AgentName: [RunFeatures]] = [:]
@@ -47,7 +58,13 @@ public enum TestAnalyzer {
         for (agent, runs) in runsByAgent {
             spread[agent.description] = split(runs, at: windowStart, dayBefore: true) { $0.headline }
         }
-        let context = try await Context.load(test: test, store: store, from: windowStart - .seconds(86_400), to: now)
+        let context = try await Context.load(
+            test: test,
+            tests: tests,
+            store: store,
+            from: windowStart - .seconds(86_400),
+            to: now
+        )
         var agents: [TestAnalysis.AgentAnalysis] = []
         for agent in test.agents.sorted(by: { $0.description < $1.description }) {
             agents.append(
@@ -146,24 +163,12 @@ public enum TestAnalyzer {
         }
         input.changePoints = shifts.filter { $0.detected >= windowStart }.count
         if let median = RobustStatistics.median(headlines) { input.baselineScore = baseline.score(median, at: now) }
-        var health = HealthModel.assess(input)
-        if window.isEmpty {
-            health.factors.insert(
-                HealthFactor(
-                    name: "runs_in_window",
-                    value: 0,
-                    state: .failing,
-                    detail: "no results in the window: is the agent online and the test running?"
-                ),
-                at: 0
-            )
-            health.state = .failing
-            health.score = max(0, health.score - HealthModel.failingPenalty)
-        }
+        input.runs = window.count
+        let health = HealthModel.assess(input)
 
         var diagnosis = Diagnosis.Input(
             agent: agent.description,
-            headline: split(runs, at: windowStart, dayBefore: true) { $0.headline },
+            headline: spread[agent.description] ?? split(runs, at: windowStart, dayBefore: true) { $0.headline },
             unit: RunFeatures.unit(of: kind)
         )
         diagnosis.agents = spread

@@ -25,6 +25,11 @@ import Testing
         #expect(failing.factors.prefix(3).allSatisfy { $0.state == .failing })
         #expect(failing.score == 0)
 
+        var silent = HealthInput()
+        silent.runs = 0
+        let nothing = HealthModel.assess(silent)
+        #expect(nothing.state == .failing && nothing.score == 50 && nothing.factors.map(\.name) == ["runs_in_window"])
+
         let swarm = HealthModel.aggregate([("a", fine), ("b", worse)])
         #expect(swarm.state == .degraded && swarm.score == 80)
         #expect(swarm.factors.map(\.name).sorted() == ["b: loss_percent", "b: one_way_delay_ms"])
