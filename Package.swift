@@ -26,6 +26,7 @@ let nioHTTPTypes: Target.Dependency = .product(name: "NIOHTTPTypes", package: "s
 let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
 let hummingbirdBcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
 let postgresNIO: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -60,6 +61,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // MARK: - Libraries
@@ -85,6 +87,13 @@ let package = Package(
         .target(name: "SwarmAnalytics", dependencies: ["SwarmCore", realModule]),
         // Reads a test's history from the store and runs SwarmAnalytics over it (API, CLI, alerts).
         .target(name: "SwarmInsights", dependencies: ["SwarmAnalytics", "SwarmStore", "SwarmWire", "SwarmCore"]),
+        .target(
+            name: "SwarmAlerting",
+            dependencies: [
+                "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmCore", asyncHTTPClient, nioCore, nioPosix,
+                nioHTTP1, crypto, logging, serviceLifecycle,
+            ]
+        ),
         .target(
             name: "SwarmStoreSQLite",
             dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
@@ -147,7 +156,7 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
-                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmAlerting", "SwarmBench", "SwarmProto", "SwarmGNMI",
                 "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
                 nioPosix, nioSSL,
             ]
@@ -161,7 +170,8 @@ let package = Package(
             name: "SwarmTestSupport",
             dependencies: [
                 "SwarmCore", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmServer",
-                "SwarmWire", "SwarmAgent", x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+                "SwarmWire", "SwarmAgent", x509, swiftASN1, crypto, nioCore, nioPosix, nioSSL, nioHTTP1, logging,
+                serviceLifecycle,
             ]
         ),
 
@@ -171,6 +181,13 @@ let package = Package(
             name: "SwarmInsightsTests",
             dependencies: [
                 "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "SwarmAlertingTests",
+            dependencies: [
+                "SwarmAlerting", "SwarmInsights", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport",
+                crypto, logging, serviceLifecycle,
             ]
         ),
         .testTarget(
@@ -235,7 +252,7 @@ let package = Package(
             name: "SwarmLabTests",
             dependencies: [
                 "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire",
-                "SwarmPKI", "SwarmGateway", "SwarmAnalytics", nioCore, nioPosix, logging,
+                "SwarmPKI", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmAlerting", nioCore, nioPosix, logging,
             ]
         ),
         .testTarget(

@@ -46,6 +46,10 @@ allowed_for() {
     # Pure folds over typed results: no store, no wire, no I/O.
     SwarmAnalytics) echo "SwarmCore RealModule" ;;
     SwarmInsights) echo "SwarmAnalytics SwarmStore SwarmWire SwarmCore Foundation" ;;
+    # Evaluation over SwarmInsights, delivery by webhook (AsyncHTTPClient, HMAC from Crypto) and SMTP (NIO).
+    SwarmAlerting)
+        echo "SwarmInsights SwarmAnalytics SwarmStore SwarmCore AsyncHTTPClient NIOCore NIOPosix NIOHTTP1 Crypto Logging ServiceLifecycle"
+        ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # NIOSSL: TLS settings for sslmode=require/verify-full; NIOCore: the LISTEN connection's futures.
     SwarmStorePostgres) echo "SwarmStore SwarmCore PostgresNIO NIOCore NIOSSL Logging ServiceLifecycle Foundation Synchronization" ;;

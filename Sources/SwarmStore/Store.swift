@@ -158,6 +158,45 @@ public protocol DeviceStore: Sendable {
     func deleteDevice(id: Int64) async throws
 }
 
+/// Alerting: rules, channels, alerts with their history, silences, and the notification outbox.
+public protocol AlertStore: Sendable {
+    /// - Throws: ``StoreError`` `.invalidInput` for a bad rule or an unknown channel, `.conflict`
+    ///   for a taken name.
+    func createAlertRule(_ spec: AlertRuleSpec) async throws -> AlertRuleRecord
+    /// Replaces a rule's spec (its open alerts stay open; the evaluator re-reads the rule).
+    func updateAlertRule(_ id: Int64, spec: AlertRuleSpec) async throws -> AlertRuleRecord
+    func alertRules() async throws -> [AlertRuleRecord]
+    func alertRule(_ id: Int64) async throws -> AlertRuleRecord?
+    /// Deletes a rule; its alerts stay as history under its name, and open ones are cleared.
+    func deleteAlertRule(_ id: Int64) async throws
+    /// - Throws: ``StoreError`` `.invalidInput` for a bad channel, `.conflict` for a taken name.
+    func createAlertChannel(_ spec: AlertChannelSpec) async throws -> AlertChannelRecord
+    func alertChannels() async throws -> [AlertChannelRecord]
+    /// - Throws: ``StoreError`` `.conflict` while a rule names it, `.notFound` when unknown.
+    func deleteAlertChannel(_ id: Int64) async throws
+    /// Stores a raised alert and, in the same transaction, a pending notification per channel in
+    /// `channels` (ids). Returns it with its id.
+    /// - Throws: ``StoreError`` `.conflict` when the rule already has an open alert for this scope
+    ///   (two evaluators, e.g. across a lease handover, never raise one twice).
+    func raiseAlert(_ alert: AlertRecord, notify channels: [Int64]) async throws -> AlertRecord
+    /// Clears an open alert and queues a notification per channel. An alert already cleared is
+    /// returned as it is, with nothing queued.
+    func clearAlert(_ id: Int64, at: Timestamp, value: Double, notify channels: [Int64]) async throws -> AlertRecord
+    /// Records who took an alert on; the first acknowledgement stays.
+    func acknowledgeAlert(_ id: Int64, by user: String, at: Timestamp) async throws -> AlertRecord
+    func alert(_ id: Int64) async throws -> AlertRecord?
+    func alerts(_ query: AlertQuery) async throws -> [AlertRecord]
+    func createSilence(_ silence: SilenceRecord) async throws -> SilenceRecord
+    /// Silences that have not ended at `now` (every silence when nil), newest first.
+    func silences(activeAt now: Timestamp?) async throws -> [SilenceRecord]
+    func deleteSilence(_ id: Int64) async throws
+    /// Pending notifications whose next attempt is due at `now`, oldest first.
+    func dueNotifications(now: Timestamp, limit: Int) async throws -> [NotificationRecord]
+    func recordDelivery(_ id: Int64, outcome: DeliveryOutcome) async throws
+    /// Every notification of an alert, oldest first.
+    func notifications(alert: Int64) async throws -> [NotificationRecord]
+}
+
 /// A store that tells what changed in it (see ``ChangeFeed``).
 public protocol ChangeSource: Sendable {
     var changes: any ChangeFeed { get }
@@ -165,7 +204,7 @@ public protocol ChangeSource: Sendable {
 
 /// Everything the gateway and the CLI need from a backend.
 public protocol Store: AgentStore, ServerPresenceStore, LeaseStore, TestStore, MeasurementStore, RollupStore,
-    SettingsStore, AccountStore, EventStore, DeviceStore, ChangeSource
+    SettingsStore, AccountStore, EventStore, DeviceStore, AlertStore, ChangeSource
 {}
 
 // What each consumer needs, and no more: a consumer takes its composition, not the whole `Store`.

@@ -290,6 +290,73 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v10-alerting") { db in
+            try db.execute(
+                sql: """
+                    -- Rules and channels keep their spec as JSON (a channel's holds its webhook secret).
+                    CREATE TABLE alert_rules (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        spec_json TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE alert_channels (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        spec_json TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    -- History: no foreign key to tests, so an alert outlives what it was about.
+                    CREATE TABLE alerts (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        rule_id INTEGER REFERENCES alert_rules(id) ON DELETE SET NULL,
+                        rule_name TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        severity TEXT NOT NULL,
+                        test_id INTEGER,
+                        agent_name TEXT NOT NULL DEFAULT '',
+                        raised_at INTEGER NOT NULL,
+                        raised_value REAL NOT NULL,
+                        cleared_at INTEGER,
+                        cleared_value REAL,
+                        message TEXT NOT NULL,
+                        acknowledged_by TEXT,
+                        acknowledged_at INTEGER,
+                        silenced INTEGER NOT NULL DEFAULT 0 CHECK (silenced IN (0, 1))
+                    );
+                    -- One open alert per (rule, scope), whoever evaluates.
+                    CREATE UNIQUE INDEX alerts_open ON alerts(rule_id, COALESCE(test_id, -1), agent_name)
+                        WHERE cleared_at IS NULL;
+                    CREATE INDEX alerts_by_test ON alerts(test_id, id);
+                    CREATE TABLE alert_silences (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        rule_name TEXT NOT NULL DEFAULT '',
+                        test_id INTEGER,
+                        agent_name TEXT NOT NULL DEFAULT '',
+                        until_at INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    -- The outbox: written with the alert, delivered and retried by the notifier.
+                    CREATE TABLE alert_notifications (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+                        channel_id INTEGER REFERENCES alert_channels(id) ON DELETE SET NULL,
+                        channel_name TEXT NOT NULL,
+                        event TEXT NOT NULL CHECK (event IN ('raised', 'cleared')),
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        delivered_at INTEGER,
+                        last_error TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX alert_notifications_due ON alert_notifications(state, next_attempt_at);
+                    CREATE INDEX alert_notifications_by_alert ON alert_notifications(alert_id, id);
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -1,4 +1,5 @@
 import SwarmAnalytics
+import SwarmCore
 import Testing
 
 @Suite struct AlertEvaluationTests {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SwarmAgent
+import SwarmAlerting
 import SwarmCore
 import SwarmGateway
 import SwarmPKI
@@ -119,7 +120,8 @@ struct DevCommand: AsyncParsableCommand {
                 services: [
                     .init(service: store), .init(service: server),
                     .init(service: RecurrenceScheduler(store: store, logger: logger)),
-                    .init(service: RetentionJob(store: store, logger: logger)), .init(service: gateway),
+                    .init(service: RetentionJob(store: store, logger: logger)),
+                    .init(service: AlertingService(store: store, logger: logger)), .init(service: gateway),
                     .init(service: agent),
                 ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + (cAgentService.map { [$0] } ?? []),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import SwarmAgent
+import SwarmAlerting
 import SwarmGateway
 import SwarmPKI
 import SwarmProbes
@@ -104,6 +105,12 @@ struct ServerCommand: AsyncParsableCommand {
                 service: SingletonJob(name: "retention", holder: configuration.serverID, store: backend, logger: logger)
                 {
                     try await RetentionJob(store: backend, logger: logger).run()
+                }
+            ),
+            .init(
+                service: SingletonJob(name: "alerting", holder: configuration.serverID, store: backend, logger: logger)
+                {
+                    try await Alerting.run(store: backend, logger: logger)
                 }
             ),
         ]
