@@ -105,6 +105,7 @@ public actor AlertEvaluator {
             fresh = try await store.alertRules()
             channelIDs = Dictionary(try await store.alertChannels().map { ($0.spec.name, $0.id) }) { first, _ in first }
         } catch {
+            guard !Task.isCancelled else { return }
             logger.warning("alerting: could not read the rules (evaluation goes on with the last ones): \(error)")
             return
         }

@@ -59,11 +59,15 @@ public struct NotificationDispatcher: Sendable {
             if due.isEmpty { return }
             channels = Dictionary(uniqueKeysWithValues: try await store.alertChannels().map { ($0.id, $0) })
         } catch {
+            guard !Task.isCancelled else { return }
             logger.warning("alerting: could not read the notification outbox (tried again in a second): \(error)")
             return
         }
         for notification in due {
+            // A stop mid-attempt leaves the notification pending for the next holder.
+            guard !Task.isCancelled else { return }
             let outcome = await deliver(notification, channels: channels, client: client)
+            guard !Task.isCancelled else { return }
             do {
                 try await store.recordDelivery(notification.id, outcome: outcome)
             } catch {

@@ -19,8 +19,9 @@ extension SQLiteStore {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError(code: .conflict, message: "an alert rule named \(spec.name) exists already")
             }
+            let id = db.lastInsertedRowID
             try Self.appendEvent(db, EventRecord(kind: "alert_rule.created", subject: spec.name, message: spec.summary))
-            return AlertRuleRecord(id: db.lastInsertedRowID, spec: spec, createdAt: now, updatedAt: now)
+            return AlertRuleRecord(id: id, spec: spec, createdAt: now, updatedAt: now)
         }
     }
 
@@ -91,11 +92,12 @@ extension SQLiteStore {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError(code: .conflict, message: "a notification channel named \(spec.name) exists already")
             }
+            let id = db.lastInsertedRowID
             try Self.appendEvent(
                 db,
                 EventRecord(kind: "alert_channel.created", subject: spec.name, message: "\(spec.kind.rawValue) channel \(spec.name) added")
             )
-            return AlertChannelRecord(id: db.lastInsertedRowID, spec: spec, createdAt: now)
+            return AlertChannelRecord(id: id, spec: spec, createdAt: now)
         }
     }
 
@@ -142,7 +144,7 @@ extension SQLiteStore {
                         alert.message, alert.silenced,
                     ]
                 )
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw StoreError(code: .conflict, message: "rule \(alert.ruleName) already has an open alert for this scope")
             }
             var raised = alert
@@ -224,12 +226,12 @@ extension SQLiteStore {
                     m.rule, m.test, m.agent, m.untilUnixNanos, silence.reason, silence.createdBy, silence.createdAt.unixNanos,
                 ]
             )
+            var stored = silence
+            stored.id = db.lastInsertedRowID
             try Self.appendEvent(
                 db,
                 EventRecord(at: silence.createdAt, kind: "alert.silenced", subject: silence.createdBy, message: silence.summary)
             )
-            var stored = silence
-            stored.id = db.lastInsertedRowID
             return stored
         }
     }

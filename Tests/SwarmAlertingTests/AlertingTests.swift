@@ -14,14 +14,14 @@ import Testing
     static let agent = AgentName.fixture("edge-1")
     static let secret = "a-webhook-secret-of-32-characters"
 
-    /// Fast options: rules re-read and the outbox polled every 50 ms, retries after 100 ms.
+    /// Fast options: rules re-read and the outbox polled every 50 ms, retries after 100 ms, 1 s per attempt.
     static var fast: Alerting.Options {
         var options = Alerting.Options()
         options.evaluator.ruleRefresh = .milliseconds(50)
         options.dispatcher.pollInterval = .milliseconds(50)
         options.dispatcher.firstRetryDelay = .milliseconds(100)
         options.dispatcher.maximumDelay = .milliseconds(400)
-        options.dispatcher.attemptTimeout = .seconds(5)
+        options.dispatcher.attemptTimeout = .seconds(1)
         return options
     }
 
