@@ -24,6 +24,7 @@ public struct ChildProcess: Sendable {
         _ executable: String,
         _ arguments: [String],
         directory: URL? = nil,
+        standardInput: Int32? = nil,
         standardOutput: Int32? = nil,
         standardError: Int32? = nil,
         ownProcessGroup: Bool = false
@@ -38,7 +39,11 @@ public struct ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let standardInput {
+            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         if let standardOutput {
             posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
         } else {

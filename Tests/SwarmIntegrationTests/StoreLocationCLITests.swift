@@ -9,21 +9,8 @@ import Testing
 
 /// The built `streamswarm` binary with `--db` URLs, and its writes reaching a store in this process.
 @Suite(.timeLimit(.minutes(1))) struct StoreLocationCLITests {
-    /// Runs `streamswarm ARGUMENTS`; returns the exit code and what it wrote (stdout and stderr).
     func streamswarm(_ arguments: [String], in dir: String) throws -> (Int32, String) {
-        let output = "\(dir)/cli-\(UUID().uuidString).out"
-        let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let child = try ChildProcess.spawn(
-            try ProductBinary.require(),
-            arguments,
-            standardOutput: fd,
-            standardError: fd
-        )
-        close(fd)
-        let status = child.wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        // A normal exit carries its code in bits 8-15 of the wait status.
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+        try ProductBinary.run(arguments, in: dir)
     }
 
     @Test("--db takes sqlite:PATH, sqlite:///ABSOLUTE/PATH and a bare path for the same file")
