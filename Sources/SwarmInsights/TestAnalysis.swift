@@ -35,6 +35,20 @@ public struct TestAnalysis: Sendable, Codable {
         public var upper: Double
     }
 
+    /// A run's headline, for the chart.
+    public struct Point: Sendable, Codable, Hashable {
+        public var at: String
+        public var value: Double
+    }
+
+    /// The usual range at a time (the hour of the week's median ± 3 robust sigmas), for the chart.
+    public struct BandPoint: Sendable, Codable, Hashable {
+        public var at: String
+        public var median: Double
+        public var lower: Double
+        public var upper: Double
+    }
+
     public struct AgentAnalysis: Sendable, Codable {
         public var agent: String
         /// Runs in the history and in the window.
@@ -49,6 +63,10 @@ public struct TestAnalysis: Sendable, Codable {
         public var forecast: [ForecastPoint]
         public var forecastRefusal: String?
         public var diagnosis: [Diagnosis.Cause]
+        /// The window's runs (at most 1,000, evenly sampled), drawn under the overlays.
+        public var recent: [Point] = []
+        /// The baseline band every hour from the window's start to the forecast's end.
+        public var baselineBand: [BandPoint] = []
     }
 
     public var test: Int64

@@ -187,7 +187,7 @@ public enum TestAnalyzer {
         diagnosis.usualAtThisHour = baseline.band(at: now)?.median
         diagnosis.usualOverall = baseline.overall?.median
 
-        return TestAnalysis.AgentAnalysis(
+        var analysis = TestAnalysis.AgentAnalysis(
             agent: agent.description,
             historyRuns: history.count,
             windowRuns: window.count,
@@ -209,6 +209,47 @@ public enum TestAnalyzer {
             forecastRefusal: forecast.refusal,
             diagnosis: Diagnosis.rank(diagnosis)
         )
+        let measured = window.filter { $0.headline != nil }
+        let stride = max(1, (measured.count + 999) / 1000)
+        analysis.recent = Swift.stride(from: 0, to: measured.count, by: stride).compactMap { index in
+            measured[index].headline.map { TestAnalysis.Point(at: measured[index].startedAt.iso8601, value: $0) }
+        }
+        analysis.baselineBand = bandPoints(
+            baseline,
+            from: windowStart,
+            to: now + .seconds(3600 * Int64(options.forecastHours))
+        )
+        return analysis
+    }
+
+    /// The band as steps: it holds for each hour of the week, so each hour from `start` to `end`
+    /// gives a point where it begins and one where it ends.
+    static func bandPoints(
+        _ baseline: SeasonalBaseline,
+        from start: Timestamp,
+        to end: Timestamp
+    ) -> [TestAnalysis.BandPoint] {
+        let hour: Int64 = 3_600_000_000_000
+        var points: [TestAnalysis.BandPoint] = []
+        var from = start
+        while from < end && points.count < 4000 {
+            let until = Timestamp(unixNanos: min(end.unixNanos, (from.unixNanos / hour + 1) * hour))
+            if let band = baseline.band(at: from) {
+                let range = band.range()
+                for time in [from, until - .milliseconds(1)] {
+                    points.append(
+                        TestAnalysis.BandPoint(
+                            at: time.iso8601,
+                            median: band.median,
+                            lower: range.lowerBound,
+                            upper: range.upperBound
+                        )
+                    )
+                }
+            }
+            from = until
+        }
+        return points
     }
 
     private static func levelShifts(

@@ -78,6 +78,11 @@ import Testing
             #expect(a.levelShifts.count == 1, "\(a.levelShifts)")
             #expect(a.levelShifts.first.map { abs($0.after - 80) < 2 } == true)
             #expect(a.health.state == .failing)
+            // The chart's data: the window's runs above the baseline band, which runs on to the forecast's end
+            // as steps: 25 hours not on hour boundaries are 26 pieces of an hour of the week, two points each.
+            #expect(a.recent.count == 12 && a.recent.allSatisfy { abs($0.value - 80) < 1 })
+            let band = try #require(a.baselineBand.first)
+            #expect(band.upper < 30 && band.lower > 10 && a.baselineBand.count == 2 * 26, "\(a.baselineBand.count)")
             #expect(a.health.factors.contains { $0.name == "baseline_deviation" && $0.state == .failing })
             #expect(b.health.state == .healthy, "\(b.health)")
             #expect(

@@ -15,6 +15,7 @@ import * as tests from './pages/tests.js';
 import * as testForm from './pages/test-form.js';
 import * as results from './pages/results.js';
 import * as mesh from './pages/mesh.js';
+import * as alerts from './pages/alerts.js';
 import * as users from './pages/users.js';
 import * as tokens from './pages/tokens.js';
 import * as settings from './pages/settings.js';
@@ -43,6 +44,7 @@ function resolve(parts) {
       return null;
     case 'results': return /^\d+$/.test(b || '') && c === undefined ? { mod: results, nav: 'tests', params: { id: b } } : null;
     case 'mesh': return { mod: mesh, nav: 'mesh' };
+    case 'alerts': return b === undefined ? { mod: alerts, nav: 'alerts' } : null;
     case 'users': return { mod: users, nav: 'users', role: 'admin' };
     case 'tokens': return { mod: tokens, nav: 'tokens', role: 'admin' };
     case 'settings': return { mod: settings, nav: 'settings', role: 'admin' };

@@ -362,6 +362,8 @@ function scaleFor(values, opts) {
  * drawTimeSeries(canvas, {
  *   series: [{points: [{t: ms, v}], color, label, axis: 'y'|'y2', width, dash}],
  *   band: {points: [{t, lo, hi}], color, label}  (or bands: [...]),
+ *   series with dots: true are drawn as points only (anomalies),
+ *   markers: [{t, label, color}]  vertical lines at events (level shifts),
  *   yLabel, yFormat, y2Label, y2Format, xMin, xMax, yMin, yMax, yMaxAtLeast, gapMs, emptyText })
  */
 export function drawTimeSeries(canvas, opts) {
@@ -452,6 +454,11 @@ function renderSeries(canvas, s) {
   o.series.forEach((sr, i) => {
     const sc = sr.axis === 'y2' ? y2S : yS;
     const pts = dSeries[i];
+    if (sr.dots) {
+      ctx.fillStyle = sr.color;
+      for (const p of pts) { if (p) { ctx.beginPath(); ctx.arc(X(p.t), Y(p.v, sc), 3.5, 0, Math.PI * 2); ctx.fill(); } }
+      return;
+    }
     ctx.strokeStyle = sr.color;
     ctx.fillStyle = sr.color;
     ctx.lineWidth = sr.width || 1.5;
@@ -470,6 +477,22 @@ function renderSeries(canvas, s) {
     ctx.setLineDash([]);
     for (const p of dots) { ctx.beginPath(); ctx.arc(X(p.t), Y(p.v, sc), 2, 0, Math.PI * 2); ctx.fill(); }
   });
+  // markers: a dashed vertical line and its label at the top
+  for (const m of o.markers || []) {
+    if (!(m.t >= x0 && m.t <= x1)) continue;
+    const x = X(m.t);
+    ctx.strokeStyle = m.color || '#8c6d1f';
+    ctx.setLineDash([5, 3]);
+    ctx.beginPath(); ctx.moveTo(x, plot.t); ctx.lineTo(x, plot.t + plot.h); ctx.stroke();
+    ctx.setLineDash([]);
+    if (m.label) {
+      ctx.fillStyle = m.color || '#8c6d1f';
+      ctx.font = FONT;
+      ctx.textAlign = x > plot.l + plot.w - 80 ? 'right' : 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillText(m.label, x + (ctx.textAlign === 'left' ? 3 : -3), plot.t + 2);
+    }
+  }
   ctx.restore();
   ctx.lineWidth = 1;
 

@@ -1,9 +1,10 @@
-// Dashboard: agent/test counts, 24-hour latency/loss overview, recent events.
+// Dashboard: agent/test counts, swarm health, open alerts, 24-hour latency/loss overview, recent events.
 
 import { get } from '../api.js';
 import { h, replace, badge, coalesce, reportError } from '../dom.js';
 import { num, ms, fmtTime, fmtAgo, fmtNum } from '../format.js';
 import { drawTimeSeries } from '../charts.js';
+import { alertLine } from './alerts.js';
 
 export function mount(root, ctx) {
   const agentsOnline = h('div', { id: 'stat-agents-online', class: 'stat-value', text: '…' });
@@ -13,6 +14,8 @@ export function mount(root, ctx) {
   const swarmWorst = h('div', { id: 'stat-swarm-worst', class: 'stat-sub' });
   const canvas = h('canvas', { class: 'chart tall', 'aria-label': 'Latency and loss, last 24 hours' });
   const chartBox = h('div', { id: 'overview-chart', class: 'chart-box' }, canvas);
+  const openAlerts = h('ul', { id: 'open-alerts', class: 'events' });
+  const noAlerts = h('p', { id: 'no-open-alerts', class: 'empty', text: 'No open alerts.', hidden: true });
   const events = h('ul', { id: 'events-list', class: 'events' });
   const noEvents = h('p', { class: 'empty', text: 'No events yet.', hidden: true });
 
@@ -22,6 +25,7 @@ export function mount(root, ctx) {
       h('a', { class: 'stat', href: '#/agents' }, h('div', { class: 'stat-label', text: 'Agents online' }), agentsOnline),
       h('a', { class: 'stat', href: '#/tests' }, h('div', { class: 'stat-label', text: 'Active tests' }), testsActive, testsTotal),
       h('div', { class: 'stat' }, h('div', { class: 'stat-label', text: 'Swarm health (last hour)' }), swarmHealth, swarmWorst)),
+    h('section', { class: 'panel' }, h('h2', null, 'Open alerts ', h('a', { href: '#/alerts', class: 'small', text: 'rules, silences, history' })), openAlerts, noAlerts),
     h('section', { class: 'panel' }, h('h2', { text: 'Latency and loss, last 24 hours (icmp, udp, tcp)' }), chartBox),
     h('section', { class: 'panel' }, h('h2', { text: 'Recent events' }), events, noEvents));
 
@@ -48,16 +52,32 @@ export function mount(root, ctx) {
       : `${tests.length} active test${tests.length === 1 ? '' : 's'}, all healthy`);
   }
 
+  async function loadAlerts() {
+    const r = await get('/api/v1/alerts', { open: 'true', limit: 50 });
+    if (!ctx.alive() || !r) return;
+    const list = r.alerts || [];
+    noAlerts.hidden = list.length > 0;
+    replace(openAlerts, list.map((a) => {
+      const { ack, state } = alertLine(a, ctx, () => loadAlerts().catch(reportError));
+      return h('li', { class: 'event alert', dataset: { alert: a.id, severity: a.severity } },
+        state, ' ', h('time', { class: 'event-time', datetime: a.raisedAt, title: fmtAgo(a.raisedAt), text: fmtTime(a.raisedAt) }), ' ',
+        a.test ? h('a', { href: `#/results/${a.test}`, class: 'event-message', text: a.message }) : h('span', { class: 'event-message', text: a.message }),
+        ' ', ack);
+    }));
+  }
+
   const refresh = coalesce(load, 1000);
   load().catch(reportError);
   loadHealth().catch(reportError);
+  loadAlerts().catch(reportError);
+  const alertsTimer = setInterval(() => loadAlerts().catch(reportError), 15000);
   const healthTimer = setInterval(() => loadHealth().catch(reportError), 60000);
   const timer = setInterval(refresh.trigger, 60000);
 
   return {
     refresh: () => load().catch(reportError),
     onLive(type) { if (type === 'agent' || type === 'test') refresh.trigger(); },
-    destroy() { refresh.cancel(); clearInterval(timer); clearInterval(healthTimer); },
+    destroy() { refresh.cancel(); clearInterval(timer); clearInterval(healthTimer); clearInterval(alertsTimer); },
   };
 }
 
