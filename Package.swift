@@ -144,7 +144,8 @@ let package = Package(
         .target(
             name: "SwarmBench",
             dependencies: [
-                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres", "SwarmProbes",
+                "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
+                "SwarmProbes",
                 "SwarmServer",
                 "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL,
                 crypto, logging,
@@ -156,7 +157,8 @@ let package = Package(
             name: "SwarmCLI",
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
-                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmAlerting", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights",
+                "SwarmAlerting", "SwarmBench", "SwarmProto", "SwarmGNMI",
                 "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
                 nioPosix, nioSSL,
             ]
@@ -252,7 +254,8 @@ let package = Package(
             name: "SwarmLabTests",
             dependencies: [
                 "SwarmProbes", "SwarmCore", "SwarmTestSupport", "SwarmStore", "SwarmStoreSQLite", "SwarmWire",
-                "SwarmPKI", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmAlerting", nioCore, nioPosix, logging,
+                "SwarmPKI", "SwarmGateway", "SwarmAnalytics", "SwarmInsights", "SwarmAlerting", nioCore, nioPosix,
+                logging,
             ]
         ),
         .testTarget(

@@ -163,7 +163,8 @@ public actor AlertEvaluator {
         }
         guard let newest = rows.last?.startedAt else { return }
         cursors[series] = max(newest, cursors[series] ?? newest)
-        let baseline = watching.contains { $0.spec.metric == .baselineDeviation } ? await baseline(of: series, now) : nil
+        let baseline =
+            watching.contains { $0.spec.metric == .baselineDeviation } ? await baseline(of: series, now) : nil
         for row in rows {
             for rule in watching {
                 let value: Double?
@@ -173,7 +174,12 @@ public actor AlertEvaluator {
                     value = RunMetrics.value(rule.spec.metric, of: row)
                 }
                 guard let value else { continue }
-                await observe(value, rule: rule, key: Key(rule: rule.id, test: series.test, agent: series.agent), at: row.startedAt)
+                await observe(
+                    value,
+                    rule: rule,
+                    key: Key(rule: rule.id, test: series.test, agent: series.agent),
+                    at: row.startedAt
+                )
             }
         }
     }
@@ -222,7 +228,9 @@ public actor AlertEvaluator {
                             options: analysisOptions
                         ).health.score
                     } catch {
-                        logger.warning("alerting: could not analyse test \(test.id) for rule \(rule.spec.name): \(error)")
+                        logger.warning(
+                            "alerting: could not analyse test \(test.id) for rule \(rule.spec.name): \(error)"
+                        )
                         continue
                     }
                 }
@@ -249,7 +257,14 @@ public actor AlertEvaluator {
     private func raise(_ rule: AlertRuleRecord, _ key: Key, value: Double, at: Timestamp) async {
         let spec = rule.spec
         let silenced = await isSilenced(spec.name, key, at: at)
-        let message = await AlertMessage.raised(rule: spec, test: key.test, agent: key.agent, value: value, store: store, at: at)
+        let message = await AlertMessage.raised(
+            rule: spec,
+            test: key.test,
+            agent: key.agent,
+            value: value,
+            store: store,
+            at: at
+        )
         let alert = AlertRecord(
             ruleID: rule.id,
             ruleName: spec.name,
@@ -273,7 +288,9 @@ public actor AlertEvaluator {
         } catch {
             // Not stored: forget the raise, so the next bad value raises it again.
             trackers[key] = Tracked(tracker: AlertTracker(condition: spec.condition))
-            logger.error("alerting: could not store the alert '\(message)' (raised again on the next bad value): \(error)")
+            logger.error(
+                "alerting: could not store the alert '\(message)' (raised again on the next bad value): \(error)"
+            )
         }
     }
 
@@ -282,7 +299,12 @@ public actor AlertEvaluator {
         do {
             let alert = try await store.alert(id)
             let silenced = (alert?.silenced ?? false) ? true : await isSilenced(rule.spec.name, key, at: at)
-            let cleared = try await store.clearAlert(id, at: at, value: value, notify: silenced ? [] : channels(of: rule.spec))
+            let cleared = try await store.clearAlert(
+                id,
+                at: at,
+                value: value,
+                notify: silenced ? [] : channels(of: rule.spec)
+            )
             trackers[key]?.alertID = nil
             logger.notice("alert cleared: \(cleared.clearedMessage(value: value))")
         } catch {
@@ -299,7 +321,12 @@ public actor AlertEvaluator {
     private func isSilenced(_ rule: String, _ key: Key, at: Timestamp) async -> Bool {
         guard let silences = try? await store.silences(activeAt: at) else { return false }
         return silences.contains {
-            $0.matcher.covers(rule: rule, test: key.test.rawValue, agent: key.agent?.rawValue ?? "", atUnixNanos: at.unixNanos)
+            $0.matcher.covers(
+                rule: rule,
+                test: key.test.rawValue,
+                agent: key.agent?.rawValue ?? "",
+                atUnixNanos: at.unixNanos
+            )
         }
     }
 }

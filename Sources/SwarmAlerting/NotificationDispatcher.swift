@@ -176,7 +176,10 @@ public struct NotificationDispatcher: Sendable {
         }
     }
 
-    private func sendMail(_ content: NotificationContent, via channel: AlertChannelSpec) async -> Result<Void, SendFailure> {
+    private func sendMail(
+        _ content: NotificationContent,
+        via channel: AlertChannelSpec
+    ) async -> Result<Void, SendFailure> {
         guard let endpoint = channel.endpoint else {
             return .failure(SendFailure(transient: false, reason: "channel URL \(channel.url) is not smtp://host:port"))
         }

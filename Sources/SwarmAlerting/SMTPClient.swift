@@ -55,34 +55,34 @@ struct SMTPClient {
         recipients: [String],
         message: String
     ) async throws {
-            var replies = ReplyReader(inbound.makeAsyncIterator())
-            func expect(_ codes: Set<Int>, after command: String) async throws {
-                let reply = try await replies.next()
-                guard codes.contains(reply.code) else {
-                    throw Failure(
-                        transient: (400..<500).contains(reply.code),
-                        description: "SMTP relay \(relay) answered \(command) with \(reply.code) \(reply.text)"
-                    )
-                }
+        var replies = ReplyReader(inbound.makeAsyncIterator())
+        func expect(_ codes: Set<Int>, after command: String) async throws {
+            let reply = try await replies.next()
+            guard codes.contains(reply.code) else {
+                throw Failure(
+                    transient: (400..<500).contains(reply.code),
+                    description: "SMTP relay \(relay) answered \(command) with \(reply.code) \(reply.text)"
+                )
             }
-            func say(_ line: String) async throws {
-                try await outbound.write(ByteBuffer(string: line + "\r\n"))
-            }
-            try await expect([220], after: "the connection")
-            try await say("EHLO \(heloName)")
-            try await expect([250], after: "EHLO")
-            try await say("MAIL FROM:<\(sender)>")
-            try await expect([250], after: "MAIL FROM")
-            for recipient in recipients {
-                try await say("RCPT TO:<\(recipient)>")
-                try await expect([250, 251], after: "RCPT TO \(recipient)")
-            }
-            try await say("DATA")
-            try await expect([354], after: "DATA")
-            try await outbound.write(ByteBuffer(string: Self.dotStuffed(message) + "\r\n.\r\n"))
-            try await expect([250], after: "the message")
-            try await say("QUIT")
-            _ = try? await replies.next()
+        }
+        func say(_ line: String) async throws {
+            try await outbound.write(ByteBuffer(string: line + "\r\n"))
+        }
+        try await expect([220], after: "the connection")
+        try await say("EHLO \(heloName)")
+        try await expect([250], after: "EHLO")
+        try await say("MAIL FROM:<\(sender)>")
+        try await expect([250], after: "MAIL FROM")
+        for recipient in recipients {
+            try await say("RCPT TO:<\(recipient)>")
+            try await expect([250, 251], after: "RCPT TO \(recipient)")
+        }
+        try await say("DATA")
+        try await expect([354], after: "DATA")
+        try await outbound.write(ByteBuffer(string: Self.dotStuffed(message) + "\r\n.\r\n"))
+        try await expect([250], after: "the message")
+        try await say("QUIT")
+        _ = try? await replies.next()
     }
 
     /// CRLF line ends, and a leading dot doubled so no line ends the DATA early (RFC 5321 4.5.2).
@@ -103,7 +103,10 @@ struct SMTPClient {
             while true {
                 let line = try await nextLine()
                 guard line.count >= 3, let code = Int(line.prefix(3)) else {
-                    throw Failure(transient: true, description: "the SMTP relay sent a line that is not a reply: \(line)")
+                    throw Failure(
+                        transient: true,
+                        description: "the SMTP relay sent a line that is not a reply: \(line)"
+                    )
                 }
                 text.append(String(line.dropFirst(4)))
                 if line.count == 3 || line[line.index(line.startIndex, offsetBy: 3)] == " " {

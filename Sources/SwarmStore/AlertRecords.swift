@@ -1,6 +1,6 @@
+import Foundation
 // why: alert records expose SwarmCore types (AlertRuleSpec, TestID, AgentName, Timestamp).
 public import SwarmCore
-import Foundation
 
 /// A stored alert rule.
 public struct AlertRuleRecord: Sendable, Hashable, Codable {
@@ -221,7 +221,8 @@ extension SilenceRecord {
     public var summary: String {
         let m = matcher
         let what = [
-            m.rule.isEmpty ? nil : "rule \(m.rule)", m.test.map { "test \($0)" }, m.agent.isEmpty ? nil : "agent \(m.agent)",
+            m.rule.isEmpty ? nil : "rule \(m.rule)", m.test.map { "test \($0)" },
+            m.agent.isEmpty ? nil : "agent \(m.agent)",
         ].compactMap { $0 }
         return "notifications for \(what.isEmpty ? "every alert" : what.joined(separator: ", ")) silenced until "
             + "\(Timestamp(unixNanos: m.untilUnixNanos)): \(reason)"

@@ -22,7 +22,7 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "an alert rule named \(spec.name) exists already")
             }
             guard let id = try rows.first?.decode(Int64.self) else {
@@ -52,7 +52,7 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "an alert rule named \(spec.name) exists already")
             }
             guard updated == 1 else { throw StoreError(code: .notFound, message: "alert rule \(id) does not exist") }
@@ -128,7 +128,7 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
+            } catch  where Self.isUniqueViolation(error) {
                 throw StoreError(code: .conflict, message: "a notification channel named \(spec.name) exists already")
             }
             guard let id = try rows.first?.decode(Int64.self) else {
@@ -166,8 +166,11 @@ extension PostgresStore {
         let logger = self.logger
         try await transaction("deleting a notification channel") { connection in
             guard
-                let name = try await connection.rows("SELECT name FROM alert_channels WHERE id = \(id) FOR UPDATE", logger)
-                    .first?.decode(String.self)
+                let name = try await connection.rows(
+                    "SELECT name FROM alert_channels WHERE id = \(id) FOR UPDATE",
+                    logger
+                )
+                .first?.decode(String.self)
             else { throw StoreError(code: .notFound, message: "notification channel \(id) does not exist") }
             // Lock the rules so none starts naming the channel while it goes.
             let rules = try await connection.rows(
@@ -205,8 +208,11 @@ extension PostgresStore {
                     """,
                     logger
                 )
-            } catch where Self.isUniqueViolation(error) {
-                throw StoreError(code: .conflict, message: "rule \(alert.ruleName) already has an open alert for this scope")
+            } catch  where Self.isUniqueViolation(error) {
+                throw StoreError(
+                    code: .conflict,
+                    message: "rule \(alert.ruleName) already has an open alert for this scope"
+                )
             }
             guard let id = try rows.first?.decode(Int64.self) else {
                 throw StoreError(code: .corrupt, message: "raising an alert returned no id")
@@ -223,8 +229,12 @@ extension PostgresStore {
         }
     }
 
-    public func clearAlert(_ id: Int64, at: Timestamp, value: Double, notify channels: [Int64]) async throws -> AlertRecord
-    {
+    public func clearAlert(
+        _ id: Int64,
+        at: Timestamp,
+        value: Double,
+        notify channels: [Int64]
+    ) async throws -> AlertRecord {
         let logger = self.logger
         return try await transaction("clearing an alert") { connection in
             guard let alert = try await Self.fetchAlert(id, connection, logger, locking: true) else {
@@ -441,7 +451,11 @@ extension PostgresStore {
         }
     }
 
-    private static func requireChannels(_ names: [String], _ connection: PostgresConnection, _ logger: Logger)
+    private static func requireChannels(
+        _ names: [String],
+        _ connection: PostgresConnection,
+        _ logger: Logger
+    )
         async throws
     {
         for name in names {
@@ -451,88 +465,5 @@ extension PostgresStore {
                 throw StoreError(code: .invalidInput, message: "no notification channel named \(name): add it first")
             }
         }
-    }
-
-    private static let alertColumns = """
-        id, rule_id, rule_name, metric, severity, test_id, agent_name, raised_at, raised_value, cleared_at,
-        cleared_value, message, acknowledged_by, acknowledged_at, silenced
-        """
-
-    private static let notificationColumns = """
-        id, alert_id, channel_id, channel_name, event, state, attempts, next_attempt_at, delivered_at, last_error
-        """
-
-    private static func fetchAlert(
-        _ id: Int64,
-        _ connection: PostgresConnection,
-        _ logger: Logger,
-        locking: Bool
-    ) async throws -> AlertRecord? {
-        try await connection.rows(
-            "SELECT \(unescaped: alertColumns) FROM alerts WHERE id = \(id) \(unescaped: locking ? "FOR UPDATE" : "")",
-            logger
-        ).first.map(alertRecord)
-    }
-
-    static func ruleRecord(_ row: PostgresRow) throws -> AlertRuleRecord {
-        let (id, json, created, updated) = try row.decode((Int64, String, Int64, Int64).self)
-        return AlertRuleRecord(
-            id: id,
-            spec: try StoredJSON.decode(AlertRuleSpec.self, from: json),
-            createdAt: Timestamp(unixNanos: created),
-            updatedAt: Timestamp(unixNanos: updated)
-        )
-    }
-
-    static func alertRecord(_ row: PostgresRow) throws -> AlertRecord {
-        let (
-            id, ruleID, ruleName, metric, severity, test, agent, raisedAt, raisedValue, clearedAt, clearedValue, message,
-            acknowledgedBy, acknowledgedAt, silenced
-        ) = try row.decode(
-            (
-                Int64, Int64?, String, String, String, Int64?, String, Int64, Double, Int64?, Double?, String, String?,
-                Int64?, Bool
-            ).self
-        )
-        guard let metric = AlertMetric(rawValue: metric), let severity = AlertSeverity(rawValue: severity) else {
-            throw StoreError(code: .corrupt, message: "alert \(id) has an unknown metric or severity")
-        }
-        return AlertRecord(
-            id: id,
-            ruleID: ruleID,
-            ruleName: ruleName,
-            metric: metric,
-            severity: severity,
-            test: test.map(TestID.init),
-            agent: AgentName(agent),
-            raisedAt: Timestamp(unixNanos: raisedAt),
-            raisedValue: raisedValue,
-            clearedAt: clearedAt.map(Timestamp.init(unixNanos:)),
-            clearedValue: clearedValue,
-            message: message,
-            acknowledgedBy: acknowledgedBy,
-            acknowledgedAt: acknowledgedAt.map(Timestamp.init(unixNanos:)),
-            silenced: silenced
-        )
-    }
-
-    static func notificationRecord(_ row: PostgresRow) throws -> NotificationRecord {
-        let (id, alertID, channelID, channelName, event, state, attempts, next, delivered, lastError) = try row.decode(
-            (Int64, Int64, Int64?, String, String, String, Int, Int64, Int64?, String).self
-        )
-        guard let event = NotificationRecord.Event(rawValue: event), let state = NotificationRecord.State(rawValue: state)
-        else { throw StoreError(code: .corrupt, message: "notification \(id) has an unknown event or state") }
-        return NotificationRecord(
-            id: id,
-            alertID: alertID,
-            channelID: channelID,
-            channelName: channelName,
-            event: event,
-            state: state,
-            attempts: attempts,
-            nextAttemptAt: Timestamp(unixNanos: next),
-            deliveredAt: delivered.map(Timestamp.init(unixNanos:)),
-            lastError: lastError
-        )
     }
 }

@@ -38,7 +38,9 @@ extension SQLiteStore {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError(code: .conflict, message: "an alert rule named \(spec.name) exists already")
             }
-            guard db.changesCount == 1 else { throw StoreError(code: .notFound, message: "alert rule \(id) does not exist") }
+            guard db.changesCount == 1 else {
+                throw StoreError(code: .notFound, message: "alert rule \(id) does not exist")
+            }
             try Self.appendEvent(db, EventRecord(kind: "alert_rule.updated", subject: spec.name, message: spec.summary))
         }
         guard let rule = try await alertRule(id) else {
@@ -48,7 +50,8 @@ extension SQLiteStore {
     }
 
     public func alertRules() async throws -> [AlertRuleRecord] {
-        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM alert_rules ORDER BY name").map(Self.ruleRecord) }
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM alert_rules ORDER BY name").map(Self.ruleRecord)
+        }
     }
 
     public func alertRule(_ id: Int64) async throws -> AlertRuleRecord? {
@@ -95,7 +98,11 @@ extension SQLiteStore {
             let id = db.lastInsertedRowID
             try Self.appendEvent(
                 db,
-                EventRecord(kind: "alert_channel.created", subject: spec.name, message: "\(spec.kind.rawValue) channel \(spec.name) added")
+                EventRecord(
+                    kind: "alert_channel.created",
+                    subject: spec.name,
+                    message: "\(spec.kind.rawValue) channel \(spec.name) added"
+                )
             )
             return AlertChannelRecord(id: id, spec: spec, createdAt: now)
         }
@@ -115,7 +122,8 @@ extension SQLiteStore {
 
     public func deleteAlertChannel(_ id: Int64) async throws {
         try await write { db in
-            guard let name = try String.fetchOne(db, sql: "SELECT name FROM alert_channels WHERE id = ?", arguments: [id])
+            guard
+                let name = try String.fetchOne(db, sql: "SELECT name FROM alert_channels WHERE id = ?", arguments: [id])
             else { throw StoreError(code: .notFound, message: "notification channel \(id) does not exist") }
             let rules = try Row.fetchAll(db, sql: "SELECT * FROM alert_rules").map(Self.ruleRecord)
             if let user = rules.first(where: { $0.spec.channels.contains(name) }) {
@@ -125,7 +133,10 @@ extension SQLiteStore {
                 )
             }
             try db.execute(sql: "DELETE FROM alert_channels WHERE id = ?", arguments: [id])
-            try Self.appendEvent(db, EventRecord(kind: "alert_channel.deleted", subject: name, message: "channel \(name) removed"))
+            try Self.appendEvent(
+                db,
+                EventRecord(kind: "alert_channel.deleted", subject: name, message: "channel \(name) removed")
+            )
         }
     }
 
@@ -145,17 +156,28 @@ extension SQLiteStore {
                     ]
                 )
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                throw StoreError(code: .conflict, message: "rule \(alert.ruleName) already has an open alert for this scope")
+                throw StoreError(
+                    code: .conflict,
+                    message: "rule \(alert.ruleName) already has an open alert for this scope"
+                )
             }
             var raised = alert
             raised.id = db.lastInsertedRowID
             try Self.queue(.raised, of: raised.id, to: channels, at: alert.raisedAt, db)
-            try Self.appendEvent(db, EventRecord(at: alert.raisedAt, kind: "alert.raised", subject: alert.ruleName, message: alert.message))
+            try Self.appendEvent(
+                db,
+                EventRecord(at: alert.raisedAt, kind: "alert.raised", subject: alert.ruleName, message: alert.message)
+            )
             return raised
         }
     }
 
-    public func clearAlert(_ id: Int64, at: Timestamp, value: Double, notify channels: [Int64]) async throws -> AlertRecord {
+    public func clearAlert(
+        _ id: Int64,
+        at: Timestamp,
+        value: Double,
+        notify channels: [Int64]
+    ) async throws -> AlertRecord {
         try await write { db in
             guard let alert = try Self.fetchAlert(id, db) else {
                 throw StoreError(code: .notFound, message: "alert \(id) does not exist")
@@ -168,7 +190,12 @@ extension SQLiteStore {
             try Self.queue(.cleared, of: id, to: channels, at: at, db)
             try Self.appendEvent(
                 db,
-                EventRecord(at: at, kind: "alert.cleared", subject: alert.ruleName, message: alert.clearedMessage(value: value))
+                EventRecord(
+                    at: at,
+                    kind: "alert.cleared",
+                    subject: alert.ruleName,
+                    message: alert.clearedMessage(value: value)
+                )
             )
             var cleared = alert
             cleared.clearedAt = at
@@ -180,7 +207,8 @@ extension SQLiteStore {
     public func acknowledgeAlert(_ id: Int64, by user: String, at: Timestamp) async throws -> AlertRecord {
         try await write { db in
             try db.execute(
-                sql: "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+                sql:
+                    "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
                 arguments: [user, at.unixNanos, id]
             )
             guard let alert = try Self.fetchAlert(id, db) else {
@@ -189,7 +217,12 @@ extension SQLiteStore {
             if db.changesCount == 1 {
                 try Self.appendEvent(
                     db,
-                    EventRecord(at: at, kind: "alert.acknowledged", subject: alert.ruleName, message: "alert \(id) acknowledged by \(user)")
+                    EventRecord(
+                        at: at,
+                        kind: "alert.acknowledged",
+                        subject: alert.ruleName,
+                        message: "alert \(id) acknowledged by \(user)"
+                    )
                 )
             }
             return alert
@@ -223,14 +256,20 @@ extension SQLiteStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    m.rule, m.test, m.agent, m.untilUnixNanos, silence.reason, silence.createdBy, silence.createdAt.unixNanos,
+                    m.rule, m.test, m.agent, m.untilUnixNanos, silence.reason, silence.createdBy,
+                    silence.createdAt.unixNanos,
                 ]
             )
             var stored = silence
             stored.id = db.lastInsertedRowID
             try Self.appendEvent(
                 db,
-                EventRecord(at: silence.createdAt, kind: "alert.silenced", subject: silence.createdBy, message: silence.summary)
+                EventRecord(
+                    at: silence.createdAt,
+                    kind: "alert.silenced",
+                    subject: silence.createdBy,
+                    message: silence.summary
+                )
             )
             return stored
         }
@@ -262,7 +301,9 @@ extension SQLiteStore {
     public func deleteSilence(_ id: Int64) async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM alert_silences WHERE id = ?", arguments: [id])
-            guard db.changesCount == 1 else { throw StoreError(code: .notFound, message: "silence \(id) does not exist") }
+            guard db.changesCount == 1 else {
+                throw StoreError(code: .notFound, message: "silence \(id) does not exist")
+            }
         }
     }
 
@@ -308,15 +349,22 @@ extension SQLiteStore {
                 )
             }
             guard db.changesCount == 1 else {
-                throw StoreError(code: .notFound, message: "notification \(id) is not pending (delivered, failed or gone)")
+                throw StoreError(
+                    code: .notFound,
+                    message: "notification \(id) is not pending (delivered, failed or gone)"
+                )
             }
         }
     }
 
     public func notifications(alert: Int64) async throws -> [NotificationRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM alert_notifications WHERE alert_id = ? ORDER BY id", arguments: [alert])
-                .map(Self.notificationRecord)
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM alert_notifications WHERE alert_id = ? ORDER BY id",
+                arguments: [alert]
+            )
+            .map(Self.notificationRecord)
         }
     }
 
@@ -330,7 +378,12 @@ extension SQLiteStore {
         _ db: Database
     ) throws {
         for channel in channels {
-            guard let name = try String.fetchOne(db, sql: "SELECT name FROM alert_channels WHERE id = ?", arguments: [channel])
+            guard
+                let name = try String.fetchOne(
+                    db,
+                    sql: "SELECT name FROM alert_channels WHERE id = ?",
+                    arguments: [channel]
+                )
             else { continue }  // deleted since the rule was read: nobody to tell
             try db.execute(
                 sql: """
@@ -395,8 +448,14 @@ extension SQLiteStore {
         let event: String = row["event"]
         let state: String = row["state"]
         let delivered: Int64? = row["delivered_at"]
-        guard let event = NotificationRecord.Event(rawValue: event), let state = NotificationRecord.State(rawValue: state)
-        else { throw StoreError(code: .corrupt, message: "notification \(row["id"] as Int64) has an unknown event or state") }
+        guard let event = NotificationRecord.Event(rawValue: event),
+            let state = NotificationRecord.State(rawValue: state)
+        else {
+            throw StoreError(
+                code: .corrupt,
+                message: "notification \(row["id"] as Int64) has an unknown event or state"
+            )
+        }
         return NotificationRecord(
             id: row["id"],
             alertID: row["alert_id"],

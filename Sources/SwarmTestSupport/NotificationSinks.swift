@@ -92,7 +92,9 @@ public final class WebhookReceiver: Sendable {
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Length", value: "0")
                     let status: HTTPResponseStatus = ok ? .ok : HTTPResponseStatus(statusCode: failureStatus)
-                    try await outbound.write(.head(HTTPResponseHead(version: h.version, status: status, headers: headers)))
+                    try await outbound.write(
+                        .head(HTTPResponseHead(version: h.version, status: status, headers: headers))
+                    )
                     try await outbound.write(.end(nil))
                 }
             }
@@ -131,7 +133,8 @@ public final class SMTPSink: Sendable {
     public var messages: [Message] { state.withLock { $0.messages } }
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
-    public static func with<T: Sendable>(failingFirst: Int = 0, _ body: (SMTPSink) async throws -> T) async throws -> T {
+    public static func with<T: Sendable>(failingFirst: Int = 0, _ body: (SMTPSink) async throws -> T) async throws -> T
+    {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
@@ -168,7 +171,11 @@ public final class SMTPSink: Sendable {
                     pending.removeSubrange(..<end.upperBound)
                     if var lines = data {
                         if line == "." {
-                            let message = Message(sender: sender, recipients: recipients, data: lines.joined(separator: "\r\n"))
+                            let message = Message(
+                                sender: sender,
+                                recipients: recipients,
+                                data: lines.joined(separator: "\r\n")
+                            )
                             let accepted = state.withLock { state -> Bool in
                                 if state.failuresLeft > 0 {
                                     state.failuresLeft -= 1

@@ -46,7 +46,9 @@ import Testing
                 figures: MeasurementFigures(lossPercent: 0, jitterMicros: 100),
                 payload: Data()
             )
-            _ = try await store.commitBatches([IncomingBatch(agent: AlertingTests.agent, batchID: sequence, measurements: [row])])
+            _ = try await store.commitBatches([
+                IncomingBatch(agent: AlertingTests.agent, batchID: sequence, measurements: [row])
+            ])
         }
     }
 
@@ -117,14 +119,20 @@ import Testing
                         // Between the levels (80–100) clears nothing; two good of three does.
                         for ms in [95.0, 90, 40, 30] { try await fixture.run(ms) }
                         #expect(try await eventually { try await store.alerts(AlertQuery(openOnly: true)).isEmpty })
-                        #expect(await eventually(timeout: .seconds(20)) { hook.deliveries.count == 2 && mail.messages.count == 2 })
+                        #expect(
+                            await eventually(timeout: .seconds(20)) {
+                                hook.deliveries.count == 2 && mail.messages.count == 2
+                            }
+                        )
                         try await Task.sleep(for: .milliseconds(300))
                     }
                     let alerts = try await store.alerts(AlertQuery())
                     #expect(alerts.count == 1)
                     let alert = try #require(alerts.first)
                     #expect(alert.raisedValue == 150 && alert.clearedValue == 30 && alert.agent == Self.agent)
-                    #expect(alert.message.contains("core latency: latency 150 ms for test \(fixture.test.id) (ping core)"))
+                    #expect(
+                        alert.message.contains("core latency: latency 150 ms for test \(fixture.test.id) (ping core)")
+                    )
 
                     #expect(hook.requests == 4, "two refused with 503, then both delivered")
                     #expect(hook.deliveries.map { $0.headers["x-streamswarm-event"] } == ["raised", "cleared"])
@@ -145,8 +153,15 @@ import Testing
                     #expect(notifications.allSatisfy { $0.state == .delivered })
                     #expect(notifications.filter { $0.channelName == "hook" }.map(\.attempts).reduce(0, +) == 4)
 
-                    #expect(mail.messages.map { $0.recipients } == [["noc@example.net", "oncall@example.net"], ["noc@example.net", "oncall@example.net"]])
-                    #expect(mail.messages.first?.header("Subject")?.hasPrefix("[StreamSwarm] RAISED critical: core latency") == true)
+                    #expect(
+                        mail.messages.map { $0.recipients } == [
+                            ["noc@example.net", "oncall@example.net"], ["noc@example.net", "oncall@example.net"],
+                        ]
+                    )
+                    #expect(
+                        mail.messages.first?.header("Subject")?.hasPrefix("[StreamSwarm] RAISED critical: core latency")
+                            == true
+                    )
                     #expect(mail.messages.last?.header("Subject")?.hasPrefix("[StreamSwarm] CLEARED critical") == true)
                     #expect(mail.messages.first?.body.contains("latency 150 ms") == true)
                 }
@@ -165,7 +180,10 @@ import Testing
                 _ = try await store.createAlertRule(latencyRule(test: fixture.test.id, channels: ["hook"]))
                 _ = try await store.createSilence(
                     SilenceRecord(
-                        matcher: AlertSilence(rule: "core latency", untilUnixNanos: (Timestamp.now() + .seconds(3600)).unixNanos),
+                        matcher: AlertSilence(
+                            rule: "core latency",
+                            untilUnixNanos: (Timestamp.now() + .seconds(3600)).unixNanos
+                        ),
                         reason: "planned maintenance",
                         createdBy: "ops",
                         createdAt: .now()
@@ -231,7 +249,9 @@ import Testing
                 // The receiver is gone: connection refused is transient, so it is retried.
                 #expect(
                     try await eventually {
-                        try await store.notifications(alert: alert.id).first.map { $0.attempts >= 2 && $0.state == .pending } == true
+                        try await store.notifications(alert: alert.id).first.map {
+                            $0.attempts >= 2 && $0.state == .pending
+                        } == true
                     }
                 )
             }
@@ -247,7 +267,9 @@ import Testing
                     for ms in [150.0, 150] { try await fixture.run(ms) }
                     #expect(try await eventually { try await store.alerts(AlertQuery(openOnly: true)).count == 1 })
                     let alert = try #require(try await store.alerts(AlertQuery()).first)
-                    #expect(try await eventually { try await store.notifications(alert: alert.id).first?.state == .failed })
+                    #expect(
+                        try await eventually { try await store.notifications(alert: alert.id).first?.state == .failed }
+                    )
                     try await Task.sleep(for: .milliseconds(300))
                     let notification = try #require(try await store.notifications(alert: alert.id).first)
                     #expect(notification.attempts == 1 && notification.lastError.contains("HTTP 404"))

@@ -26,7 +26,9 @@ struct AlertAPITests {
                 #expect(created.status == .created, "\(created.errorMessage)")
                 let channels = try await client.send(.get, "/api/v1/alert-channels", as: viewer)
                 let listed = try #require(try channels.json()["channels"] as? [[String: Any]])
-                #expect(listed.count == 1 && listed.first?["hasSecret"] as? Bool == true && listed.first?["secret"] == nil)
+                #expect(
+                    listed.count == 1 && listed.first?["hasSecret"] as? Bool == true && listed.first?["secret"] == nil
+                )
                 var weak = hook
                 weak["name"] = "weak"
                 weak["secret"] = "short"
@@ -37,11 +39,16 @@ struct AlertAPITests {
                     "name": "slow", "metric": "latency", "raise": 100, "clear": 80, "n": 2, "m": 3,
                     "severity": "critical", "channels": ["ops"],
                 ]
-                #expect(try await client.send(.post, "/api/v1/alert-rules", as: viewer, json: rule).status == .forbidden)
+                #expect(
+                    try await client.send(.post, "/api/v1/alert-rules", as: viewer, json: rule).status == .forbidden
+                )
                 let made = try await client.send(.post, "/api/v1/alert-rules", as: op, json: rule)
                 #expect(made.status == .created, "\(made.errorMessage)")
                 let ruleID = try #require(try made.json()["id"] as? Int)
-                #expect(try made.json()["summary"] as? String == "latency above 100.0 ms (clear below 80.0), 2 of 3, every test, every agent, critical")
+                #expect(
+                    try made.json()["summary"] as? String
+                        == "latency above 100.0 ms (clear below 80.0), 2 of 3, every test, every agent, critical"
+                )
                 #expect(try await client.send(.post, "/api/v1/alert-rules", as: op, json: rule).status == .conflict)
                 var unknown = rule
                 unknown["threshold"] = 3
@@ -77,7 +84,10 @@ struct AlertAPITests {
                 #expect(alerts.count == 1 && alerts.first?["raisedValue"] as? Double == 151)
                 let detail = try await client.send(.get, "/api/v1/alerts/\(alert.id)", as: viewer)
                 let notifications = try #require(try detail.json()["notifications"] as? [[String: Any]])
-                #expect(notifications.first?["channel"] as? String == "ops" && notifications.first?["state"] as? String == "pending")
+                #expect(
+                    notifications.first?["channel"] as? String == "ops"
+                        && notifications.first?["state"] as? String == "pending"
+                )
                 #expect(try await client.send(.post, "/api/v1/alerts/\(alert.id)/ack", as: viewer).status == .forbidden)
                 let acked = try await client.send(.post, "/api/v1/alerts/\(alert.id)/ack", as: op)
                 #expect(try acked.json()["acknowledgedBy"] as? String == "operator")

@@ -102,7 +102,12 @@ struct AlertsBrowserTests {
                 #expect(await eventually { gatewayPort.withLock { $0 } != 0 })
                 let browser = try await WebDriver()
                 do {
-                    try await drive(browser, base: "http://127.0.0.1:\(gatewayPort.withLock { $0 })", store: store, test: test)
+                    try await drive(
+                        browser,
+                        base: "http://127.0.0.1:\(gatewayPort.withLock { $0 })",
+                        store: store,
+                        test: test
+                    )
                 } catch {
                     await browser.close()
                     throw error
@@ -133,12 +138,24 @@ struct AlertsBrowserTests {
 
         // The alerts page: a channel, a rule sending to it, a silence, each through its form.
         try await browser.navigate(base + "/#/alerts")
-        try await browser.waitUntil("document.querySelectorAll('#alerts-table tbody tr').length === 1", timeout: .seconds(10))
+        try await browser.waitUntil(
+            "document.querySelectorAll('#alerts-table tbody tr').length === 1",
+            timeout: .seconds(10)
+        )
         try await browser.type(try await browser.waitFor("#alert-channel-form input[name=name]"), "noc")
-        try await browser.type(try await browser.waitFor("#alert-channel-form input[name=url]"), "https://hooks.example.net/noc")
-        try await browser.type(try await browser.waitFor("#alert-channel-form input[name=secret]"), "a-secret-of-20-bytes!")
+        try await browser.type(
+            try await browser.waitFor("#alert-channel-form input[name=url]"),
+            "https://hooks.example.net/noc"
+        )
+        try await browser.type(
+            try await browser.waitFor("#alert-channel-form input[name=secret]"),
+            "a-secret-of-20-bytes!"
+        )
         _ = try await browser.execute("document.querySelector('#alert-channel-form').requestSubmit();")
-        try await browser.waitUntil("document.querySelector('#alert-channels-table tr[data-channel=noc]') !== null", timeout: .seconds(10))
+        try await browser.waitUntil(
+            "document.querySelector('#alert-channels-table tr[data-channel=noc]') !== null",
+            timeout: .seconds(10)
+        )
 
         try await browser.type(try await browser.waitFor("#alert-rule-form input[name=name]"), "lossy")
         _ = try await browser.execute(
@@ -148,7 +165,10 @@ struct AlertsBrowserTests {
         try await browser.type(try await browser.waitFor("#alert-rule-form input[name=clear]"), "1")
         try await browser.type(try await browser.waitFor("#alert-rule-form input[name=channels]"), "noc")
         _ = try await browser.execute("document.querySelector('#alert-rule-form').requestSubmit();")
-        try await browser.waitUntil("document.querySelector('#alert-rules-table tr[data-rule=lossy]') !== null", timeout: .seconds(10))
+        try await browser.waitUntil(
+            "document.querySelector('#alert-rules-table tr[data-rule=lossy]') !== null",
+            timeout: .seconds(10)
+        )
         let rule = try #require(try await store.alertRules().first { $0.spec.name == "lossy" })
         #expect(rule.spec.metric == .loss && rule.spec.condition.raise == 5 && rule.spec.channels == ["noc"])
         // A rule that cannot work is refused with the reason shown.
@@ -156,12 +176,18 @@ struct AlertsBrowserTests {
         try await browser.type(try await browser.waitFor("#alert-rule-form input[name=raise]"), "5")
         try await browser.type(try await browser.waitFor("#alert-rule-form input[name=clear]"), "9")
         _ = try await browser.execute("document.querySelector('#alert-rule-form').requestSubmit();")
-        try await browser.waitUntil("document.querySelector('#flash').textContent.includes('must not be above')", timeout: .seconds(10))
+        try await browser.waitUntil(
+            "document.querySelector('#flash').textContent.includes('must not be above')",
+            timeout: .seconds(10)
+        )
 
         try await browser.type(try await browser.waitFor("#silence-form input[name=rule]"), "lossy")
         try await browser.type(try await browser.waitFor("#silence-form input[name=reason]"), "link work tonight")
         _ = try await browser.execute("document.querySelector('#silence-form').requestSubmit();")
-        try await browser.waitUntil("document.querySelectorAll('#silences-table tbody tr').length === 1", timeout: .seconds(10))
+        try await browser.waitUntil(
+            "document.querySelectorAll('#silences-table tbody tr').length === 1",
+            timeout: .seconds(10)
+        )
         #expect(try await store.silences(activeAt: .now()).first?.reason == "link work tonight")
         console += try await browser.consoleLog()
 
@@ -172,15 +198,21 @@ struct AlertsBrowserTests {
             "(() => { const c = document.querySelector('#analysis-chart canvas'); return c && +c.dataset.runs > 0; })()",
             timeout: .seconds(20)
         )
-        let counts = try await browser.execute(
-            """
-            const d = document.querySelector('#analysis-chart canvas').dataset;
-            return [+d.runs, +d.anomalies, +d.levelShifts, +d.forecast, +d.baseline];
-            """
-        ) as? [Int]
-        let (runs, anomalies, shifts, forecast, baseline) = try #require(counts.map { ($0[0], $0[1], $0[2], $0[3], $0[4]) })
+        let counts =
+            try await browser.execute(
+                """
+                const d = document.querySelector('#analysis-chart canvas').dataset;
+                return [+d.runs, +d.anomalies, +d.levelShifts, +d.forecast, +d.baseline];
+                """
+            ) as? [Int]
+        let (runs, anomalies, shifts, forecast, baseline) = try #require(
+            counts.map { ($0[0], $0[1], $0[2], $0[3], $0[4]) }
+        )
         // 12 runs an hour; the oldest may fall out by the time the page asks.
-        #expect((11...12).contains(runs) && anomalies >= 10 && shifts >= 1 && forecast >= 1 && baseline > 0, "\(counts ?? [])")
+        #expect(
+            (11...12).contains(runs) && anomalies >= 10 && shifts >= 1 && forecast >= 1 && baseline > 0,
+            "\(counts ?? [])"
+        )
         _ = try await browser.execute(
             "const s = document.querySelector('#analysis-window'); s.value = '6h'; s.dispatchEvent(new Event('change'));"
         )
@@ -188,7 +220,10 @@ struct AlertsBrowserTests {
             "document.querySelector('#analysis h2').textContent.includes('last 6 hours')",
             timeout: .seconds(20)
         )
-        try await browser.waitUntil("+document.querySelector('#analysis-chart canvas').dataset.runs >= 71", timeout: .seconds(20))
+        try await browser.waitUntil(
+            "+document.querySelector('#analysis-chart canvas').dataset.runs >= 71",
+            timeout: .seconds(20)
+        )
         _ = try await browser.execute("document.querySelector('#analysis').scrollIntoView();")
         try await Task.sleep(for: .milliseconds(300))
         try FileManager.default.createDirectory(at: BrowserTests.screenshots, withIntermediateDirectories: true)

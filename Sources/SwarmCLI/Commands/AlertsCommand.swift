@@ -70,11 +70,18 @@ struct AlertsCommand: AsyncParsableCommand {
             guard length > .zero, length <= .seconds(90 * 86_400) else {
                 throw ValidationError("--for must be between 1s and 90d")
             }
-            if !agent.isEmpty, AgentName(agent) == nil { throw ValidationError("--agent \(agent) is not an agent name") }
+            if !agent.isEmpty, AgentName(agent) == nil {
+                throw ValidationError("--agent \(agent) is not an agent name")
+            }
             let now = Timestamp.now()
             let silence = try await backend.createSilence(
                 SilenceRecord(
-                    matcher: AlertSilence(rule: rule, test: test, agent: agent, untilUnixNanos: (now + length).unixNanos),
+                    matcher: AlertSilence(
+                        rule: rule,
+                        test: test,
+                        agent: agent,
+                        untilUnixNanos: (now + length).unixNanos
+                    ),
                     reason: reason,
                     createdBy: by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli",
                     createdAt: now
@@ -130,7 +137,8 @@ struct AlertsCommand: AsyncParsableCommand {
     struct AddRule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-rule",
-            abstract: "Add a rule: raise when n of the last m values are beyond --raise, clear when n are beyond --clear."
+            abstract:
+                "Add a rule: raise when n of the last m values are beyond --raise, clear when n are beyond --clear."
         )
         @OptionGroup var store: StoreOptions
         @OptionGroup var logging: LoggingOptions
@@ -149,7 +157,9 @@ struct AlertsCommand: AsyncParsableCommand {
         func run() async throws {
             let backend = try store.open(logger: try logging.makeLogger(label: "streamswarm.alerts"))
             guard let metric = AlertMetric(rawValue: metric) else {
-                throw ValidationError("--metric must be one of \(AlertMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--metric must be one of \(AlertMetric.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             guard let comparison = AlertCondition.Comparison(rawValue: comparison) else {
                 throw ValidationError("--comparison must be above or below")
@@ -159,7 +169,9 @@ struct AlertsCommand: AsyncParsableCommand {
             }
             var agentName: AgentName?
             if let agent {
-                guard let parsed = AgentName(agent) else { throw ValidationError("--agent \(agent) is not an agent name") }
+                guard let parsed = AgentName(agent) else {
+                    throw ValidationError("--agent \(agent) is not an agent name")
+                }
                 agentName = parsed
             }
             let rule = try await backend.createAlertRule(
@@ -203,7 +215,9 @@ struct AlertsCommand: AsyncParsableCommand {
             let channels = try await backend.alertChannels()
             if channels.isEmpty { print("no channels (add one with 'streamswarm alerts add-channel')") }
             for c in channels {
-                let to = c.spec.kind == .email ? " from \(c.spec.sender) to \(c.spec.recipients.joined(separator: ", "))" : ""
+                let to =
+                    c.spec.kind == .email
+                    ? " from \(c.spec.sender) to \(c.spec.recipients.joined(separator: ", "))" : ""
                 print("#\(c.id) \(c.spec.name): \(c.spec.kind.rawValue) \(c.spec.url)\(to)")
             }
         }
@@ -212,7 +226,8 @@ struct AlertsCommand: AsyncParsableCommand {
     struct AddChannel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-channel",
-            abstract: "Add a webhook (--url https://…, signing secret on stdin) or e-mail channel (--url smtp://host:port)."
+            abstract:
+                "Add a webhook (--url https://…, signing secret on stdin) or e-mail channel (--url smtp://host:port)."
         )
         @OptionGroup var store: StoreOptions
         @OptionGroup var logging: LoggingOptions
@@ -229,7 +244,9 @@ struct AlertsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let backend = try store.open(logger: try logging.makeLogger(label: "streamswarm.alerts"))
-            guard let kind = AlertChannelSpec.Kind(rawValue: kind) else { throw ValidationError("--kind must be webhook or email") }
+            guard let kind = AlertChannelSpec.Kind(rawValue: kind) else {
+                throw ValidationError("--kind must be webhook or email")
+            }
             var secret = ""
             if kind == .webhook {
                 guard secretStdin, let line = readLine(strippingNewline: true) else {

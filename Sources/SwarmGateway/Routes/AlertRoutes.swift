@@ -57,7 +57,9 @@ struct AlertRoutes {
             let q = request.uri.queryParameters
             let limit = try ResultRoutes.int(q, "limit", default: 100, in: 1...1000)
             let test = try q["test"].map { raw -> TestID in
-                guard let id = Int64(raw), id > 0 else { throw GatewayError.badRequest("test must be a positive integer") }
+                guard let id = Int64(raw), id > 0 else {
+                    throw GatewayError.badRequest("test must be a positive integer")
+                }
                 return TestID(id)
             }
             let open = q["open"].map { $0 == "true" || $0 == "1" } ?? false
@@ -66,7 +68,9 @@ struct AlertRoutes {
         }
         api.on(.get, "alerts/:id", .role(.viewer)) { _, context in
             let id = try Self.id(context, "alert")
-            guard let alert = try await store.alert(id) else { throw GatewayError.notFound("alert \(id) does not exist") }
+            guard let alert = try await store.alert(id) else {
+                throw GatewayError.notFound("alert \(id) does not exist")
+            }
             return try JSONResponse.make(AlertDTO(alert, notifications: try await store.notifications(alert: id)))
         }
         api.on(.post, "alerts/:id/ack", .role(.operator)) { _, context in
@@ -83,14 +87,18 @@ struct AlertRoutes {
         api.on(.post, "alert-rules", .role(.operator)) { request, context in
             let spec = try Self.spec(try await request.decodeStrict(RuleWrite.self, context: context))
             let rule = try await store.createAlertRule(spec)
-            context.logger.notice("alert rule \(spec.name) added by \(context.principal?.username ?? "?"): \(spec.summary)")
+            context.logger.notice(
+                "alert rule \(spec.name) added by \(context.principal?.username ?? "?"): \(spec.summary)"
+            )
             return try JSONResponse.make(AlertRuleDTO(rule), status: .created)
         }
         api.on(.put, "alert-rules/:id", .role(.operator)) { request, context in
             let id = try Self.id(context, "alert rule")
             let spec = try Self.spec(try await request.decodeStrict(RuleWrite.self, context: context))
             let rule = try await store.updateAlertRule(id, spec: spec)
-            context.logger.notice("alert rule \(spec.name) changed by \(context.principal?.username ?? "?"): \(spec.summary)")
+            context.logger.notice(
+                "alert rule \(spec.name) changed by \(context.principal?.username ?? "?"): \(spec.summary)"
+            )
             return try JSONResponse.make(AlertRuleDTO(rule))
         }
         api.on(.delete, "alert-rules/:id", .role(.operator)) { _, context in
@@ -117,7 +125,9 @@ struct AlertRoutes {
                 secret: body.secret ?? ""
             )
             let channel = try await store.createAlertChannel(spec)
-            context.logger.notice("\(kind.rawValue) channel \(spec.name) added by \(context.principal?.username ?? "?")")
+            context.logger.notice(
+                "\(kind.rawValue) channel \(spec.name) added by \(context.principal?.username ?? "?")"
+            )
             return try JSONResponse.make(AlertChannelDTO(channel), status: .created)
         }
         api.on(.delete, "alert-channels/:id", .role(.admin)) { _, context in
@@ -168,7 +178,9 @@ struct AlertRoutes {
 
     static func id(_ context: GatewayContext, _ what: String) throws -> Int64 {
         let raw = try context.parameters.require("id")
-        guard let id = Int64(raw), id > 0 else { throw GatewayError.badRequest("\(what) id must be a positive integer") }
+        guard let id = Int64(raw), id > 0 else {
+            throw GatewayError.badRequest("\(what) id must be a positive integer")
+        }
         return id
     }
 

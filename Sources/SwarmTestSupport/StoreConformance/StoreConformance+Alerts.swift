@@ -67,7 +67,8 @@ extension StoreConformance {
             await expectStoreError(.notFound) { try await store.deleteAlertRule(rule.id) }
             #expect(try await store.alertRules().isEmpty)
         },
-        Contract("alerts: one open alert per rule and scope, also from two handles at once; history outlives the rule") {
+        Contract("alerts: one open alert per rule and scope, also from two handles at once; history outlives the rule")
+        {
             let store = $0.store
             let other = try await $0.openAnother()
             let channel = try await store.createAlertChannel(webhook)
@@ -104,7 +105,10 @@ extension StoreConformance {
             #expect(again.clearedAt == now + .seconds(60))
             #expect(try await store.notifications(alert: first.id).map(\.event) == [.raised, .cleared])
             // Once cleared, the scope can raise again.
-            _ = try await store.raiseAlert(raised(rule, test: TestID(7), agent: alpha, at: now + .seconds(180)), notify: [])
+            _ = try await store.raiseAlert(
+                raised(rule, test: TestID(7), agent: alpha, at: now + .seconds(180)),
+                notify: []
+            )
             #expect(try await store.alerts(AlertQuery(openOnly: true)).count == 2)
             #expect(try await store.alerts(AlertQuery(test: TestID(7))).count == 3)
             #expect(try await store.alerts(AlertQuery(test: TestID(8))).isEmpty)
@@ -116,7 +120,10 @@ extension StoreConformance {
             #expect(history.allSatisfy { !$0.isOpen && $0.ruleID == nil && $0.ruleName == "slow" })
             #expect(try await store.alert(onBeta.id)?.clearedAt != nil)
             let kinds = try await store.events(limit: 20).map(\.kind)
-            #expect(kinds.contains("alert.raised") && kinds.contains("alert.cleared") && kinds.contains("alert_rule.deleted"))
+            #expect(
+                kinds.contains("alert.raised") && kinds.contains("alert.cleared")
+                    && kinds.contains("alert_rule.deleted")
+            )
         },
         Contract("alerts: the first acknowledgement stays; silences list while active and go when deleted") {
             let store = $0.store
@@ -139,7 +146,12 @@ extension StoreConformance {
             )
             await expectStoreError(.invalidInput, "ends before it begins") {
                 _ = try await store.createSilence(
-                    SilenceRecord(matcher: AlertSilence(untilUnixNanos: now.unixNanos), reason: "x", createdBy: "ops", createdAt: now)
+                    SilenceRecord(
+                        matcher: AlertSilence(untilUnixNanos: now.unixNanos),
+                        reason: "x",
+                        createdBy: "ops",
+                        createdAt: now
+                    )
                 )
             }
             #expect(try await store.silences(activeAt: now).map(\.id) == [silence.id])
@@ -165,7 +177,10 @@ extension StoreConformance {
             await expectStoreError(.invalidInput, "header injection") { _ = try await store.createAlertChannel(mail) }
             let rule = try await store.createAlertRule(latencyRule(channels: [webhook.name, "ops-mail"]))
             let now = Timestamp.now()
-            let alert = try await store.raiseAlert(raised(rule, test: TestID(1), agent: alpha, at: now), notify: [hook.id, email.id])
+            let alert = try await store.raiseAlert(
+                raised(rule, test: TestID(1), agent: alpha, at: now),
+                notify: [hook.id, email.id]
+            )
             let due = try await store.dueNotifications(now: now, limit: 10)
             #expect(due.map(\.channelName) == ["ops-hook", "ops-mail"])
             #expect(due.allSatisfy { $0.alertID == alert.id && $0.state == .pending && $0.attempts == 0 })
