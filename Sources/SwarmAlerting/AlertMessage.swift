@@ -19,23 +19,24 @@ enum AlertMessage {
         var message =
             "\(rule.name): \(rule.metric.rawValue) \(format(value)) \(rule.metric.unit) for \(scope); "
             + "\(c.n) of the last \(c.m) values \(c.comparison.rawValue) \(format(c.raise))"
-        if let record, let cause = await likelyCause(record, agent: agent, store: store, at: at) {
+        if let record, let cause = await likelyCause(record, agent: agent, runs: c.m, store: store, at: at) {
             message += ". Likely cause: \(cause.title)"
             if let evidence = cause.evidence.first { message += " (\(evidence))" }
         }
         return message
     }
 
-    /// The top-ranked cause over a window of the last m runs (at least 5 minutes), where the
-    /// change is, against the history before it.
+    /// The top-ranked cause over the window of the last m + 1 runs (at least 10 s), where the
+    /// change that raised the alert is, against the history before it.
     static func likelyCause(
         _ test: TestRecord,
         agent: AgentName?,
+        runs: Int,
         store: any Store,
         at: Timestamp
     ) async -> Diagnosis.Cause? {
         var options = TestAnalyzer.Options()
-        options.window = max(.seconds(300), test.spec.schedule.interval * 6)
+        options.window = max(.seconds(10), test.spec.schedule.interval * (runs + 1))
         options.history = .seconds(7 * 86_400)
         options.forecastHours = 0
         guard let analysis = try? await TestAnalyzer.analyze(test, store: store, now: at, options: options) else {

@@ -95,8 +95,11 @@ public enum Diagnosis {
 
     static func pathChange(_ input: Input) -> Cause? {
         guard !input.pathsBefore.isEmpty, !input.pathsDuring.isEmpty else { return nil }
-        let known = Set(input.pathsBefore)
-        let changed = input.pathsDuring.filter { !known.contains($0) }
+        let known = Set(input.pathsBefore).map { $0.split(separator: ">") }
+        let changed = input.pathsDuring.filter { path in
+            let hops = path.split(separator: ">")
+            return !known.contains { Self.fits(hops, known: $0) }
+        }
         guard !changed.isEmpty else { return nil }
         let share = Double(changed.count) / Double(input.pathsDuring.count)
         let usual = mostCommon(input.pathsBefore)
@@ -110,6 +113,22 @@ public enum Diagnosis {
                 "before: \(usual)", "during: \(now)",
             ]
         )
+    }
+
+    /// Whether a traceroute's hops fit a known path: hops that did not answer ("*", lost probes
+    /// on a busy link) fit any hop, and a run with such gaps may end a TTL late; every hop that
+    /// did answer must be on the known path, in order, ending at the same place. Gaps in the
+    /// known path match nothing, so an old lossy run cannot hide a new route.
+    static func fits(_ hops: [Substring], known: [Substring]) -> Bool {
+        if hops.count == known.count && zip(hops, known).allSatisfy({ $0 == $1 || $0 == "*" }) { return true }
+        let answered = hops.filter { $0 != "*" }
+        guard answered.count < hops.count, let last = answered.last, last == known.last else { return false }
+        var rest = known[...]
+        for hop in answered {
+            guard let index = rest.firstIndex(of: hop) else { return false }
+            rest = rest[rest.index(after: index)...]
+        }
+        return true
     }
 
     static func phaseGrowth(_ input: Input) -> Cause? {
@@ -155,10 +174,12 @@ public enum Diagnosis {
 
     static func hostSaturation(_ input: Input) -> Cause? {
         var evidence: [String] = []
-        if let cpu = input.host["cpu_percent"]?.medians, cpu.during >= 90 {
+        // Saturated now and not before: a host that was as busy while the figure was fine does
+        // not explain the change.
+        if let cpu = input.host["cpu_percent"]?.medians, cpu.during >= 90, cpu.during - cpu.before >= 10 {
             evidence.append("agent CPU \(text(cpu.before))% → \(text(cpu.during))%")
         }
-        if let memory = input.host["memory_percent"]?.medians, memory.during >= 95 {
+        if let memory = input.host["memory_percent"]?.medians, memory.during >= 95, memory.during - memory.before >= 5 {
             evidence.append("agent memory \(text(memory.before))% → \(text(memory.during))%")
         }
         if let retransmits = input.host["retransmissions_per_second"]?.medians,

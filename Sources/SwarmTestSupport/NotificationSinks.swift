@@ -5,7 +5,8 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A webhook receiver on an ephemeral loopback port that records every POST. It answers
+/// A webhook receiver on an ephemeral loopback port (or a socket already listening, e.g. in a lab
+/// namespace: ``NetLab/listeningSocket(in:)``) that records every POST. It answers
 /// `failureStatus` (503) to the first `failingFirst` requests (to exercise retries), then 200.
 public final class WebhookReceiver: Sendable {
     public struct Delivery: Sendable {
@@ -34,17 +35,27 @@ public final class WebhookReceiver: Sendable {
     public static func with<T: Sendable>(
         failingFirst: Int = 0,
         failureStatus: Int = 503,
+        listeningOn socket: Int32? = nil,
         _ body: (WebhookReceiver) async throws -> T
     ) async throws -> T {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
+        let initializer:
+            @Sendable (any Channel) -> EventLoopFuture<
+                NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+            > = { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel
                     )
                 }
+            }
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        let server =
+            if let socket {
+                try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            } else {
+                try await bootstrap.bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer)
             }
         let receiver = WebhookReceiver(
             port: server.channel.localAddress?.port ?? 0,
@@ -102,7 +113,7 @@ public final class WebhookReceiver: Sendable {
     }
 }
 
-/// An SMTP sink on an ephemeral loopback port: speaks enough RFC 5321 for one client at a time
+/// An SMTP sink on an ephemeral loopback port (or a socket already listening): speaks enough RFC 5321 for one client at a time
 /// and records each message. It answers 451 to the first `failingFirst` DATA commands.
 public final class SMTPSink: Sendable {
     public struct Message: Sendable {
@@ -133,14 +144,24 @@ public final class SMTPSink: Sendable {
     public var messages: [Message] { state.withLock { $0.messages } }
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
-    public static func with<T: Sendable>(failingFirst: Int = 0, _ body: (SMTPSink) async throws -> T) async throws -> T
-    {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    public static func with<T: Sendable>(
+        failingFirst: Int = 0,
+        listeningOn socket: Int32? = nil,
+        _ body: (SMTPSink) async throws -> T
+    ) async throws -> T {
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = {
+            channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
+        let server =
+            if let socket {
+                try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            } else {
+                try await bootstrap.bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer)
             }
         let sink = SMTPSink(port: server.channel.localAddress?.port ?? 0, failingFirst: failingFirst)
         let accepting = Task {

@@ -53,6 +53,39 @@ import Testing
         #expect(causes.contains { $0.kind == .localToAgent })
     }
 
+    @Test("diagnosis: a host as busy before as during explains no change; one that became busy does")
+    func hostBusyBefore() {
+        var input = Diagnosis.Input(
+            agent: "a",
+            headline: .init(before: Array(repeating: 1, count: 10), during: Array(repeating: 40, count: 5)),
+            unit: "ms"
+        )
+        input.host["cpu_percent"] = .init(before: [99.8, 99.9, 99.7], during: [99.9, 99.8])
+        #expect(!Diagnosis.rank(input).contains { $0.kind == .hostSaturation })
+        input.host["cpu_percent"] = .init(before: [30, 35, 32], during: [97, 99])
+        #expect(Diagnosis.rank(input).first?.kind == .hostSaturation)
+    }
+
+    @Test("diagnosis: hops that did not answer are no new path (lost probes on a saturated link)")
+    func unansweredHops() {
+        var input = Diagnosis.Input(
+            agent: "a",
+            headline: .init(before: Array(repeating: 20, count: 10), during: Array(repeating: 400, count: 5)),
+            unit: "ms"
+        )
+        input.pathsBefore = Array(repeating: "10.0.0.1>10.1.0.1>10.2.0.2", count: 6)
+        input.pathsDuring = ["10.0.0.1>*>10.2.0.2", "*>*>10.2.0.2", "10.0.0.1>10.1.0.1>*", "10.0.0.1>*>*>10.2.0.2"]
+        #expect(!Diagnosis.rank(input).contains { $0.kind == .pathChange })
+        input.pathsDuring.append("10.0.0.1>*>10.3.0.3")
+        #expect(Diagnosis.rank(input).first?.kind == .pathChange)
+        // An old lossy run in the history does not hide a new hop, and a shorter path is a new one.
+        input.pathsBefore.append("10.0.0.1>*>10.2.0.2")
+        input.pathsDuring = ["10.0.0.1>10.9.0.1>10.2.0.2"]
+        #expect(Diagnosis.rank(input).first?.kind == .pathChange)
+        input.pathsDuring = ["10.0.0.1>10.2.0.2"]
+        #expect(Diagnosis.rank(input).first?.kind == .pathChange)
+    }
+
     @Test("diagnosis: the phase that grew, with its share of the growth; a saturated link on a device")
     func phasesAndDevices() {
         var input = Diagnosis.Input(
