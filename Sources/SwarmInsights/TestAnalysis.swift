@@ -49,6 +49,15 @@ public struct TestAnalysis: Sendable, Codable {
         public var upper: Double
     }
 
+    /// When a "%" figure reaches 100% at its current trend.
+    public struct Saturation: Sendable, Codable, Hashable {
+        public var daysUntil: Double
+        public var at: String
+        public var slopePerDay: Double
+        /// The trend line's value now.
+        public var level: Double
+    }
+
     public struct AgentAnalysis: Sendable, Codable {
         public var agent: String
         /// Runs in the history and in the window.
@@ -67,6 +76,13 @@ public struct TestAnalysis: Sendable, Codable {
         public var recent: [Point] = []
         /// The baseline band every hour from the window's start to the forecast's end.
         public var baselineBand: [BandPoint] = []
+        /// "%" figures (a link's or a host's utilisation, from hourly means of the whole history):
+        /// when 100% is reached at the current trend; or why that cannot be said.
+        public var saturation: Saturation?
+        public var saturationRefusal: String?
+        /// http: the TLS certificate's days left at the newest run, and when it expires.
+        public var certificateDaysLeft: Double?
+        public var certificateExpiresAt: String?
     }
 
     public var test: Int64

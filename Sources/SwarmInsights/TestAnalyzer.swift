@@ -214,12 +214,47 @@ public enum TestAnalyzer {
         analysis.recent = Swift.stride(from: 0, to: measured.count, by: stride).compactMap { index in
             measured[index].headline.map { TestAnalysis.Point(at: measured[index].startedAt.iso8601, value: $0) }
         }
+        if RunFeatures.unit(of: kind) == "%" {
+            (analysis.saturation, analysis.saturationRefusal) = saturation(runs, now: now)
+        }
+        if let newest = runs.last(where: { $0.certificateDaysLeft != nil }), let days = newest.certificateDaysLeft {
+            analysis.certificateDaysLeft = days
+            analysis.certificateExpiresAt = (newest.startedAt + .seconds(Int64(days * 86_400))).iso8601
+        }
         analysis.baselineBand = bandPoints(
             baseline,
             from: windowStart,
             to: now + .seconds(3600 * Int64(options.forecastHours))
         )
         return analysis
+    }
+
+    /// Days until the hourly means reach 100% at their trend.
+    static func saturation(_ runs: [RunFeatures], now: Timestamp) -> (TestAnalysis.Saturation?, String?) {
+        let hour: Int64 = 3_600_000_000_000
+        var sums: [Int64: (Double, Int)] = [:]
+        for run in runs {
+            guard let value = run.headline else { continue }
+            let bucket = run.startedAt.unixNanos / hour
+            let current = sums[bucket] ?? (0, 0)
+            sums[bucket] = (current.0 + value, current.1 + 1)
+        }
+        let buckets = sums.keys.sorted()
+        let times = buckets.map { Timestamp(unixNanos: $0 * hour + hour / 2) }
+        let values = buckets.compactMap { sums[$0].map { $0.0 / Double($0.1) } }
+        switch LinearTrend.daysUntil(100, times: times, values: values) {
+        case .success(let (days, trend)):
+            return (
+                TestAnalysis.Saturation(
+                    daysUntil: days,
+                    at: (now + .seconds(Int64(days * 86_400))).iso8601,
+                    slopePerDay: trend.slopePerDay,
+                    level: trend.level
+                ), nil
+            )
+        case .failure(let refusal):
+            return (nil, "no saturation forecast: \(refusal)")
+        }
     }
 
     /// The band as steps: it holds for each hour of the week, so each hour from `start` to `end`

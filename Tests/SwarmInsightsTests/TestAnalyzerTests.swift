@@ -108,4 +108,52 @@ import Testing
             )
         }
     }
+
+    @Test("a host whose CPU climbs 5 points a day: 100% in about a week; a flat one and a short history say why not")
+    func saturationOutlook() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try makeTestStore(in: dir)
+            let agent = try #require(AgentName("a"))
+            try await store.recordSessionStart(
+                SessionStart(agent: agent, sessionID: "s", agentVersion: "test", host: HostFacts(), at: Self.now)
+            )
+            var random = SplitMix64(seed: 5)
+            func seed(_ name: String, days: Int, perDay: Double) async throws -> TestRecord {
+                let test = try await store.createTest(TestSpec(name: name, probes: [.system]), agents: [agent])
+                let steps = days * 288
+                let rows = (0..<steps).map { step -> MeasurementRecord in
+                    let age = Double(steps - step) * 300 / 86_400
+                    return MeasurementRecord(
+                        testID: test.id,
+                        revision: 1,
+                        agent: agent,
+                        sequence: UInt64(step + 1),
+                        kind: .system,
+                        startedAt: Self.now - .seconds(300 * Int64(steps - step)),
+                        duration: .milliseconds(5),
+                        status: .ok,
+                        value: 60 - perDay * age + (random.nextUnit() - 0.5) * 6,
+                        payload: Data()
+                    )
+                }
+                _ = try await store.commitBatches([
+                    IncomingBatch(agent: agent, batchID: test.id.rawValue.magnitude, measurements: rows)
+                ])
+                return test
+            }
+            let rising = try await seed("rising", days: 10, perDay: 5)
+            let outlook = try #require(try await TestAnalyzer.analyze(rising, store: store, now: Self.now).agents.first)
+            let saturation = try #require(outlook.saturation, "\(outlook.saturationRefusal ?? "")")
+            #expect(abs(saturation.daysUntil - 8) < 0.5 && abs(saturation.slopePerDay - 5) < 0.2, "\(saturation)")
+            let flat = try await seed("flat", days: 10, perDay: 0)
+            let none = try #require(try await TestAnalyzer.analyze(flat, store: store, now: Self.now).agents.first)
+            #expect(none.saturation == nil && none.saturationRefusal?.contains("no rising trend toward 100") == true)
+            let short = try await seed("short", days: 2, perDay: 5)
+            let early = try #require(try await TestAnalyzer.analyze(short, store: store, now: Self.now).agents.first)
+            #expect(
+                early.saturationRefusal?.contains("at least 3 days of history, there are 2") == true,
+                "\(early.saturationRefusal ?? "")"
+            )
+        }
+    }
 }

@@ -75,6 +75,16 @@ struct AnalyzeCommand: AsyncParsableCommand {
                     "  forecast: next hour \(Diagnosis.text(next.mean)) \(a.unit) (95%: \(Diagnosis.text(next.lower))–\(Diagnosis.text(next.upper))), in \(agent.forecast.count) h \(Diagnosis.text(last.mean)) (\(Diagnosis.text(last.lower))–\(Diagnosis.text(last.upper)))"
                 )
             }
+            if let s = agent.saturation {
+                lines.append(
+                    "  saturation: 100% in \(Diagnosis.text(s.daysUntil)) days (\(s.at)) at +\(Diagnosis.text(s.slopePerDay)) %/day"
+                )
+            } else if let refusal = agent.saturationRefusal {
+                lines.append("  \(refusal)")
+            }
+            if let days = agent.certificateDaysLeft, let at = agent.certificateExpiresAt {
+                lines.append("  TLS certificate expires in \(Diagnosis.text(days)) days (\(at))")
+            }
             if agent.diagnosis.isEmpty {
                 lines.append("  likely causes: none found")
             } else {

@@ -42,6 +42,11 @@ export function analysisPanel(id) {
       const next = a.forecast[0];
       facts.push(h('li', { class: 'forecast', text: `forecast next hour ${fmtNum(next.mean)} ${unit} (95%: ${fmtNum(next.lower)}–${fmtNum(next.upper)})` }));
     }
+    if (a.saturation) facts.push(h('li', { class: 'saturation', text: `reaches 100% in ${fmtNum(a.saturation.daysUntil)} days (${fmtTime(a.saturation.at)}) at the current trend (+${fmtNum(a.saturation.slopePerDay)} %/day, now ${fmtNum(a.saturation.level)}%)` }));
+    else if (a.saturationRefusal) facts.push(h('li', { class: 'saturation muted', text: a.saturationRefusal }));
+    if (a.certificateDaysLeft !== undefined && a.certificateDaysLeft !== null) {
+      facts.push(h('li', { class: 'certificate', text: `TLS certificate expires in ${fmtNum(a.certificateDaysLeft)} days (${fmtTime(a.certificateExpiresAt)})` }));
+    }
     const causes = (a.diagnosis || []).map((c, i) => h('li', { class: 'cause' },
       h('strong', { text: `${i + 1}. ${c.title}` }), ` (${Math.round(c.confidence * 100)}%)`,
       h('ul', null, (c.evidence || []).map((e) => h('li', { text: e })))));
