@@ -19,6 +19,8 @@ public actor AlertEvaluator {
         /// What a baseline-deviation rule learns "usual" from, and how often it relearns.
         public var baselineHistory: Duration = .seconds(7 * 86_400)
         public var baselineRefresh: Duration = .seconds(3600)
+        /// Called once the rules and open alerts are loaded and stored runs are being watched.
+        public var ready: @Sendable () -> Void = {}
         public init() {}
     }
 
@@ -60,6 +62,7 @@ public actor AlertEvaluator {
         let changes = store.changes.subscribe()
         try await loadOpenAlerts()
         await refreshRules()
+        options.ready()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await change in changes {

@@ -70,8 +70,13 @@ import Testing
     /// Runs alerting beside `body` and stops it afterwards.
     func whileAlerting(_ store: any Store, _ body: () async throws -> Void) async throws {
         let logger = Logger(label: "test.alerting")
-        let job = Task { try await Alerting.run(store: store, logger: logger, options: Self.fast) }
+        // Runs committed before the evaluator watches would be seen late, as "the last m" at once.
+        let ready = Gate<Void>()
+        var options = Self.fast
+        options.evaluator.ready = { ready.open() }
+        let job = Task { try await Alerting.run(store: store, logger: logger, options: options) }
         defer { job.cancel() }
+        await ready.wait()
         try await body()
         job.cancel()
         _ = await job.result
