@@ -49,32 +49,13 @@ public final class WebhookReceiver: Sendable {
                     )
                 }
             }
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        let server =
-            if let socket {
-                try await bootstrap.bind(socket, childChannelInitializer: initializer)
-            } else {
-                try await bootstrap.bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer)
-            }
-        let receiver = WebhookReceiver(
-            port: server.channel.localAddress?.port ?? 0,
-            failingFirst: failingFirst,
-            failureStatus: failureStatus
-        )
-        let accepting = Task {
-            try await server.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in connections {
-                        group.addTask { try? await receiver.serve(connection) }
-                    }
-                }
-            }
+        return try await serving(socket: socket, initializer: initializer) { port in
+            WebhookReceiver(port: port, failingFirst: failingFirst, failureStatus: failureStatus)
+        } serve: { receiver, connection in
+            try? await receiver.serve(connection)
+        } body: { receiver in
+            try await body(receiver)
         }
-        defer { accepting.cancel() }
-        let result = try await body(receiver)
-        try? await server.channel.close()
-        return result
     }
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async throws {
@@ -155,26 +136,13 @@ public final class SMTPSink: Sendable {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        let server =
-            if let socket {
-                try await bootstrap.bind(socket, childChannelInitializer: initializer)
-            } else {
-                try await bootstrap.bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer)
-            }
-        let sink = SMTPSink(port: server.channel.localAddress?.port ?? 0, failingFirst: failingFirst)
-        let accepting = Task {
-            try await server.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in connections { group.addTask { try? await sink.serve(connection) } }
-                }
-            }
+        return try await serving(socket: socket, initializer: initializer) { port in
+            SMTPSink(port: port, failingFirst: failingFirst)
+        } serve: { sink, connection in
+            try? await sink.serve(connection)
+        } body: { sink in
+            try await body(sink)
         }
-        defer { accepting.cancel() }
-        let result = try await body(sink)
-        try? await server.channel.close()
-        return result
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
@@ -241,4 +209,35 @@ public final class SMTPSink: Sendable {
         guard let open = line.firstIndex(of: "<"), let close = line.lastIndex(of: ">"), open < close else { return "" }
         return String(line[line.index(after: open)..<close])
     }
+}
+
+/// Binds `socket` (or an ephemeral loopback port), makes the server object for its port, serves
+/// each connection with `serve` while `body` runs, and closes the listener afterwards.
+private func serving<Server: Sendable, Connection: Sendable, T: Sendable>(
+    socket: Int32?,
+    initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Connection>,
+    make: (Int) -> Server,
+    serve: @escaping @Sendable (Server, Connection) async -> Void,
+    body: (Server) async throws -> T
+) async throws -> T {
+    let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+    let listener =
+        if let socket {
+            try await bootstrap.bind(socket, childChannelInitializer: initializer)
+        } else {
+            try await bootstrap.bind(host: "127.0.0.1", port: 0, childChannelInitializer: initializer)
+        }
+    let server = make(listener.channel.localAddress?.port ?? 0)
+    let accepting = Task {
+        try await listener.executeThenClose { connections in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in connections { group.addTask { await serve(server, connection) } }
+            }
+        }
+    }
+    defer { accepting.cancel() }
+    let result = try await body(server)
+    try? await listener.channel.close()
+    return result
 }
