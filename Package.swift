@@ -183,6 +183,7 @@ let package = Package(
             name: "SwarmInsightsTests",
             dependencies: [
                 "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport",
+                "SwarmWire",
             ]
         ),
         .testTarget(

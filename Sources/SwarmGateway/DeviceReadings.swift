@@ -83,19 +83,3 @@ public struct DevicePath: Sendable {
     public var runs: Int
     public var hops: [Hop]
 }
-
-extension MeasurementRecord {
-    /// The row as a typed observation; a result that cannot be decoded reads as none.
-    var observation: ProbeObservation {
-        ProbeObservation(
-            testID: testID,
-            revision: revision,
-            kind: kind,
-            startedAt: startedAt,
-            duration: duration,
-            status: status,
-            reason: reason,
-            result: try? MeasurementEncoding.decodeResult(kind: kind, payload: payload)
-        )
-    }
-}

@@ -1,6 +1,7 @@
 import SwarmAnalytics
 import SwarmCore
 import SwarmStore
+import SwarmWire
 
 extension TestAnalyzer {
     /// Other tests' runs that explain this one: each agent's traceroutes to the same target host
@@ -8,6 +9,9 @@ extension TestAnalyzer {
     struct Context: Sendable {
         var traceroutes: [AgentName: [RunFeatures]] = [:]
         var host: [AgentName: [RunFeatures]] = [:]
+        /// Figures of the inventory devices on each agent's traceroute path (gNMI), before and
+        /// during the window.
+        var devices: [AgentName: [Diagnosis.DeviceFigure]] = [:]
 
         /// `tests`: the store's tests, read once by the caller (the swarm view analyses many).
         static func load(
@@ -15,9 +19,11 @@ extension TestAnalyzer {
             tests: [TestRecord],
             store: any Store,
             from: Timestamp,
+            windowStart: Timestamp,
             to: Timestamp
         ) async throws -> Context {
             var context = Context()
+            var inventory: [DeviceRecord]?
             let host = test.spec.target.host
             let others = tests.filter { $0.id != test.id && $0.state == .active }
             var options = Options()
@@ -28,14 +34,21 @@ extension TestAnalyzer {
                         $0.spec.probes.first == .traceroute && $0.spec.target.host == host && $0.agents.contains(agent)
                     })
                 {
-                    context.traceroutes[agent] = try await runs(
-                        of: trace.id,
-                        agent: agent,
-                        from: from,
-                        to: to,
-                        store,
-                        options
+                    let traces = try await runs(of: trace.id, agent: agent, from: from, to: to, store, options)
+                    context.traceroutes[agent] = traces
+                    let onPath = Set(
+                        traces.compactMap(\.pathFingerprint).flatMap { $0.split(separator: ">").map(String.init) }
                     )
+                    if inventory == nil { inventory = try await store.devices() }
+                    for device in inventory ?? [] where !onPath.isDisjoint(with: device.allAddresses) {
+                        context.devices[agent, default: []] += try await DeviceWindows.figures(
+                            of: device,
+                            store: store,
+                            from: from,
+                            windowStart: windowStart,
+                            to: to
+                        )
+                    }
                 }
                 if let system = others.first(where: { $0.spec.probes.first == .system && $0.agents.contains(agent) }) {
                     context.host[agent] = try await runs(
@@ -49,6 +62,52 @@ extension TestAnalyzer {
                 }
             }
             return context
+        }
+    }
+}
+
+/// A device's gNMI figures folded over the history and over the window, as diagnosis inputs:
+/// the highest interface utilisation, errors and drops per second, CPU.
+enum DeviceWindows {
+    static func figures(
+        of device: DeviceRecord,
+        store: any Store,
+        from: Timestamp,
+        windowStart: Timestamp,
+        to: Timestamp
+    ) async throws -> [Diagnosis.DeviceFigure] {
+        guard let test = device.testID else { return [] }
+        let rows = try await store.measurements(
+            test: test,
+            agent: nil,
+            range: TimeRange(from: from, to: to),
+            limit: 20_000,
+            newestFirst: false
+        )
+        let before = DeviceFigures.fold(oldestFirst: rows.lazy.filter { $0.startedAt < windowStart }.map(\.observation))
+        let during = DeviceFigures.fold(
+            oldestFirst: rows.lazy.filter { $0.startedAt >= windowStart }.map(\.observation)
+        )
+        guard before.samples > 0, during.samples > 0 else { return [] }
+        let spans = (before: max(1, (windowStart - from).seconds), during: max(1, (to - windowStart).seconds))
+        func utilisation(_ f: DeviceFigures) -> Double? {
+            f.interfaces.compactMap {
+                [$0.inUtilisationMaxPercent, $0.outUtilisationMaxPercent].compactMap { $0 }.max()
+            }.max()
+        }
+        func errors(_ f: DeviceFigures) -> Double { Double(f.interfaces.reduce(0) { $0 + $1.inErrors + $1.outErrors }) }
+        func drops(_ f: DeviceFigures) -> Double {
+            Double(f.interfaces.reduce(f.queueDrops) { $0 + $1.inDiscards + $1.outDiscards })
+        }
+        var figures: [(String, Double?, Double?)] = [
+            ("utilisation_percent", utilisation(before), utilisation(during)),
+            ("errors_per_second", errors(before) / spans.before, errors(during) / spans.during),
+            ("drops_per_second", drops(before) / spans.before, drops(during) / spans.during),
+        ]
+        figures.append(("cpu_percent", before.cpuAveragePercent, during.cpuAveragePercent))
+        return figures.compactMap { name, b, d in
+            guard let b, let d else { return nil }
+            return Diagnosis.DeviceFigure(device: device.name, figure: name, window: .init(before: [b], during: [d]))
         }
     }
 }

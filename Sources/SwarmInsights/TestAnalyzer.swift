@@ -63,6 +63,7 @@ public enum TestAnalyzer {
             tests: tests,
             store: store,
             from: windowStart - .seconds(86_400),
+            windowStart: windowStart,
             to: now
         )
         var agents: [TestAnalysis.AgentAnalysis] = []
@@ -184,6 +185,7 @@ public enum TestAnalyzer {
             diagnosis.host["cpu_percent"] = split(host, at: windowStart) { $0.cpuPercent }
             diagnosis.host["memory_percent"] = split(host, at: windowStart) { $0.memoryPercent }
         }
+        diagnosis.devices = context.devices[agent] ?? []
         diagnosis.usualAtThisHour = baseline.band(at: now)?.median
         diagnosis.usualOverall = baseline.overall?.median
 
