@@ -79,7 +79,14 @@ public enum Diagnosis {
         hostSaturation(input).map { causes.append($0) }
         spread(input).map { causes.append($0) }
         timeOfDay(input).map { causes.append($0) }
-        return causes.sorted { $0.confidence > $1.confidence }
+        causes.sort { $0.confidence > $1.confidence }
+        // A new path on this agent's route is why only this agent sees it: the path goes first.
+        if let path = causes.firstIndex(where: { $0.kind == .pathChange }),
+            let local = causes.firstIndex(where: { $0.kind == .localToAgent }), local < path
+        {
+            causes.insert(causes.remove(at: path), at: local)
+        }
+        return causes
     }
 
     /// A figure for evidence text: about three significant digits, no decimals when whole.

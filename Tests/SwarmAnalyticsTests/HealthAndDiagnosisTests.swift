@@ -51,6 +51,10 @@ import Testing
         #expect(causes.first?.kind == .pathChange, "\(causes)")
         #expect(causes.first?.evidence.contains("during: 10.0.0.1>10.9.0.1>10.2.0.2") == true)
         #expect(causes.contains { $0.kind == .localToAgent })
+        // Few traceroutes on the new path yet (early detection): still the explanation of "only a".
+        input.pathsDuring = ["10.0.0.1>10.9.0.1>10.2.0.2", "10.0.0.1>10.1.0.1>10.2.0.2", "10.0.0.1>10.1.0.1>10.2.0.2"]
+        let early = Diagnosis.rank(input)
+        #expect(early.map(\.kind).prefix(2) == [.pathChange, .localToAgent], "\(early)")
     }
 
     @Test("diagnosis: a host as busy before as during explains no change; one that became busy does")
