@@ -169,12 +169,13 @@ public actor AlertEvaluator {
         let baseline =
             watching.contains { $0.spec.metric == .baselineDeviation } ? await baseline(of: series, now) : nil
         for row in rows {
+            let metrics = RunMetrics(row)
             for rule in watching {
                 let value: Double?
                 if rule.spec.metric == .baselineDeviation {
-                    value = RunMetrics.headline(of: row).flatMap { baseline?.score($0, at: row.startedAt) }
+                    value = metrics.headline.flatMap { baseline?.score($0, at: row.startedAt) }
                 } else {
-                    value = RunMetrics.value(rule.spec.metric, of: row)
+                    value = metrics.value(rule.spec.metric)
                 }
                 guard let value else { continue }
                 await observe(
@@ -197,7 +198,7 @@ public actor AlertEvaluator {
                 range: TimeRange(from: now - options.baselineHistory, to: now - .seconds(3600)),
                 limit: 50_000
             )
-            let points = history.compactMap { row in RunMetrics.headline(of: row).map { (row.startedAt, $0) } }
+            let points = history.compactMap { row in RunMetrics(row).headline.map { (row.startedAt, $0) } }
             let baseline = SeasonalBaseline(times: points.map(\.0), values: points.map(\.1))
             baselines[series] = (baseline, now)
             return baseline

@@ -17,8 +17,8 @@ enum AlertMessage {
         let record = try? await store.test(test)
         let scope = "test \(test)\(record.map { " (\($0.spec.name))" } ?? "")\(agent.map { " on agent \($0)" } ?? "")"
         var message =
-            "\(rule.name): \(rule.metric.rawValue) \(format(value)) \(rule.metric.unit) for \(scope); "
-            + "\(c.n) of the last \(c.m) values \(c.comparison.rawValue) \(format(c.raise))"
+            "\(rule.name): \(rule.metric.rawValue) \(Diagnosis.text(value)) \(rule.metric.unit) for \(scope); "
+            + "\(c.n) of the last \(c.m) values \(c.comparison.rawValue) \(Diagnosis.text(c.raise))"
         if let record, let cause = await likelyCause(record, agent: agent, runs: c.m, store: store, at: at) {
             message += ". Likely cause: \(cause.title)"
             if let evidence = cause.evidence.first { message += " (\(evidence))" }
@@ -45,6 +45,4 @@ enum AlertMessage {
         let agents = analysis.agents.filter { agent == nil || $0.agent == agent?.rawValue }
         return agents.compactMap(\.diagnosis.first).max { $0.confidence < $1.confidence }
     }
-
-    static func format(_ value: Double) -> String { Diagnosis.text(value) }
 }

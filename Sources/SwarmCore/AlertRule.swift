@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an alert rule watches.
 public enum AlertMetric: String, Sendable, Hashable, Codable, CaseIterable {
     /// Each run's headline time in ms (RTT, connect, query or total time, by probe kind).
@@ -120,29 +122,14 @@ public struct AlertChannelSpec: Sendable, Hashable, Codable {
         self.secret = secret
     }
 
-    /// The scheme, host and port of `url`, or nil when it is not an absolute URL.
+    /// The scheme, host and port of `url`, or nil when it is not an absolute URL (or carries a
+    /// user name, which a notification URL never should).
     public var endpoint: (scheme: String, host: String, port: Int?)? {
-        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
-        let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        let rest = url[schemeEnd.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            let host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let tail = authority[authority.index(after: close)...]
-            if tail.isEmpty { return (scheme, host, nil) }
-            guard tail.hasPrefix(":"), let port = Int(tail.dropFirst()) else { return nil }
-            return (scheme, host, port)
-        }
-        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1: return (scheme, String(parts[0]), nil)
-        case 2:
-            guard let port = Int(parts[1]) else { return nil }
-            return (scheme, String(parts[0]), port)
-        default: return nil
-        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            var host = components.host, components.user == nil
+        else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (scheme, host, components.port)
     }
 
     public func validate() throws(SpecError) {

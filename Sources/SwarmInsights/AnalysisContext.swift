@@ -99,12 +99,12 @@ enum DeviceWindows {
         func drops(_ f: DeviceFigures) -> Double {
             Double(f.interfaces.reduce(f.queueDrops) { $0 + $1.inDiscards + $1.outDiscards })
         }
-        var figures: [(String, Double?, Double?)] = [
+        let figures: [(String, Double?, Double?)] = [
             ("utilisation_percent", utilisation(before), utilisation(during)),
             ("errors_per_second", errors(before) / spans.before, errors(during) / spans.during),
             ("drops_per_second", drops(before) / spans.before, drops(during) / spans.during),
+            ("cpu_percent", before.cpuAveragePercent, during.cpuAveragePercent),
         ]
-        figures.append(("cpu_percent", before.cpuAveragePercent, during.cpuAveragePercent))
         return figures.compactMap { name, b, d in
             guard let b, let d else { return nil }
             return Diagnosis.DeviceFigure(device: device.name, figure: name, window: .init(before: [b], during: [d]))

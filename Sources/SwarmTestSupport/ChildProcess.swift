@@ -113,3 +113,31 @@ public struct ChildProcess: Sendable {
         _ = wait()
     }
 }
+
+extension ChildProcess {
+    /// Runs `executable ARGUMENTS` to its end, with `input` on its standard input; returns the
+    /// exit code (128 + signal when killed) and what it wrote to stdout and stderr together.
+    /// Scratch files go to `dir`.
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        in dir: String,
+        input: String? = nil
+    ) throws -> (Int32, String) {
+        let output = "\(dir)/run-\(UUID().uuidString).out"
+        let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        defer { close(fd) }
+        var inputFD: Int32?
+        if let input {
+            let path = "\(dir)/run-\(UUID().uuidString).in"
+            try input.write(toFile: path, atomically: true, encoding: .utf8)
+            inputFD = open(path, O_RDONLY)
+        }
+        defer { if let inputFD { close(inputFD) } }
+        let status = try spawn(executable, arguments, standardInput: inputFD, standardOutput: fd, standardError: fd)
+            .wait()
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        // A normal exit carries its code in bits 8-15 of the wait status.
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+    }
+}

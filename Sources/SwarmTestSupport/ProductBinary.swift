@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// The built `streamswarm` binary, found next to the test bundle (SwiftPM puts both in the same
 /// `debug` or `release` directory), for tests that run it as a separate process.
@@ -34,29 +33,8 @@ public enum ProductBinary {
         return path
     }
 
-    /// Runs `streamswarm ARGUMENTS` to its end, with `input` on its standard input; returns the
-    /// exit code (128 + signal when killed) and what it wrote to stdout and stderr together.
+    /// Runs `streamswarm ARGUMENTS` to its end (see ``ChildProcess/run(_:_:in:input:)``).
     public static func run(_ arguments: [String], in dir: String, input: String? = nil) throws -> (Int32, String) {
-        let output = "\(dir)/cli-\(UUID().uuidString).out"
-        let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        defer { close(fd) }
-        var inputFD: Int32?
-        if let input {
-            let path = "\(dir)/cli-\(UUID().uuidString).in"
-            try input.write(toFile: path, atomically: true, encoding: .utf8)
-            inputFD = open(path, O_RDONLY)
-        }
-        defer { if let inputFD { close(inputFD) } }
-        let child = try ChildProcess.spawn(
-            try require(),
-            arguments,
-            standardInput: inputFD,
-            standardOutput: fd,
-            standardError: fd
-        )
-        let status = child.wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        // A normal exit carries its code in bits 8-15 of the wait status.
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+        try ChildProcess.run(try require(), arguments, in: dir, input: input)
     }
 }

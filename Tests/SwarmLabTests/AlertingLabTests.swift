@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Logging
 import SwarmAnalytics
 import SwarmCore
@@ -318,11 +317,7 @@ struct AlertingLabTests {
 
     /// Runs a command in this (the host's) namespace, as `netlab.sh` does to build the lab.
     static func host(_ command: [String], dir: String) throws {
-        let output = "\(dir)/host-\(UUID().uuidString).out"
-        let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        defer { close(fd) }
-        let status = try ChildProcess.spawn("/usr/bin/env", command, standardOutput: fd, standardError: fd).wait()
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let (status, text) = try ChildProcess.run("/usr/bin/env", command, in: dir)
         try #require(status == 0, "\(command.joined(separator: " ")): exit \(status): \(text)")
     }
 
