@@ -52,6 +52,8 @@ public enum Diagnosis {
         public var unit: String
         /// The same figure on every agent that runs the test (this one included).
         public var agents: [String: Window] = [:]
+        /// Loss (percent) on every agent that runs the test, where the probe measures loss.
+        public var agentLoss: [String: Window] = [:]
         /// dns, connect, tls, first_byte (ms), where the probe measures phases.
         public var phases: [String: Window] = [:]
         /// Path fingerprints (hop addresses in order) before and during.
@@ -198,33 +200,87 @@ public enum Diagnosis {
         return Cause(kind: .hostSaturation, title: "the agent's host is saturated", confidence: 0.7, evidence: evidence)
     }
 
-    /// Relative growth of the headline on each agent: one agent alone is local, most is shared.
+    /// One agent alone got worse (local) or most of them did (shared), by the headline or by
+    /// loss: loss leaves the latency alone, so a lossy link shows only in the second.
     static func spread(_ input: Input) -> Cause? {
-        let growth = input.agents.compactMap { name, window -> (String, Double)? in
-            guard let m = window.medians, m.before > 0 else { return nil }
-            return (name, (m.during - m.before) / m.before)
-        }
-        guard growth.count >= 2, let own = growth.first(where: { $0.0 == input.agent }) else { return nil }
-        let worse = growth.filter { $0.1 >= 0.3 }
-        if own.1 >= 0.3, worse.count == 1 {
+        let figures = [headlineSpread(input), lossSpread(input)].compactMap { $0 }
+        if let local = figures.first(where: { $0.isLocal(to: input.agent) }) {
             return Cause(
                 kind: .localToAgent,
                 title: "only \(input.agent) sees it",
                 confidence: 0.65,
-                evidence: [
-                    "\(input.agent): +\(text(own.1 * 100))%; the other \(growth.count - 1) agent(s) within \(text((growth.filter { $0.0 != input.agent }.map { abs($0.1) }.max() ?? 0) * 100))%"
-                ]
+                evidence: [local.localEvidence(input.agent)]
             )
         }
-        if worse.count * 2 > growth.count {
+        if let shared = figures.first(where: \.isShared) {
             return Cause(
                 kind: .shared,
-                title: "shared: \(worse.count) of \(growth.count) agents see it",
+                title: "shared: \(shared.worse.count) of \(shared.changes.count) agents see it",
                 confidence: 0.55,
-                evidence: worse.sorted { $0.1 > $1.1 }.map { "\($0.0): +\(text($0.1 * 100))%" }
+                evidence: shared.sharedEvidence
             )
         }
         return nil
+    }
+
+    /// Below a millisecond a round trip moves with the hosts' scheduling, not the network: a
+    /// 0.05 → 0.08 ms hop next to a router is no "worse" however large the ratio.
+    static let latencyFloorMs = 1.0
+    /// Loss must rise by this many percentage points (and at least double) to count as worse.
+    static let lossFloorPoints = 5.0
+
+    /// How one figure changed on every agent that measured it before and during.
+    struct AgentSpread {
+        struct Change {
+            var agent: String
+            var before: Double
+            var during: Double
+        }
+        var figure: String
+        var unit: String
+        var changes: [Change]
+        var worse: [Change]
+
+        func isLocal(to agent: String) -> Bool {
+            changes.count >= 2 && worse.count == 1 && worse[0].agent == agent
+        }
+        var isShared: Bool { changes.count >= 2 && worse.count * 2 > changes.count }
+
+        /// Only when ``isLocal(to:)``: the one worse agent is `agent`.
+        func localEvidence(_ agent: String) -> String {
+            let own = worse[0]
+            let others = changes.filter { $0.agent != agent }
+            let spread = others.map { $0.during - $0.before }.map(abs).max() ?? 0
+            return "\(figure) on \(agent) \(Diagnosis.text(own.before)) → \(Diagnosis.text(own.during)) \(unit); "
+                + "the other \(others.count) agent(s) moved by \(Diagnosis.text(spread)) \(unit) at most"
+        }
+        var sharedEvidence: [String] {
+            worse.sorted { $0.during - $0.before > $1.during - $1.before }.map {
+                "\(figure) on \($0.agent) \(Diagnosis.text($0.before)) → \(Diagnosis.text($0.during)) \(unit)"
+            }
+        }
+    }
+
+    private static func changes(_ windows: [String: Window]) -> [AgentSpread.Change] {
+        windows.compactMap { agent, window in
+            window.medians.map { AgentSpread.Change(agent: agent, before: $0.before, during: $0.during) }
+        }.sorted { $0.agent < $1.agent }
+    }
+
+    /// The headline is worse by 30% or more (and by a millisecond for round trips).
+    static func headlineSpread(_ input: Input) -> AgentSpread? {
+        let changes = changes(input.agents).filter { $0.before > 0 }
+        guard changes.contains(where: { $0.agent == input.agent }) else { return nil }
+        let floor = input.unit == "ms" ? latencyFloorMs : 0
+        let worse = changes.filter { $0.during >= 1.3 * $0.before && $0.during - $0.before >= floor }
+        return AgentSpread(figure: "median", unit: input.unit, changes: changes, worse: worse)
+    }
+
+    static func lossSpread(_ input: Input) -> AgentSpread? {
+        let changes = changes(input.agentLoss)
+        guard changes.contains(where: { $0.agent == input.agent }) else { return nil }
+        let worse = changes.filter { $0.during - $0.before >= lossFloorPoints && $0.during >= 2 * $0.before }
+        return AgentSpread(figure: "loss", unit: "%", changes: changes, worse: worse)
     }
 
     static func timeOfDay(_ input: Input) -> Cause? {

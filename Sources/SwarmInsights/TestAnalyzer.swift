@@ -53,10 +53,12 @@ public enum TestAnalyzer {
                 options
             )
         }
-        // The headline on every agent, before and during, for "one agent or all of them".
-        var spread: [String: Diagnosis.Window] = [:]
+        // The headline and loss on every agent, before and during, for "one agent or all of them".
+        var spread = Spread()
         for (agent, runs) in runsByAgent {
-            spread[agent.description] = split(runs, at: windowStart, dayBefore: true) { $0.headline }
+            spread.headline[agent.description] = split(runs, at: windowStart, dayBefore: true) { $0.headline }
+            let loss = split(runs, at: windowStart, dayBefore: true) { $0.lossPercent }
+            if !loss.before.isEmpty && !loss.during.isEmpty { spread.loss[agent.description] = loss }
         }
         let context = try await Context.load(
             test: test,
@@ -113,6 +115,12 @@ public enum TestAnalyzer {
         return rows.reversed().map(RunFeatures.init)
     }
 
+    /// Figures of every agent before and during the window, keyed by agent name.
+    struct Spread {
+        var headline: [String: Diagnosis.Window] = [:]
+        var loss: [String: Diagnosis.Window] = [:]
+    }
+
     /// A figure before `windowStart` (the last day of it with `dayBefore`) and from it on.
     static func split(
         _ runs: [RunFeatures],
@@ -133,7 +141,7 @@ public enum TestAnalyzer {
         runs: [RunFeatures],
         windowStart: Timestamp,
         now: Timestamp,
-        spread: [String: Diagnosis.Window],
+        spread: Spread,
         context: Context,
         options: Options
     ) -> TestAnalysis.AgentAnalysis {
@@ -169,10 +177,12 @@ public enum TestAnalyzer {
 
         var diagnosis = Diagnosis.Input(
             agent: agent.description,
-            headline: spread[agent.description] ?? split(runs, at: windowStart, dayBefore: true) { $0.headline },
+            headline: spread.headline[agent.description]
+                ?? split(runs, at: windowStart, dayBefore: true) { $0.headline },
             unit: RunFeatures.unit(of: kind)
         )
-        diagnosis.agents = spread
+        diagnosis.agents = spread.headline
+        diagnosis.agentLoss = spread.loss
         for phase in ["dns", "connect", "tls", "first_byte"] {
             let phaseWindow = split(runs, at: windowStart, dayBefore: true) { $0.phases[phase] }
             if !phaseWindow.before.isEmpty && !phaseWindow.during.isEmpty { diagnosis.phases[phase] = phaseWindow }

@@ -138,4 +138,32 @@ import Testing
         calm.host = ["cpu_percent": .init(before: [20], during: [25])]
         #expect(Diagnosis.rank(calm).isEmpty)
     }
+
+    @Test("diagnosis: loss on one agent alone is local though its latency did not move")
+    func lossLocal() {
+        let steady = Diagnosis.Window(before: [20, 20.5, 19.8], during: [20.2, 20.1])
+        var input = Diagnosis.Input(agent: "a", headline: steady, unit: "ms")
+        input.agents = ["a": steady, "b": .init(before: [5, 5.1], during: [5, 5])]
+        input.agentLoss = ["a": .init(before: [0, 0, 0], during: [60, 40, 40]), "b": .init(before: [0], during: [0])]
+        let causes = Diagnosis.rank(input)
+        #expect(causes.first?.kind == .localToAgent, "\(causes)")
+        #expect(causes.first?.evidence == ["loss on a 0 → 40 %; the other 1 agent(s) moved by 0 % at most"])
+        // Both lossy: shared.
+        input.agentLoss["b"] = .init(before: [0], during: [30])
+        #expect(Diagnosis.rank(input).first?.kind == .shared)
+        // A point of loss is no cause.
+        input.agentLoss = ["a": .init(before: [0], during: [1]), "b": .init(before: [0], during: [0])]
+        #expect(Diagnosis.rank(input).isEmpty)
+    }
+
+    @Test("diagnosis: a sub-millisecond round trip moving by half is not an agent getting worse")
+    func subMillisecondFloor() {
+        let delayed = Diagnosis.Window(before: [0.4, 0.45, 0.42], during: [40.4, 40.6])
+        var input = Diagnosis.Input(agent: "a", headline: delayed, unit: "ms")
+        // b sits next to the target: 0.05 ms → 0.08 ms on a loaded host.
+        input.agents = ["a": delayed, "b": .init(before: [0.05, 0.05], during: [0.08, 0.08])]
+        let causes = Diagnosis.rank(input)
+        #expect(causes.first?.kind == .localToAgent, "\(causes)")
+        #expect(causes.first?.evidence == ["median on a 0.42 → 40.5 ms; the other 1 agent(s) moved by 0.03 ms at most"])
+    }
 }

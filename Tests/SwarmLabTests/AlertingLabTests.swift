@@ -9,18 +9,22 @@ import SwarmTestSupport
 import SwarmWire
 import Testing
 
-/// Alerting end to end through the network lab: `streamswarm dev` (server, gateway, local agent,
-/// alerting) runs in namespace A and measures B with icmp every 2 s and traceroute every 2 s; a
-/// webhook receiver and an SMTP sink listen inside A. Four faults are injected one after another
-/// and removed again: added delay (R1's delay line), loss (nftables in R1), a route change (R1
-/// sends B's traffic through a third router R3 this test adds; that path is slower), and a
-/// saturated link (tbf at 1 Mbit/s on R2 with a UDP flood from A). Each is detected within three
-/// probe intervals, raises its alert once and clears it once, and the receivers get exactly one
-/// raise and one clear per alert.
+/// Alerting end to end through the network lab: `streamswarm server` runs in namespace A with
+/// agent edge-a beside it and agent edge-r2 in R2 (across R1); both measure B with icmp every 2 s
+/// and traceroute every 2 s; a webhook receiver and an SMTP sink listen inside A. Four faults are
+/// injected one after another and removed again: added delay (R1's delay line) and loss
+/// (nftables in R1), which only edge-a's path crosses; a route change (R1 sends B's traffic
+/// through a third router R3 this test adds; that path is slower); and a saturated link (tbf at
+/// 1 Mbit/s on R2's link to B, which both paths cross, with a UDP flood from A). Each is detected
+/// within three probe intervals, edge-a's diagnosis ranks the injected cause first (only edge-a,
+/// only edge-a, the path, shared), each alert raises once and clears once, and the receivers get
+/// exactly one raise and one clear per alert.
 @Suite("Alerting through the network lab", .serialized, .requiresNetLab)
 struct AlertingLabTests {
     static let interval = 2.0
     static let secret = "lab-webhook-secret-0123456789"
+    static let edgeA = "edge-a"
+    static let edgeR2 = "edge-r2"
 
     @Test(
         "delay, loss, a route change and a saturated link: detected, diagnosed, raised and cleared once each",
@@ -68,15 +72,10 @@ struct AlertingLabTests {
         mail: SMTPSink,
         mailPort: Int
     ) async throws {
-        let data = "\(dir)/data"
-        let dev = try lab.spawn(.a, [binary, "dev", "--data", data, "--mesh-port", "7443", "--http-port", "8080"])
-        defer { Task { await dev.terminate() } }
-        #expect(await dev.waitForOutput(containing: "sign in as admin", timeout: .seconds(30)), "dev: \(dev.stderr)")
-        let store = try SQLiteStore(
-            configuration: .init(path: "\(data)/streamswarm.sqlite"),
-            logger: Logger(label: "lab.store")
-        )
-        let db = ["--db", "\(data)/streamswarm.sqlite"]
+        let swarm = try await Self.startSwarm(lab, binary: binary, dir: dir)
+        defer { Task { for process in swarm.processes { await process.terminate() } } }
+        let store = swarm.store
+        let db = ["--db", swarm.db]
         let b = lab.addresses.b
         for (name, kind, extra) in [
             ("ping b", "icmp", ["--count", "5", "--packet-interval", "100ms", "--timeout", "1s"]),
@@ -85,8 +84,8 @@ struct AlertingLabTests {
             let created = try await lab.run(
                 .a,
                 [
-                    binary, "tests", "create", "--name", name, "--kind", kind, "--target", b, "--agent", "local",
-                    "--interval", "2s",
+                    binary, "tests", "create", "--name", name, "--kind", kind, "--target", b,
+                    "--agent", Self.edgeA, "--agent", Self.edgeR2, "--interval", "2s",
                 ]
                     + extra + db,
                 timeout: .seconds(20)
@@ -126,7 +125,7 @@ struct AlertingLabTests {
             )
         }
         // A clean baseline: a minute of runs and traceroutes before any fault.
-        #expect(try await eventually(timeout: .seconds(60)) { try await store.measurementCount(test: ping.id) >= 25 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await store.measurementCount(test: ping.id) >= 50 })
         let early = try await store.alerts(AlertQuery())
         #expect(early.isEmpty, "alerts before any fault: \(early.map(\.message))")
 
@@ -136,7 +135,7 @@ struct AlertingLabTests {
             let now = Timestamp.now()
             return try await store.measurements(
                 test: trace.id,
-                agent: nil,
+                agent: AgentName(Self.edgeA),
                 range: TimeRange(from: now - .seconds(30), to: now + .seconds(5)),
                 limit: 100
             ).map { row in
@@ -153,8 +152,8 @@ struct AlertingLabTests {
         var expectedAlerts = 0
         func fault(
             _ name: String,
-            rules: Set<String>,
-            cause: Diagnosis.Kind?,
+            raises expected: Set<String>,
+            cause: Diagnosis.Kind,
             inject: () async throws -> Void,
             remove: () async throws -> Void
         ) async throws {
@@ -163,11 +162,12 @@ struct AlertingLabTests {
             try await inject()
             let raised = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
                 let new = try await store.alerts(AlertQuery()).filter { !before.contains($0.id) }
-                return rules.isSubset(of: Set(new.map(\.ruleName)))
+                return expected.isSubset(of: Set(new.map(Self.raise)))
             }
             let new = try await store.alerts(AlertQuery()).filter { !before.contains($0.id) }
-            #expect(raised, "\(name): expected \(rules) to raise; got \(new.map(\.message))")
-            for alert in new where rules.contains(alert.ruleName) {
+            #expect(raised, "\(name): expected \(expected) to raise; got \(new.map(\.message))")
+            #expect(Set(new.map(Self.raise)) == expected, "\(name): \(new.map(\.message))")
+            for alert in new {
                 // Detected within three probe intervals of the injection (raisedAt is the run's start).
                 let delay = (alert.raisedAt - injected).seconds
                 #expect(delay <= 3 * Self.interval, "\(name): \(alert.ruleName) raised \(delay) s after the fault")
@@ -181,41 +181,42 @@ struct AlertingLabTests {
             options.history = .seconds(3600)
             options.forecastHours = 0
             let analysis = try await TestAnalyzer.analyze(ping, store: store, now: .now(), options: options)
-            let causes = analysis.agents.first?.diagnosis ?? []
+            let causes = analysis.agents.first { $0.agent == Self.edgeA }?.diagnosis ?? []
             print("alerting lab: \(name): likely causes \(causes.map { "\($0.kind.rawValue) \($0.confidence)" })")
-            if let cause {
-                let seen = try await paths()
-                #expect(causes.first?.kind == cause, "\(name): \(causes); paths: \(seen)")
-            } else {
-                #expect(!causes.contains { $0.kind == .pathChange }, "\(name): \(causes)")
-            }
+            let seen = try await paths()
+            #expect(causes.first?.kind == cause, "\(name): \(causes); paths: \(seen)")
             try await remove()
             let cleared = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
                 try await store.alerts(AlertQuery(openOnly: true)).isEmpty
             }
             let open = try await store.alerts(AlertQuery(openOnly: true))
             #expect(cleared, "\(name): still open: \(open.map(\.message))")
-            expectedAlerts += new.count
+            expectedAlerts += expected.count
             // Let the path settle back before the next fault (a fresh "before" for the diagnosis).
             try await Task.sleep(for: .seconds(12))
         }
 
-        try await fault("added delay", rules: ["lab latency"], cause: nil) {
+        try await fault("added delay", raises: ["lab latency on edge-a"], cause: .localToAgent) {
             try await Self.delayLine(lab, on: true)
         } remove: {
             try await Self.delayLine(lab, on: false)
         }
-        try await fault("loss", rules: ["lab loss"], cause: nil) {
+        try await fault("loss", raises: ["lab loss on edge-a"], cause: .localToAgent) {
             try await Self.nft(lab, ["add", "table", "inet", "faults"])
             try await Self.nft(
                 lab,
                 ["add chain inet faults impair { type filter hook forward priority 0 ; policy accept ; }"]
             )
-            try await Self.nft(lab, ["add rule inet faults impair iifname \"r1a\" numgen random mod 100 < 50 drop"])
+            try await Self.nft(
+                lab,
+                [
+                    "add rule inet faults impair iifname \"r1a\" ip daddr \(lab.addresses.b) numgen random mod 100 < 50 drop"
+                ]
+            )
         } remove: {
             try await Self.nft(lab, ["delete", "table", "inet", "faults"])
         }
-        try await fault("route change", rules: ["lab latency"], cause: .pathChange) {
+        try await fault("route change", raises: ["lab latency on edge-a"], cause: .pathChange) {
             try await Self.route(lab, viaThirdRouter: true)
         } remove: {
             try await Self.route(lab, viaThirdRouter: false)
@@ -224,7 +225,7 @@ struct AlertingLabTests {
         defer { Task { await flood.terminate() } }
         try await Task.sleep(for: .milliseconds(500))
         var client: BackgroundProcess?
-        try await fault("saturated link", rules: ["lab latency"], cause: nil) {
+        try await fault("saturated link", raises: ["lab latency on edge-a", "lab latency on edge-r2"], cause: .shared) {
             try await Self.tc(
                 lab,
                 ["qdisc", "replace", "dev", "r2b", "root", "tbf", "rate", "1mbit", "burst", "32kb", "limit", "64kb"]
@@ -261,6 +262,64 @@ struct AlertingLabTests {
         let subjects = mail.messages.compactMap { $0.header("Subject") }
         #expect(subjects.filter { $0.contains("RAISED") }.count == alerts.count, "\(subjects)")
         #expect(subjects.filter { $0.contains("CLEARED") }.count == alerts.count, "\(subjects)")
+    }
+
+    /// An alert as "RULE on AGENT".
+    static func raise(_ alert: AlertRecord) -> String { "\(alert.ruleName) on \(alert.agent?.description ?? "-")" }
+
+    // MARK: - The swarm
+
+    struct Swarm {
+        var db: String
+        var store: SQLiteStore
+        var processes: [BackgroundProcess]
+    }
+
+    /// `streamswarm server` in A on 10.71.1.2 (mesh, alerting; no gateway), agent edge-a beside
+    /// it in A and agent edge-r2 in R2, dialling it across R1; returns once both are online.
+    static func startSwarm(_ lab: NetLab, binary: String, dir: String) async throws -> Swarm {
+        let certs = "\(dir)/certs"
+        try ProvisionScript.run(["init"], dir: certs)
+        try ProvisionScript.run(["server", "--dns", "swarm.lab"], dir: certs)
+        for agent in [edgeA, edgeR2] { try ProvisionScript.run(["agent", agent], dir: certs) }
+        let db = "\(dir)/swarm.sqlite"
+        let store = try SQLiteStore(configuration: .init(path: db), logger: Logger(label: "lab.store"))
+        let noResponders = ["--responder-udp-port", "0", "--responder-bandwidth-port", "0"]
+        var processes = [
+            try lab.spawn(
+                .a,
+                [
+                    binary, "server", "--listen", "0.0.0.0:7443", "--db", db, "--http", "", "--ca", "\(certs)/ca.pem",
+                    "--cert", "\(certs)/server.pem", "--key", "\(certs)/server.key", "--revoked",
+                    "\(certs)/revoked.txt", "--heartbeat-interval", "1s",
+                ] + noResponders
+            )
+        ]
+        for (agent, node) in [(edgeA, NetLab.Node.a), (edgeR2, .r2)] {
+            processes.append(
+                try lab.spawn(
+                    node,
+                    [
+                        binary, "agent", "--server", "\(lab.addresses.a):7443", "--server-name", "swarm.lab",
+                        "--ca", "\(certs)/ca.pem", "--cert", "\(certs)/agents/\(agent).pem", "--key",
+                        "\(certs)/agents/\(agent).key", "--spool", "\(dir)/\(agent)-spool.sqlite",
+                        "--reconnect-cap", "1s",
+                    ] + noResponders
+                )
+            )
+        }
+        let online = try await eventually(timeout: .seconds(30)) {
+            for agent in [edgeA, edgeR2] {
+                guard let name = AgentName(agent), try await store.agent(name)?.online == true else { return false }
+            }
+            return true
+        }
+        if !online {
+            for process in processes { await process.terminate() }
+            Issue.record("agents not online: \(processes.map(\.stderr))")
+            throw FixtureError("the lab swarm did not come up")
+        }
+        return Swarm(db: db, store: store, processes: processes)
     }
 
     // MARK: - Faults
