@@ -94,6 +94,13 @@ let package = Package(
                 nioHTTP1, crypto, logging, serviceLifecycle,
             ]
         ),
+        // cairo (Debian libcairo2-dev): vector charts and text into PDF for the reports.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        // Reports: reads a period from the store (rollups, alerts, findings) and draws a PDF.
+        .target(
+            name: "SwarmReports",
+            dependencies: ["CCairo", "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmCore", logging]
+        ),
         .target(
             name: "SwarmStoreSQLite",
             dependencies: ["SwarmStore", "SwarmCore", grdb, logging, serviceLifecycle]
@@ -184,6 +191,13 @@ let package = Package(
             dependencies: [
                 "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore", "SwarmTestSupport",
                 "SwarmWire",
+            ]
+        ),
+        .testTarget(
+            name: "SwarmReportsTests",
+            dependencies: [
+                "SwarmReports", "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore",
+                "SwarmTestSupport",
             ]
         ),
         .testTarget(

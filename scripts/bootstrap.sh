@@ -36,7 +36,9 @@ readonly packages=(
     tcpdump           # netlab validation: DSCP seen on the wire
     chromium          # headless browser for the UI tests
     chromium-driver   # its WebDriver server (chromedriver)
-    fonts-dejavu-core # so screenshots render text
+    fonts-dejavu-core # so screenshots render text; the PDF reports' fonts (DejaVu Sans)
+    libcairo2-dev     # PDF reports: cairo draws the charts and text (Sources/CCairo)
+    poppler-utils     # pdftotext, pdftoppm: the report tests read and render the PDFs
     wrk               # HTTP load for the gateway benchmark
 )
 

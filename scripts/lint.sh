@@ -50,6 +50,8 @@ allowed_for() {
     SwarmAlerting)
         echo "SwarmInsights SwarmAnalytics SwarmStore SwarmCore AsyncHTTPClient NIOCore NIOPosix NIOHTTP1 Crypto Logging ServiceLifecycle"
         ;;
+    # Reports: store → figures → PDF through cairo (CCairo); scheduled ones mailed by SwarmAlerting's SMTP.
+    SwarmReports) echo "CCairo SwarmInsights SwarmAnalytics SwarmStore SwarmCore SwarmAlerting Logging ServiceLifecycle" ;;
     SwarmStoreSQLite) echo "SwarmStore SwarmCore GRDB Logging ServiceLifecycle" ;;
     # NIOSSL: TLS settings for sslmode=require/verify-full; NIOCore: the LISTEN connection's futures.
     SwarmStorePostgres) echo "SwarmStore SwarmCore PostgresNIO NIOCore NIOSSL Logging ServiceLifecycle Foundation Synchronization" ;;

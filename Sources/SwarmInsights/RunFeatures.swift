@@ -21,15 +21,7 @@ struct RunFeatures: Sendable {
     var memoryPercent: Double?
 
     /// The unit of a kind's headline once converted (times from µs to ms).
-    static func unit(of kind: ProbeKind) -> String {
-        switch kind {
-        case .icmp, .udp, .tcp, .dns, .http: "ms"
-        case .system, .gnmi: "%"
-        case .mtu: "bytes"
-        case .bandwidth: "Mbit/s"
-        case .traceroute: "hops"
-        }
-    }
+    static func unit(of kind: ProbeKind) -> String { Headline.unit(of: kind) }
 
     /// Whether the headline is a round-trip time (G.114 applies to half of it).
     static func isRoundTrip(_ kind: ProbeKind) -> Bool { [.icmp, .udp, .tcp].contains(kind) }
@@ -37,8 +29,7 @@ struct RunFeatures: Sendable {
     init(_ row: MeasurementRecord) {
         startedAt = row.startedAt
         ok = row.status == .ok
-        let timed = RunFeatures.unit(of: row.kind) == "ms"
-        headline = row.value.map { timed ? $0 / 1000 : $0 }
+        headline = row.value.map { Headline.display($0, kind: row.kind) }
         lossPercent = row.figures.lossPercent
         jitterMs = row.figures.jitterMicros.map { $0 / 1000 }
         if let low = row.figures.low, let high = row.figures.high { spreadMs = (high - low) / 1000 }

@@ -1,0 +1,312 @@
+import Foundation
+import SwarmAnalytics
+// why: build takes SwarmCore times and a SwarmStore store.
+public import SwarmCore
+import SwarmInsights
+public import SwarmStore
+
+/// Reads what a report shows from the store: series from the rollups (never the raw rows of a
+/// long period), alerts of the period, and the analyzer's findings over the end of the period.
+public enum ReportBuilder {
+    public struct Options: Sendable {
+        /// Chart points per test at most; the bucket grows with the period.
+        public var maxBuckets = 240
+        /// Tests charted at most (the worst first); the rest are summarised in the table.
+        public var maxChartedTests = 12
+        /// The findings judge this much of the end of the period against the week before it.
+        public var findingsWindow: Duration = .seconds(3600)
+        /// Alerts of the period diagnosed over their own time (the newest first).
+        public var diagnosedIncidents = 10
+        public var findingsHistory: Duration = .seconds(7 * 86_400)
+        /// Runs the analyzer reads per test and agent (the newest): keeps memory bounded.
+        public var analysisRowLimit = 5_000
+        public var maxIncidents = 200
+        public init() {}
+    }
+
+    /// Bucket lengths a chart uses, the shortest that keeps it within `maxBuckets`.
+    static let bucketSteps: [Int64] = [
+        10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800,
+    ]
+
+    public static func build(
+        _ request: ReportRequest,
+        store: any Store,
+        now: Timestamp = .now(),
+        options: Options = Options(),
+        progress: (String) -> Void = { _ in }
+    ) async throws -> Report {
+        try request.validate()
+        let all = try await store.tests()
+        let (tests, scopeDescription) = try await scoped(request.scope, all, store)
+        let bucket = bucketSeconds(request.period, max: options.maxBuckets)
+        let resolution = try await resolution(request.period, bucket: bucket, store: store, now: now)
+        var sections: [Report.TestSection] = []
+        var findings: [Report.Finding] = []
+        for (index, test) in tests.enumerated() {
+            progress("reading test \(test.id) '\(test.spec.name)' (\(index + 1) of \(tests.count))")
+            guard
+                var section = try await SectionReader.section(
+                    test,
+                    tests: all,
+                    request: request,
+                    bucket: bucket,
+                    resolution: resolution,
+                    store: store
+                )
+            else { continue }
+            let analysed = try await self.findings(test, request: request, store: store, options: options)
+            section.health = analysed.health
+            section.figures += analysed.extraFigures
+            findings += analysed.findings
+            sections.append(section)
+        }
+        // The worst tests are charted; the rest keep their figures in the table only.
+        sections.sort { a, b in
+            let (sa, sb) = (a.health?.state ?? .healthy, b.health?.state ?? .healthy)
+            if sa != sb { return sa > sb }
+            return (a.health?.score ?? 100, a.id) < (b.health?.score ?? 100, b.id)
+        }
+        var uncharted: [String] = []
+        for index in sections.indices.dropFirst(options.maxChartedTests) {
+            sections[index].buckets = []
+            uncharted.append("\(sections[index].name) (test \(sections[index].id))")
+        }
+        progress("reading alerts and devices")
+        let incidents = try await self.incidents(request, tests: Set(tests.map(\.id)), store: store, options: options)
+        for incident in incidents.alerts.suffix(options.diagnosedIncidents).reversed() {
+            guard let id = incident.test, let agent = incident.agent, let test = tests.first(where: { $0.id == id })
+            else { continue }
+            // The alert's own runs (until it cleared, an hour at most) against the week before.
+            let end = min(
+                incident.clearedAt ?? request.period.to,
+                incident.raisedAt + .seconds(3600),
+                request.period.to
+            )
+            let span =
+                Format.time(incident.raisedAt) + "–"
+                + (incident.clearedAt.map { String(Format.time($0).dropFirst(11)) } ?? "open")
+            findings += try await self.findings(
+                test,
+                request: request,
+                store: store,
+                options: options,
+                at: end + .seconds(1),
+                window: max(.seconds(300), end - incident.raisedAt + .seconds(60)),
+                context: "while '\(incident.ruleName)' was raised (\(span))",
+                agent: agent.description
+            ).findings
+        }
+        let devices = try await SectionReader.devices(
+            request,
+            tests: tests,
+            bucket: bucket,
+            resolution: resolution,
+            store: store
+        )
+        let health =
+            sections.isEmpty
+            ? nil
+            : HealthModel.aggregate(sections.compactMap { s in s.health.map { (name: s.name, health: $0) } })
+        var report = Report(
+            title: title(request.scope, sections: sections),
+            request: request,
+            scopeDescription: scopeDescription,
+            generatedAt: now,
+            health: health,
+            figures: summaryFigures(sections, incidents: incidents.list, moreIncidents: incidents.more),
+            sections: sections,
+            uncharted: uncharted,
+            incidents: incidents.list,
+            moreIncidents: incidents.more,
+            findingsWindow: min(options.findingsWindow, request.period.to - request.period.from),
+            findings: findings,
+            recommendations: [],
+            devices: devices
+        )
+        report.recommendations = Recommendations.make(report)
+        return report
+    }
+
+    // MARK: - Scope
+
+    static func scoped(
+        _ scope: ReportScope,
+        _ all: [TestRecord],
+        _ store: any Store
+    ) async throws -> ([TestRecord], String) {
+        switch scope {
+        case .test(let id):
+            guard let test = all.first(where: { $0.id == id }) else {
+                throw ReportError("there is no test \(id): list tests with 'streamswarm tests list'")
+            }
+            return (
+                [test], "test \(id) '\(test.spec.name)' (\(test.spec.probes.first?.rawValue ?? "?") to \(target(test)))"
+            )
+        case .agent(let name):
+            let tests = all.filter { $0.agents.contains(name) }
+            guard try await store.agent(name) != nil || !tests.isEmpty else {
+                throw ReportError("there is no agent \(name): list agents with 'streamswarm agents list'")
+            }
+            return (tests, "agent \(name) (\(tests.count) test(s))")
+        case .swarm:
+            let agents = Set(all.flatMap(\.agents))
+            return (all, "the whole swarm (\(all.count) test(s) on \(agents.count) agent(s))")
+        }
+    }
+
+    static func target(_ test: TestRecord) -> String {
+        let host = test.spec.target.host
+        guard !host.isEmpty else { return "this host" }
+        return test.spec.target.port > 0 ? "\(host):\(test.spec.target.port)" : host
+    }
+
+    static func title(_ scope: ReportScope, sections: [Report.TestSection]) -> String {
+        switch scope {
+        case .test: "Test report: \(sections.first?.name ?? "no data")"
+        case .agent(let name): "Agent report: \(name)"
+        case .swarm: "Swarm report"
+        }
+    }
+
+    // MARK: - Buckets
+
+    static func bucketSeconds(_ period: TimeRange, max: Int) -> Int64 {
+        let span = Swift.max(1, (period.to - period.from).seconds)
+        return bucketSteps.first { span / Double($0) <= Double(max) } ?? bucketSteps[bucketSteps.count - 1]
+    }
+
+    /// Rollups whenever a bucket is a minute or more (their percentiles; the raw rows of a long
+    /// period are never read), raw rows for the short buckets of a short period.
+    static func resolution(
+        _ period: TimeRange,
+        bucket: Int64,
+        store: any Store,
+        now: Timestamp
+    ) async throws -> SeriesResolution {
+        let policy = try await RetentionPolicy.load(from: store)
+        let watermarks = try await store.rollupWatermarks()
+        let pick = SeriesResolution.pick(
+            range: period,
+            bucket: .seconds(bucket),
+            now: now,
+            policy: policy,
+            rawKeptFrom: watermarks[.raw]
+        )
+        return bucket >= 60 ? Swift.max(pick, .minute) : pick
+    }
+
+    // MARK: - Findings
+
+    struct Analysed {
+        var health: Health?
+        var findings: [Report.Finding] = []
+        var extraFigures: [Report.Figure] = []
+    }
+
+    static func findings(
+        _ test: TestRecord,
+        request: ReportRequest,
+        store: any Store,
+        options: Options,
+        at end: Timestamp? = nil,
+        window: Duration? = nil,
+        context: String? = nil,
+        agent only: String? = nil
+    ) async throws -> Analysed {
+        var analyzer = TestAnalyzer.Options()
+        analyzer.window = window ?? min(options.findingsWindow, request.period.to - request.period.from)
+        analyzer.history = analyzer.window + options.findingsHistory
+        analyzer.forecastHours = 0
+        analyzer.rowLimit = options.analysisRowLimit
+        let now = end ?? request.period.to
+        let analysis = try await TestAnalyzer.analyze(test, store: store, now: now, options: analyzer)
+        var agents = analysis.agents
+        if case .agent(let name) = request.scope { agents = agents.filter { $0.agent == name.description } }
+        if let only { agents = agents.filter { $0.agent == only } }
+        let context = context ?? "at the end of the period (last \(Format.duration(analyzer.window)))"
+        var result = Analysed()
+        result.health =
+            agents.isEmpty ? nil : HealthModel.aggregate(agents.map { (name: $0.agent, health: $0.health) })
+        for agent in agents where agent.windowRuns > 0 {
+            let finding = Report.Finding(
+                context: context,
+                test: "\(test.spec.name) (test \(test.id))",
+                agent: agent.agent,
+                health: agent.health,
+                causes: agent.diagnosis,
+                anomalies: agent.anomalies.count,
+                saturationDays: agent.saturation?.daysUntil,
+                certificateDaysLeft: agent.certificateDaysLeft
+            )
+            if finding.health.state != .healthy || !finding.causes.isEmpty || finding.anomalies > 0
+                || (finding.saturationDays ?? .infinity) < 90 || (finding.certificateDaysLeft ?? .infinity) < 30
+            {
+                result.findings.append(finding)
+            }
+        }
+        let mos = agents.compactMap { $0.health.factors.first { $0.name == "mos" }?.value }
+        if let worst = mos.min() {
+            result.extraFigures.append(.init(name: "MOS (worst agent, end of period)", value: Format.number(worst)))
+        }
+        return result
+    }
+
+    // MARK: - Incidents
+
+    static func incidents(
+        _ request: ReportRequest,
+        tests: Set<TestID>,
+        store: any Store,
+        options: Options
+    ) async throws -> (list: [Report.Incident], more: Int, alerts: [AlertRecord]) {
+        let alerts = try await store.alerts(AlertQuery(limit: 10_000))
+        let inPeriod = alerts.filter { alert in
+            guard alert.raisedAt < request.period.to, (alert.clearedAt ?? .now()) >= request.period.from else {
+                return false
+            }
+            switch request.scope {
+            case .swarm: return true
+            case .test: return alert.test.map { tests.contains($0) } ?? false
+            case .agent(let name):
+                return alert.agent == name || (alert.agent == nil && alert.test.map { tests.contains($0) } ?? false)
+            }
+        }.sorted { $0.raisedAt < $1.raisedAt }
+        let list = inPeriod.prefix(options.maxIncidents).map { alert in
+            Report.Incident(
+                raisedAt: alert.raisedAt,
+                clearedAt: alert.clearedAt,
+                severity: alert.severity.rawValue,
+                rule: alert.ruleName,
+                scope: [alert.test.map { "test \($0)" }, alert.agent.map { "agent \($0)" }].compactMap { $0 }
+                    .joined(separator: ", "),
+                message: alert.message
+            )
+        }
+        return (Array(list), inPeriod.count - list.count, Array(inPeriod.prefix(options.maxIncidents)))
+    }
+
+    // MARK: - Summary
+
+    static func summaryFigures(
+        _ sections: [Report.TestSection],
+        incidents: [Report.Incident],
+        moreIncidents: Int
+    )
+        -> [Report.Figure]
+    {
+        let runs = sections.flatMap(\.agents).map(\.runs).reduce(0, +)
+        let ok = sections.flatMap(\.agents).map { Double($0.runs) * ($0.availabilityPercent ?? 0) / 100 }
+            .reduce(0, +)
+        var figures: [Report.Figure] = [
+            .init(name: "tests with data", value: "\(sections.count)"),
+            .init(name: "agents", value: "\(Set(sections.flatMap(\.agents).map(\.agent)).count)"),
+            .init(name: "runs", value: "\(runs)"),
+        ]
+        if runs > 0 {
+            figures.append(.init(name: "availability", value: Format.percent(100 * ok / Double(runs))))
+        }
+        figures.append(.init(name: "alerts in the period", value: "\(incidents.count + moreIncidents)"))
+        return figures
+    }
+}
