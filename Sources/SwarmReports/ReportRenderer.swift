@@ -1,3 +1,4 @@
+// why: the PDF comes back as Foundation Data.
 public import Foundation
 import SwarmAnalytics
 import SwarmCore
