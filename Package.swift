@@ -133,7 +133,8 @@ let package = Package(
         .target(
             name: "SwarmGateway",
             dependencies: [
-                "SwarmCore", "SwarmStore", "SwarmAnalytics", "SwarmInsights", "SwarmWire", "SwarmPKI", hummingbird,
+                "SwarmCore", "SwarmStore", "SwarmAnalytics", "SwarmInsights", "SwarmReports", "SwarmWire", "SwarmPKI",
+                hummingbird,
                 hummingbirdCore,
                 hummingbirdBcrypt,
                 crypto,
@@ -165,7 +166,7 @@ let package = Package(
             dependencies: [
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
                 "SwarmProbes", "SwarmServer", "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmInsights",
-                "SwarmAlerting", "SwarmBench", "SwarmProto", "SwarmGNMI",
+                "SwarmAlerting", "SwarmReports", "SwarmBench", "SwarmProto", "SwarmGNMI",
                 "SwarmGNMIProto", swiftProtobuf, argumentParser, logging, serviceLifecycle, unixSignals, nioCore,
                 nioPosix, nioSSL,
             ]

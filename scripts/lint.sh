@@ -68,7 +68,7 @@ allowed_for() {
     # SwarmAnalytics: the device status and path correlation folds. SwarmPKI: only DeviceVault, to
     # seal posted device credentials.
     SwarmGateway)
-        echo "SwarmCore SwarmStore SwarmAnalytics SwarmInsights SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOHTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
+        echo "SwarmCore SwarmStore SwarmAnalytics SwarmInsights SwarmReports SwarmWire SwarmPKI Hummingbird HummingbirdCore HummingbirdBcrypt HTTPTypes NIOHTTPTypes NIOCore NIOPosix Crypto Logging ServiceLifecycle"
         ;;
     # The gRPC server side of gNMI, serving OpenConfig leaves (GNMIPath from SwarmGNMI).
     SwarmGNMISimulator) echo "SwarmGNMI SwarmGNMIProto GRPCCore GRPCNIOTransportHTTP2 SwiftProtobuf" ;;

@@ -174,6 +174,7 @@ public struct Gateway: Service {
         TestRoutes(store: store).add(to: api)
         ResultRoutes(store: store, settings: settings).add(to: api)
         AnalysisRoutes(store: store).add(to: api)
+        ReportRoutes(store: store).add(to: api)
         AlertRoutes(store: store).add(to: api)
         MeshRoutes(store: store, settings: settings).add(to: api)
         AccountRoutes(store: store, hasher: hasher, live: live).add(to: api)

@@ -30,21 +30,6 @@ enum JSONResponse {
     static var noContent: Response { Response(status: .noContent) }
 }
 
-extension Timestamp {
-    /// Parses RFC 3339 (`2026-11-22T10:00:00Z`, with or without fractional seconds).
-    init?(rfc3339 text: String) {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var date = formatter.date(from: text)
-        if date == nil {
-            formatter.formatOptions = [.withInternetDateTime]
-            date = formatter.date(from: text)
-        }
-        guard let date else { return nil }
-        self.init(unixNanos: Int64((date.timeIntervalSince1970 * 1e9).rounded()))
-    }
-}
-
 struct AgentDTO: Encodable {
     var name: String
     var online: Bool

@@ -8,9 +8,12 @@ import SwarmStore
 /// per charted test, devices, incidents, findings and recommendations; page numbers in the
 /// footer. Drawn twice: the first pass counts the pages the footer names.
 public enum ReportRenderer {
-    public static func pdf(_ report: Report) throws(ReportError) -> Data {
+    public static func pdf(_ report: Report) throws(ReportError) -> Data { try render(report).data }
+
+    /// The PDF and its page count.
+    public static func render(_ report: Report) throws(ReportError) -> (data: Data, pages: Int) {
         let pages = try draw(report, totalPages: nil).pages
-        return try draw(report, totalPages: pages).data
+        return try draw(report, totalPages: pages)
     }
 
     private static func draw(_ report: Report, totalPages: Int?) throws(ReportError) -> (data: Data, pages: Int) {
@@ -242,14 +245,14 @@ struct Page {
         need(190)
         chart.draw(on: canvas, x: left, y: y + 6, width: width, height: 180)
         y += 190
-        if s.buckets.contains(where: { ($0.lossPercent ?? 0) > 0 })
-            || s.unit == "ms" && s.buckets.contains(where: { $0.lossPercent != nil })
-        {
+        if s.buckets.contains(where: { ($0.lossPercent ?? 0) > 0 }) {
             var loss = TimeChart(title: "Loss", unit: "%", from: period.from, to: period.to)
             loss.bars = ("loss %", .red, s.buckets.compactMap { b in b.lossPercent.map { (b.start, $0) } })
             need(130)
             loss.draw(on: canvas, x: left, y: y + 6, width: width, height: 120)
             y += 130
+        } else if s.buckets.contains(where: { $0.lossPercent != nil }) {
+            paragraph("No loss in the period.", size: 8)
         }
         if !s.pathChanges.isEmpty {
             paragraph(

@@ -29,7 +29,7 @@ struct TimeChart {
 
     func draw(on canvas: PDFCanvas, x: Double, y: Double, width: Double, height: Double) {
         canvas.font(9, .bold)
-        canvas.text(title, x: x, y: y + 9)
+        canvas.text(unit.isEmpty ? title : "\(title) (\(unit))", x: x, y: y + 9)
         let plot = (x: x + 44, y: y + 18, width: width - 52, height: height - 40)
         let values =
             lines.flatMap { $0.points.compactMap(\.1) }
@@ -55,7 +55,6 @@ struct TimeChart {
             canvas.line(plot.x, py(tick), plot.x + plot.width, py(tick), color: .light, width: 0.3)
             canvas.text(Self.label(tick), x: plot.x - 4, y: py(tick) + 2.5, color: .grey, alignRight: true)
         }
-        canvas.text(unit, x: plot.x - 4, y: plot.y - 4, color: .grey, alignRight: true)
         for tick in Self.timeTicks(from: from, to: to, count: 5) {
             canvas.line(px(tick), plot.y + plot.height, px(tick), plot.y + plot.height + 3, color: .grey)
             let text = Self.timeLabel(tick, span: to - from)
@@ -114,6 +113,7 @@ struct TimeChart {
     static func ticks(low: Double, high: Double) -> [Double] {
         let range = high - low
         guard range > 0 else {
+            if high == 0 { return [0, 1] }
             let step = max(abs(high) * 0.5, 1)
             return [high - step, high, high + step]
         }

@@ -2,6 +2,7 @@
 
 import { get, enc } from '../api.js';
 import { h, replace, badge, dl, coalesce, reportError, empty } from '../dom.js';
+import { reportButton } from '../reports.js';
 import { num, fmtTime, fmtAgo, fmtNanos, fmtPct, fmtNum, fmtBytes } from '../format.js';
 import { agentActions, agentState } from './agents.js';
 
@@ -43,7 +44,8 @@ export function mount(root, ctx) {
   const load = h('div');
   const testsBox = h('div');
   root.append(
-    h('div', { class: 'page-head' }, h('a', { href: '#/agents', class: 'back', text: '← Agents' }), title, state, actions),
+    h('div', { class: 'page-head' }, h('a', { href: '#/agents', class: 'back', text: '← Agents' }), title, state, actions,
+      reportButton(`agent:${name}`, () => 24 * 3600e3, 'PDF report of this agent\u2019s tests, last 24 hours')),
     h('div', { class: 'cols' },
       h('section', { class: 'panel' }, h('h2', { text: 'Agent' }), summary),
       h('section', { class: 'panel' }, h('h2', { text: 'Load (last heartbeat)' }), load)),

@@ -5,6 +5,7 @@ import { h, replace, badge, coalesce, reportError } from '../dom.js';
 import { num, ms, fmtTime, fmtAgo, fmtNum } from '../format.js';
 import { drawTimeSeries } from '../charts.js';
 import { alertLine } from './alerts.js';
+import { reportButton } from '../reports.js';
 
 export function mount(root, ctx) {
   const agentsOnline = h('div', { id: 'stat-agents-online', class: 'stat-value', text: '…' });
@@ -20,7 +21,8 @@ export function mount(root, ctx) {
   const noEvents = h('p', { class: 'empty', text: 'No events yet.', hidden: true });
 
   root.append(
-    h('div', { class: 'page-head' }, h('h1', { text: 'Dashboard' })),
+    h('div', { class: 'page-head' }, h('h1', { text: 'Dashboard' }),
+      reportButton('swarm', () => 24 * 3600e3, 'PDF report of the whole swarm, last 24 hours')),
     h('div', { class: 'stats' },
       h('a', { class: 'stat', href: '#/agents' }, h('div', { class: 'stat-label', text: 'Agents online' }), agentsOnline),
       h('a', { class: 'stat', href: '#/tests' }, h('div', { class: 'stat-label', text: 'Active tests' }), testsActive, testsTotal),

@@ -8,6 +8,7 @@ import { h, append, replace, badge, dl, select, table, coalesce, reportError, em
 import { num, ms, fmtNum, fmtTime, fmtAgo, kindsOf, targetOf, LATENCY_KINDS } from '../format.js';
 import { testAction } from './tests.js';
 import { analysisPanel } from './analysis-view.js';
+import { reportButton } from '../reports.js';
 import { latencyCharts, lossJitterCharts, LOSS_KINDS, valueChart, httpChart, tracerouteViews, managedPathView, systemCharts, rawTable, agentColors } from './results-views.js';
 
 const RANGES = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 24 * 3600e3], ['all', null]];
@@ -55,11 +56,17 @@ export function mount(root, ctx) {
     h('h2', { text: 'Occurrences (child tests)' }), childNote, h('div', { class: 'table-scroll' }, childTable));
 
   const analysis = analysisPanel(id);
+  // The report covers the chosen range ("all": since the test was created).
+  const pdf = reportButton(`test:${id}`, () => {
+    const span = (RANGES.find(([k]) => k === state.range) || RANGES[2])[1];
+    const born = state.test ? ms(state.test.createdAt) : null;
+    return span ?? Math.max(60e3, Date.now() - (born ?? Date.now() - 24 * 3600e3));
+  });
   root.append(
     h('div', { class: 'page-head' }, h('a', { href: '#/tests', class: 'back', text: '← Tests' }), title, phase, parentLink, headActions),
     h('section', { class: 'panel summary' }, h('div', { class: 'summary-count' }, h('span', { class: 'muted', text: 'results ' }), count), meta),
     h('div', { class: 'toolbar' }, h('span', { id: 'range-buttons', class: 'btn-group', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
-      h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, resolutionNote, h('span', { class: 'spacer' }), csv, json),
+      h('label', { class: 'inline' }, 'agent ', agentSel), kindLabel, resolutionNote, h('span', { class: 'spacer' }), csv, json, pdf),
     childrenSection,
     charts,
     analysis.el,

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwarmCore
+import SwarmReports
+import SwarmStore
+import Synchronization
+
+/// `GET /api/v1/reports?scope=swarm|test:ID|agent:NAME&from=…&to=…&paper=a4|letter`: a PDF of the
+/// period (viewer and above). At most two are drawn at once; more get 429 with Retry-After.
+struct ReportRoutes {
+    let store: any Store
+    let slots = Slots()
+    static let concurrent = 2
+
+    /// Reports being drawn right now.
+    final class Slots: Sendable {
+        private let drawing = Mutex(0)
+        func reserve() -> Bool {
+            drawing.withLock { count in
+                guard count < ReportRoutes.concurrent else { return false }
+                count += 1
+                return true
+            }
+        }
+        func release() { drawing.withLock { $0 -= 1 } }
+    }
+
+    func add(to api: APIRouteBuilder) {
+        api.on(.get, "reports", .role(.viewer)) { request, context in
+            let q = request.uri.queryParameters
+            let now = Timestamp.now()
+            let period = try ResultRoutes.range(q, default: TimeRange(from: now - .seconds(86_400), to: now))
+            let scope: ReportScope
+            do { scope = try ReportScope(parsing: String(q["scope"] ?? "swarm")) } catch let error as ReportError {
+                throw GatewayError.badRequest(error.description)
+            }
+            guard let paper = Paper(rawValue: String(q["paper"] ?? "a4").lowercased()) else {
+                throw GatewayError.badRequest("paper must be a4 or letter")
+            }
+            let who = context.principal?.username ?? "?"
+            let reportRequest = ReportRequest(scope: scope, period: period, paper: paper, generatedBy: who)
+            do { try reportRequest.validate() } catch let error as ReportError {
+                throw GatewayError.badRequest(error.description)
+            }
+            guard slots.reserve() else {
+                throw GatewayError(
+                    .tooManyRequests,
+                    "\(Self.concurrent) reports are being drawn already: try again in a few seconds",
+                    headers: [.retryAfter: "5"]
+                )
+            }
+            defer { slots.release() }
+            let report: Report
+            do { report = try await ReportBuilder.build(reportRequest, store: store, now: now) } catch let error
+                as ReportError
+            {
+                throw error.description.hasPrefix("there is no")
+                    ? GatewayError.notFound(error.description)
+                    : GatewayError.badRequest(error.description)
+            }
+            // cairo's drawing is CPU work: off the request's task.
+            let pdf = try await Task.detached { try ReportRenderer.pdf(report) }.value
+            context.logger.info("report \(scope) \(period.from)–\(period.to) for \(who): \(pdf.count) bytes")
+            let name =
+                "streamswarm-\(scope.description.replacingOccurrences(of: ":", with: "-"))-\(Self.day(period.from))-\(Self.day(period.to)).pdf"
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/pdf",
+                    .contentDisposition: "attachment; filename=\"\(name)\"",
+                    .cacheControl: "no-store",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: pdf))
+            )
+        }
+    }
+
+    static func day(_ t: Timestamp) -> String { String(t.iso8601.prefix(10)) }
+}
