@@ -11,7 +11,8 @@ struct StreamSwarm: AsyncParsableCommand {
         version: version,
         subcommands: [
             DevCommand.self, ServerCommand.self, AgentCommand.self, AgentsCommand.self, TestsCommand.self,
-            ResultsCommand.self, AnalyzeCommand.self, AlertsCommand.self, ReportCommand.self, ProbeCommand.self, ResponderCommand.self,
+            ResultsCommand.self, AnalyzeCommand.self, AlertsCommand.self, ReportCommand.self, ProbeCommand.self,
+            ResponderCommand.self,
             BenchCommand.self,
             UsersCommand.self,
             DevicesCommand.self, RetentionCommand.self,
