@@ -198,12 +198,22 @@ public protocol AlertStore: Sendable {
 }
 
 /// A store that tells what changed in it (see ``ChangeFeed``).
+/// Scheduled reports: what to mail, to which e-mail channel, and how the last delivery went.
+public protocol ReportScheduleStore: Sendable {
+    /// Refuses a name in use (conflict) and a channel that does not exist or is not e-mail.
+    func createReportSchedule(_ spec: ReportScheduleSpec, by user: String) async throws -> ReportScheduleRecord
+    func reportSchedules() async throws -> [ReportScheduleRecord]
+    func deleteReportSchedule(_ id: Int64) async throws
+    func recordReportDelivery(_ id: Int64, _ delivery: ReportDelivery, at: Timestamp) async throws
+}
+
 public protocol ChangeSource: Sendable {
     var changes: any ChangeFeed { get }
 }
 
 /// Everything the gateway and the CLI need from a backend.
 public protocol Store: AgentStore, ServerPresenceStore, LeaseStore, TestStore, MeasurementStore, RollupStore,
+    ReportScheduleStore,
     SettingsStore, AccountStore, EventStore, DeviceStore, AlertStore, ChangeSource
 {}
 

@@ -183,6 +183,16 @@ extension PostgresStore {
                     message: "alert rule \(user.spec.name) sends to channel \(name): change that rule first"
                 )
             }
+            // A schedule being added holds the channel row FOR SHARE: it is committed and seen here.
+            if let schedule = try await connection.rows(
+                "SELECT name FROM report_schedules WHERE channel_name = \(name) ORDER BY name LIMIT 1",
+                logger
+            ).first?.decode(String.self) {
+                throw StoreError(
+                    code: .conflict,
+                    message: "report schedule \(schedule) mails through channel \(name): delete that schedule first"
+                )
+            }
             try await connection.run("DELETE FROM alert_channels WHERE id = \(id)", logger)
             try await Self.appendEvent(
                 connection,

@@ -132,6 +132,16 @@ extension SQLiteStore {
                     message: "alert rule \(user.spec.name) sends to channel \(name): change that rule first"
                 )
             }
+            if let schedule = try String.fetchOne(
+                db,
+                sql: "SELECT name FROM report_schedules WHERE channel_name = ? ORDER BY name LIMIT 1",
+                arguments: [name]
+            ) {
+                throw StoreError(
+                    code: .conflict,
+                    message: "report schedule \(schedule) mails through channel \(name): delete that schedule first"
+                )
+            }
             try db.execute(sql: "DELETE FROM alert_channels WHERE id = ?", arguments: [id])
             try Self.appendEvent(
                 db,

@@ -357,6 +357,25 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v11-report-schedules") { db in
+            try db.execute(
+                sql: """
+                    -- channel_name: a channel a schedule mails through cannot be deleted.
+                    CREATE TABLE report_schedules (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        channel_name TEXT NOT NULL,
+                        spec_json TEXT NOT NULL,
+                        created_by TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        last_period_end INTEGER,
+                        last_attempt_at INTEGER,
+                        last_error TEXT NOT NULL DEFAULT '',
+                        sent INTEGER NOT NULL DEFAULT 0
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

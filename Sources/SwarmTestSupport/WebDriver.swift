@@ -26,8 +26,9 @@ public final class WebDriver: @unchecked Sendable {
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     }
 
-    /// Starts chromedriver and a headless Chromium session with a `width`×`height` window.
-    public init(width: Int = 1280, height: Int = 900) async throws {
+    /// Starts chromedriver and a headless Chromium session with a `width`×`height` window;
+    /// downloads land in `downloads` when given.
+    public init(width: Int = 1280, height: Int = 900, downloads: String? = nil) async throws {
         let port = Int.random(in: 30_000..<32_000)
         driver = try ChildProcess.spawn(
             "/usr/bin/chromedriver",
@@ -49,11 +50,19 @@ public final class WebDriver: @unchecked Sendable {
             driver.stop()
             throw Failure(description: "chromedriver did not start on 127.0.0.1:\(port) within 10 s")
         }
+        var prefs: [String: Any] = [:]
+        if let downloads {
+            prefs = [
+                "download.default_directory": downloads, "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            ]
+        }
         let capabilities: [String: Any] = [
             "capabilities": [
                 "alwaysMatch": [
                     "browserName": "chrome",
                     "goog:chromeOptions": [
+                        "prefs": prefs,
                         "binary": "/usr/bin/chromium",
                         "args": [
                             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -75,6 +84,19 @@ public final class WebDriver: @unchecked Sendable {
         } catch {
             driver.stop()
             throw error
+        }
+        if let downloads {
+            // Headless Chromium also needs to be told through DevTools that downloads are allowed.
+            do {
+                _ = try await command(
+                    "POST",
+                    "/goog/cdp/execute",
+                    ["cmd": "Browser.setDownloadBehavior", "params": ["behavior": "allow", "downloadPath": downloads]]
+                )
+            } catch {
+                await close()
+                throw error
+            }
         }
     }
 

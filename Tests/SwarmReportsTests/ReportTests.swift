@@ -256,8 +256,8 @@ import Testing
                 await refusal(ReportRequest(scope: .swarm, period: reversed, generatedBy: "x"))?
                     .contains("the period is empty") == true
             )
-            #expect(throws: ReportError.self) { try ReportScope(parsing: "test:abc") }
-            #expect(throws: ReportError.self) { try ReportScope(parsing: "router:r1") }
+            #expect(throws: ReportScope.Invalid.self) { try ReportScope(parsing: "test:abc") }
+            #expect(throws: ReportScope.Invalid.self) { try ReportScope(parsing: "router:r1") }
             #expect(try ReportScope(parsing: "agent:edge-1") == .agent(try #require(AgentName("edge-1"))))
         }
     }

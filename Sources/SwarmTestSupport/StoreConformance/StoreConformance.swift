@@ -24,7 +24,7 @@ public enum StoreConformance {
     public static let contracts: [Contract] =
         agentContracts + testContracts + assignmentContracts + batchContracts + measurementContracts
         + rollupContracts + serverContracts + leaseContracts + accountContracts + inventoryContracts + changeContracts
-        + alertContracts
+        + alertContracts + reportContracts
 
     /// One named behaviour, checked against a fresh database of a backend.
     public struct Contract: Sendable, Identifiable, CustomTestStringConvertible {
