@@ -34,7 +34,9 @@ struct ReportRoutes {
             let now = Timestamp.now()
             let period = try ResultRoutes.range(q, default: TimeRange(from: now - .seconds(86_400), to: now))
             let scope: ReportScope
-            do { scope = try ReportScope(parsing: String(q["scope"] ?? "swarm")) } catch let error as ReportScope.Invalid {
+            do {
+                scope = try ReportScope(parsing: String(q["scope"] ?? "swarm"))
+            } catch let error as ReportScope.Invalid {
                 throw GatewayError.badRequest(error.description)
             }
             guard let paper = Paper(rawValue: String(q["paper"] ?? "a4").lowercased()) else {
