@@ -99,7 +99,10 @@ let package = Package(
         // Reports: reads a period from the store (rollups, alerts, findings) and draws a PDF.
         .target(
             name: "SwarmReports",
-            dependencies: ["CCairo", "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmCore", logging]
+            dependencies: [
+                "CCairo", "SwarmInsights", "SwarmAnalytics", "SwarmAlerting", "SwarmStore", "SwarmCore", logging,
+                serviceLifecycle,
+            ]
         ),
         .target(
             name: "SwarmStoreSQLite",
@@ -197,8 +200,8 @@ let package = Package(
         .testTarget(
             name: "SwarmReportsTests",
             dependencies: [
-                "SwarmReports", "SwarmInsights", "SwarmAnalytics", "SwarmStore", "SwarmStoreSQLite", "SwarmCore",
-                "SwarmTestSupport",
+                "SwarmReports", "SwarmInsights", "SwarmAnalytics", "SwarmAlerting", "SwarmStore", "SwarmStoreSQLite",
+                "SwarmCore", "SwarmTestSupport", logging,
             ]
         ),
         .testTarget(

@@ -108,4 +108,76 @@ struct ReportAPITests {
             }
         }
     }
+
+    @Test("operators add and delete report schedules, viewers list them; bad input and a channel in use are refused")
+    func schedules() async throws {
+        try await GatewayHarness.with { h in
+            let channel = try await h.store.createAlertChannel(
+                AlertChannelSpec(
+                    name: "noc-mail",
+                    kind: .email,
+                    url: "smtp://127.0.0.1:25",
+                    sender: "swarm@example.net",
+                    recipients: ["noc@example.net"]
+                )
+            )
+            try await h.app.test(.router) { client in
+                let viewer = try await client.signIn("viewer")
+                let op = try await client.signIn("operator")
+                let admin = try await client.signIn("admin")
+                let weekly: [String: Any] = [
+                    "name": "weekly", "scope": "swarm", "cadence": "weekly", "channel": "noc-mail",
+                ]
+                #expect(
+                    try await client.send(.post, "/api/v1/report-schedules", as: viewer, json: weekly).status
+                        == .forbidden
+                )
+                let made = try await client.send(.post, "/api/v1/report-schedules", as: op, json: weekly)
+                #expect(made.status == .created, "\(made.errorMessage)")
+                let id = try #require(try made.json()["id"] as? Int)
+                #expect(
+                    try made.json()["createdBy"] as? String == "operator" && made.json()["paper"] as? String == "a4"
+                )
+                #expect(
+                    try await client.send(.post, "/api/v1/report-schedules", as: op, json: weekly).status == .conflict
+                )
+                for (field, value, message) in [
+                    ("cadence", "hourly", "'cadence' must be daily or weekly"),
+                    ("scope", "router:r1", "is not one of swarm, test:ID, agent:NAME"),
+                    ("channel", "nowhere", "there is no channel nowhere"),
+                    ("paper", "a3", "'paper' must be a4 or letter"),
+                ] {
+                    var body = weekly
+                    body["name"] = "bad-\(field)"
+                    body[field] = value
+                    let refused = try await client.send(.post, "/api/v1/report-schedules", as: op, json: body)
+                    #expect(
+                        refused.status == .badRequest && refused.errorMessage.contains(message),
+                        "\(field): \(refused.errorMessage)"
+                    )
+                }
+                var unknown = weekly
+                unknown["hour"] = 6
+                let strict = try await client.send(.post, "/api/v1/report-schedules", as: op, json: unknown)
+                #expect(strict.status == .badRequest && strict.errorMessage.contains("unknown field 'hour'"))
+
+                let listed = try await client.send(.get, "/api/v1/report-schedules", as: viewer)
+                let schedules = try #require(try listed.json()["schedules"] as? [[String: Any]])
+                #expect(schedules.count == 1 && schedules.first?["cadence"] as? String == "weekly")
+                let inUse = try await client.send(.delete, "/api/v1/alert-channels/\(channel.id)", as: admin)
+                #expect(
+                    inUse.status == .conflict && inUse.errorMessage.contains("report schedule weekly mails through")
+                )
+                #expect(
+                    try await client.send(.delete, "/api/v1/report-schedules/\(id)", as: viewer).status == .forbidden
+                )
+                #expect(try await client.send(.delete, "/api/v1/report-schedules/\(id)", as: op).status == .noContent)
+                #expect(try await client.send(.delete, "/api/v1/report-schedules/\(id)", as: op).status == .notFound)
+                #expect(
+                    try await client.send(.delete, "/api/v1/alert-channels/\(channel.id)", as: admin).status
+                        == .noContent
+                )
+            }
+        }
+    }
 }

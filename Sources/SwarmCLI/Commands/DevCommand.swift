@@ -9,6 +9,7 @@ import SwarmCore
 import SwarmGateway
 import SwarmPKI
 import SwarmProbes
+import SwarmReports
 import SwarmServer
 import SwarmStore
 import SwarmStoreSQLite
@@ -121,7 +122,8 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: store), .init(service: server),
                     .init(service: RecurrenceScheduler(store: store, logger: logger)),
                     .init(service: RetentionJob(store: store, logger: logger)),
-                    .init(service: AlertingService(store: store, logger: logger)), .init(service: gateway),
+                    .init(service: AlertingService(store: store, logger: logger)),
+                    .init(service: ReportSchedulerService(store: store, logger: logger)), .init(service: gateway),
                     .init(service: agent),
                 ] + (responderService.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + (cAgentService.map { [$0] } ?? []),

@@ -6,6 +6,7 @@ import SwarmAlerting
 import SwarmGateway
 import SwarmPKI
 import SwarmProbes
+import SwarmReports
 import SwarmServer
 import SwarmStore
 import UnixSignals
@@ -111,6 +112,11 @@ struct ServerCommand: AsyncParsableCommand {
                 service: SingletonJob(name: "alerting", holder: configuration.serverID, store: backend, logger: logger)
                 {
                     try await Alerting.run(store: backend, logger: logger)
+                }
+            ),
+            .init(
+                service: SingletonJob(name: "reports", holder: configuration.serverID, store: backend, logger: logger) {
+                    try await ReportScheduler(store: backend, logger: logger).run()
                 }
             ),
         ]

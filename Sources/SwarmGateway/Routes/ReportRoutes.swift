@@ -29,6 +29,7 @@ struct ReportRoutes {
     }
 
     func add(to api: APIRouteBuilder) {
+        addSchedules(to: api)
         api.on(.get, "reports", .role(.viewer)) { request, context in
             let q = request.uri.queryParameters
             let now = Timestamp.now()
@@ -81,4 +82,90 @@ struct ReportRoutes {
     }
 
     static func day(_ t: Timestamp) -> String { String(t.iso8601.prefix(10)) }
+
+    // MARK: - Schedules
+
+    struct ScheduleWrite: StrictBody {
+        static let fields: Set<String> = ["name", "scope", "cadence", "paper", "channel"]
+        var name: String
+        var scope: String
+        var cadence: String
+        var paper: String?
+        var channel: String
+    }
+
+    struct ScheduleDTO: Encodable {
+        var id: Int64
+        var name: String
+        var scope: String
+        var cadence: String
+        var paper: String
+        var channel: String
+        var createdBy: String
+        var createdAt: String
+        var lastPeriodEnd: String?
+        var lastAttemptAt: String?
+        var lastError: String
+        var sent: Int
+
+        init(_ r: ReportScheduleRecord) {
+            id = r.id
+            name = r.spec.name
+            scope = r.spec.scope.description
+            cadence = r.spec.cadence.rawValue
+            paper = r.spec.paper.rawValue
+            channel = r.spec.channel
+            createdBy = r.createdBy
+            createdAt = r.createdAt.iso8601
+            lastPeriodEnd = r.lastPeriodEnd?.iso8601
+            lastAttemptAt = r.lastAttemptAt?.iso8601
+            lastError = r.lastError
+            sent = r.sent
+        }
+    }
+
+    struct Schedules: Encodable { var schedules: [ScheduleDTO] }
+
+    /// Schedules: viewers list them; operators add and delete them (they mail the swarm's figures out).
+    func addSchedules(to api: APIRouteBuilder) {
+        api.on(.get, "report-schedules", .role(.viewer)) { _, _ in
+            try JSONResponse.make(Schedules(schedules: try await store.reportSchedules().map(ScheduleDTO.init)))
+        }
+        api.on(.post, "report-schedules", .role(.operator)) { request, context in
+            let body = try await request.decodeStrict(ScheduleWrite.self, context: context)
+            let scope: ReportScope
+            do {
+                scope = try ReportScope(parsing: body.scope)
+            } catch let error as ReportScope.Invalid {
+                throw GatewayError.badRequest(error.description)
+            }
+            guard let cadence = ReportCadence(rawValue: body.cadence) else {
+                throw GatewayError.badRequest("'cadence' must be daily or weekly")
+            }
+            guard let paper = Paper(rawValue: (body.paper ?? "a4").lowercased()) else {
+                throw GatewayError.badRequest("'paper' must be a4 or letter")
+            }
+            let who = context.principal?.username ?? "?"
+            let record = try await store.createReportSchedule(
+                ReportScheduleSpec(
+                    name: body.name,
+                    scope: scope,
+                    cadence: cadence,
+                    paper: paper,
+                    channel: body.channel
+                ),
+                by: who
+            )
+            context.logger.notice(
+                "report schedule \(body.name) (\(cadence.rawValue) \(scope) to \(body.channel)) added by \(who)"
+            )
+            return try JSONResponse.make(ScheduleDTO(record), status: .created)
+        }
+        api.on(.delete, "report-schedules/:id", .role(.operator)) { _, context in
+            let id = try AlertRoutes.id(context, "report schedule")
+            try await store.deleteReportSchedule(id)
+            context.logger.notice("report schedule \(id) deleted by \(context.principal?.username ?? "?")")
+            return JSONResponse.noContent
+        }
+    }
 }
