@@ -158,7 +158,7 @@ let package = Package(
                 "SwarmCore", "SwarmWire", "SwarmPKI", "SwarmStore", "SwarmStoreSQLite", "SwarmStorePostgres",
                 "SwarmProbes",
                 "SwarmServer",
-                "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL,
+                "SwarmAgent", "SwarmGateway", "SwarmAnalytics", "SwarmReports", "SwarmProto", swiftProtobuf, nioCore, nioPosix, nioSSL,
                 crypto, logging,
             ]
         ),

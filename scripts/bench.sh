@@ -13,6 +13,8 @@
 #   BENCH=gnmi scripts/bench.sh      # one agent, 200 simulated gNMI devices x 50 counters/s: ingested vs offered
 #   GNMI_DEVICES=50 GNMI_SECONDS=10 BENCH=gnmi scripts/bench.sh
 #   BENCH=analytics scripts/bench.sh # evaluating 10,000 series of a day at 1-minute resolution vs reading them
+#   BENCH=reports scripts/bench.sh   # a 30-day swarm report (10 tests x 4 agents, a run a minute): made and
+#                                    # drawn vs reading its series; peak memory, also for 7 days
 #   BENCH=footprint scripts/bench.sh # the C agent beside the Swift agent: stripped binary, RSS idle and
 #                                    # with 50 icmp targets each (scripts/bench-footprint.sh)
 set -euo pipefail
@@ -93,4 +95,8 @@ fi
 if [[ $bench == all || $bench == analytics ]]; then
   echo "== $(date -u +%H:%M:%S) bench analytics: ${ANALYTICS_SERIES:-10000} series of a day at one-minute resolution"
   .build/release/streamswarm bench analytics --series "${ANALYTICS_SERIES:-10000}"
+fi
+if [[ $bench == all || $bench == reports ]]; then
+  echo "== $(date -u +%H:%M:%S) bench reports: a ${REPORT_DAYS:-30}-day swarm report"
+  .build/release/streamswarm bench reports --tests "${REPORT_TESTS:-10}" --agents "${REPORT_AGENTS:-4}" --days "${REPORT_DAYS:-30}"
 fi

@@ -75,7 +75,7 @@ allowed_for() {
     # Drives real servers, agents and gateways; never test support, and no SQL of its own (GRDB and
     # PostgresNIO stay in the store modules, whose ingest baselines are the mesh bench's ceilings).
     SwarmBench)
-        echo "SwarmCore SwarmWire SwarmPKI SwarmStore SwarmStoreSQLite SwarmStorePostgres SwarmProbes SwarmServer SwarmAgent SwarmGateway SwarmAnalytics SwarmProto SwiftProtobuf NIOCore NIOPosix NIOSSL Crypto Logging"
+        echo "SwarmCore SwarmWire SwarmPKI SwarmStore SwarmStoreSQLite SwarmStorePostgres SwarmProbes SwarmServer SwarmAgent SwarmGateway SwarmAnalytics SwarmReports SwarmProto SwiftProtobuf NIOCore NIOPosix NIOSSL Crypto Logging"
         ;;
     # The product: anything but test support, and no SQL of its own (GRDB stays in SwarmStoreSQLite).
     SwarmCLI) echo "ANY -SwarmTestSupport -GRDB" ;;

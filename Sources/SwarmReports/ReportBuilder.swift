@@ -171,6 +171,29 @@ public enum ReportBuilder {
 
     // MARK: - Buckets
 
+    /// How a report reads its series: chart buckets, the finer buckets read for percentiles, and
+    /// the resolution (rollups whenever a bucket is a minute or more).
+    public struct Plan: Sendable, Hashable {
+        public var chartBucket: Int64
+        public var fineBucket: Int64
+        public var resolution: SeriesResolution
+    }
+
+    public static func plan(
+        _ period: TimeRange,
+        store: any Store,
+        now: Timestamp,
+        options: Options = Options()
+    ) async throws -> Plan {
+        let bucket = bucketSeconds(period, max: options.maxBuckets)
+        let resolution = try await resolution(period, bucket: bucket, store: store, now: now)
+        return Plan(
+            chartBucket: bucket,
+            fineBucket: SectionReader.fineBucket(period, chart: bucket, resolution: resolution),
+            resolution: resolution
+        )
+    }
+
     static func bucketSeconds(_ period: TimeRange, max: Int) -> Int64 {
         let span = Swift.max(1, (period.to - period.from).seconds)
         return bucketSteps.first { span / Double($0) <= Double(max) } ?? bucketSteps[bucketSteps.count - 1]

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
         subcommands: [
             MeshBenchCommand.self, ICMPBenchCommand.self, GatewayBenchCommand.self, GNMIBenchCommand.self,
-            AnalyticsBenchCommand.self,
+            AnalyticsBenchCommand.self, ReportBenchCommand.self,
         ]
     )
 }
