@@ -62,7 +62,9 @@ public struct ReportBench: Sendable {
             guard let name = AgentName("edge-\(i)") else { throw BenchError(code: .invalidArgument, message: "agent") }
             return name
         }
-        progress("== seeding \(c.tests * c.agents) series x \(minutes) runs (one a minute for \(c.days) days) into SQLite")
+        progress(
+            "== seeding \(c.tests * c.agents) series x \(minutes) runs (one a minute for \(c.days) days) into SQLite"
+        )
         var batch: [AgentName: UInt64] = [:]
         var random = SplitMix64(seed: 7)
         for t in 0..<c.tests {
