@@ -11,6 +11,10 @@ public enum ReportBuilder {
     public struct Options: Sendable {
         /// Chart points per test at most; the bucket grows with the period.
         public var maxBuckets = 240
+        /// Buckets per agent read for a test's percentiles, about (finer where rollups allow).
+        public var maxFineBuckets = 1000
+        /// Tests analysed at once (the analyzer is CPU work: one per core here).
+        public var analysisConcurrency = 2
         /// Tests charted at most (the worst first); the rest are summarised in the table.
         public var maxChartedTests = 12
         /// The findings judge this much of the end of the period against the week before it.
@@ -39,27 +43,33 @@ public enum ReportBuilder {
         try request.validate()
         let all = try await store.tests()
         let (tests, scopeDescription) = try await scoped(request.scope, all, store)
-        let bucket = bucketSeconds(request.period, max: options.maxBuckets)
-        let resolution = try await resolution(request.period, bucket: bucket, store: store, now: now)
+        let plan = try await plan(request.period, store: store, now: now, options: options)
         var sections: [Report.TestSection] = []
-        var findings: [Report.Finding] = []
         for (index, test) in tests.enumerated() {
             progress("reading test \(test.id) '\(test.spec.name)' (\(index + 1) of \(tests.count))")
-            guard
-                var section = try await SectionReader.section(
-                    test,
-                    tests: all,
-                    request: request,
-                    bucket: bucket,
-                    resolution: resolution,
-                    store: store
-                )
-            else { continue }
-            let analysed = try await self.findings(test, request: request, store: store, options: options)
-            section.health = analysed.health
-            section.figures += analysed.extraFigures
-            findings += analysed.findings
-            sections.append(section)
+            if let section = try await SectionReader.section(
+                test,
+                tests: all,
+                request: request,
+                plan: plan,
+                store: store
+            ) {
+                sections.append(section)
+            }
+        }
+        progress("judging the end of the period (\(sections.count) test(s))")
+        let analysed = try await analyse(
+            sections.compactMap { s in tests.first { $0.id == s.id } },
+            request,
+            store,
+            options
+        )
+        var findings: [Report.Finding] = []
+        for index in sections.indices {
+            guard let result = analysed[sections[index].id] else { continue }
+            sections[index].health = result.health
+            sections[index].figures += result.extraFigures
+            findings += result.findings
         }
         // The worst tests are charted; the rest keep their figures in the table only.
         sections.sort { a, b in
@@ -97,13 +107,7 @@ public enum ReportBuilder {
                 agent: agent.description
             ).findings
         }
-        let devices = try await SectionReader.devices(
-            request,
-            tests: tests,
-            bucket: bucket,
-            resolution: resolution,
-            store: store
-        )
+        let devices = try await SectionReader.devices(request, tests: tests, plan: plan, store: store)
         let health =
             sections.isEmpty
             ? nil
@@ -185,13 +189,23 @@ public enum ReportBuilder {
         now: Timestamp,
         options: Options = Options()
     ) async throws -> Plan {
-        let bucket = bucketSeconds(period, max: options.maxBuckets)
-        let resolution = try await resolution(period, bucket: bucket, store: store, now: now)
-        return Plan(
-            chartBucket: bucket,
-            fineBucket: SectionReader.fineBucket(period, chart: bucket, resolution: resolution),
-            resolution: resolution
+        let chart = bucketSeconds(period, max: options.maxBuckets)
+        let span = max(1, (period.to - period.from).seconds)
+        let floor = max(1, span / Double(options.maxFineBuckets))
+        let fine = ([1] + bucketSteps).first { Double($0) >= floor && chart % $0 == 0 } ?? chart
+        let policy = try await RetentionPolicy.load(from: store)
+        let watermarks = try await store.rollupWatermarks()
+        let pick = SeriesResolution.pick(
+            range: period,
+            bucket: .seconds(fine),
+            now: now,
+            policy: policy,
+            rawKeptFrom: watermarks[.raw]
         )
+        // The coarsest rollups the fine bucket allows: a 30-day report reads 720 hour rollups a
+        // series, not 43,200 minute ones; rollups (with their percentiles) from a minute up.
+        let resolution: SeriesResolution = fine >= 3600 ? .hour : fine >= 60 ? Swift.max(pick, .minute) : pick
+        return Plan(chartBucket: chart, fineBucket: fine, resolution: resolution)
     }
 
     static func bucketSeconds(_ period: TimeRange, max: Int) -> Int64 {
@@ -199,27 +213,33 @@ public enum ReportBuilder {
         return bucketSteps.first { span / Double($0) <= Double(max) } ?? bucketSteps[bucketSteps.count - 1]
     }
 
-    /// Rollups whenever a bucket is a minute or more (their percentiles; the raw rows of a long
-    /// period are never read), raw rows for the short buckets of a short period.
-    static func resolution(
-        _ period: TimeRange,
-        bucket: Int64,
-        store: any Store,
-        now: Timestamp
-    ) async throws -> SeriesResolution {
-        let policy = try await RetentionPolicy.load(from: store)
-        let watermarks = try await store.rollupWatermarks()
-        let pick = SeriesResolution.pick(
-            range: period,
-            bucket: .seconds(bucket),
-            now: now,
-            policy: policy,
-            rawKeptFrom: watermarks[.raw]
-        )
-        return bucket >= 60 ? Swift.max(pick, .minute) : pick
-    }
-
     // MARK: - Findings
+
+    /// The findings of `tests`, `analysisConcurrency` at a time.
+    static func analyse(
+        _ tests: [TestRecord],
+        _ request: ReportRequest,
+        _ store: any Store,
+        _ options: Options
+    ) async throws -> [TestID: Analysed] {
+        try await withThrowingTaskGroup(of: (TestID, Analysed).self) { group in
+            var pending = tests.makeIterator()
+            var results: [TestID: Analysed] = [:]
+            for _ in 0..<max(1, options.analysisConcurrency) {
+                guard let test = pending.next() else { break }
+                group.addTask { (test.id, try await findings(test, request: request, store: store, options: options)) }
+            }
+            while let (id, result) = try await group.next() {
+                results[id] = result
+                if let test = pending.next() {
+                    group.addTask {
+                        (test.id, try await findings(test, request: request, store: store, options: options))
+                    }
+                }
+            }
+            return results
+        }
+    }
 
     struct Analysed {
         var health: Health?

@@ -109,6 +109,14 @@ struct Page {
         y += 6
     }
 
+    static func source(_ resolution: String?) -> String {
+        switch resolution {
+        case "raw": "the raw results (short buckets of a short period)"
+        case "hour": "the store's 1-hour rollups"
+        default: "the store's 1-minute rollups"
+        }
+    }
+
     static func color(_ state: HealthState?) -> PDFCanvas.RGB {
         switch state {
         case .healthy: .green
@@ -180,7 +188,7 @@ struct Page {
             }
         }
         paragraph(
-            "Figures come from the store's rollups at \(report.sections.first?.resolution ?? "minute") resolution; percentiles of the period come from the buckets' percentiles (exact where a bucket holds one run). Findings judge the last \(Format.duration(report.findingsWindow)) of the period, and each alert's own time, against the week before.",
+            "Figures come from \(Self.source(report.sections.first?.resolution)); percentiles of the period come from the buckets' percentiles (exact where a bucket holds one run). Findings judge the last \(Format.duration(report.findingsWindow)) of the period, and each alert's own time, against the week before.",
             size: 8,
             color: .grey
         )
@@ -221,7 +229,7 @@ struct Page {
         paragraph(s.figures.map { "\($0.name) \($0.value)" }.joined(separator: " · "), size: 9)
         let period = report.request.period
         var chart = TimeChart(
-            title: s.unit == "ms" ? "Latency" : s.kind == .bandwidth ? "Throughput" : "Value (\(s.unit))",
+            title: SectionReader.figureName(s.kind).capitalizedFirst,
             unit: s.unit,
             from: period.from,
             to: period.to
@@ -368,4 +376,8 @@ struct Page {
         }
         for (index, line) in report.recommendations.enumerated() { paragraph("\(index + 1). \(line)", size: 9) }
     }
+}
+
+extension String {
+    fileprivate var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }

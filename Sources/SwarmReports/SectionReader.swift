@@ -10,14 +10,13 @@ enum SectionReader {
         _ test: TestRecord,
         tests: [TestRecord],
         request: ReportRequest,
-        bucket: Int64,
-        resolution: SeriesResolution,
+        plan: ReportBuilder.Plan,
         store: any Store
     ) async throws -> Report.TestSection? {
+        let (bucket, fine, resolution) = (plan.chartBucket, plan.fineBucket, plan.resolution)
         let kind = test.spec.probes.first ?? .system
         let agent: AgentName? = if case .agent(let name) = request.scope { name } else { nil }
         // Finer buckets than the chart's for the period's percentiles; grouped into the chart's.
-        let fine = fineBucket(request.period, chart: bucket, resolution: resolution)
         let rows = try await store.series(
             SeriesQuery(
                 test: test.id,
@@ -70,15 +69,6 @@ enum SectionReader {
             section.pathChanges = hopChanges(hops)
         }
         return section
-    }
-
-    /// The finest bucket read: the rollup's own (or a second for raw rows), coarser only to keep
-    /// a test at about 2,000 buckets per agent; always a divisor of the chart's bucket.
-    static func fineBucket(_ period: TimeRange, chart: Int64, resolution: SeriesResolution) -> Int64 {
-        let span = max(1, (period.to - period.from).seconds)
-        let floor = max(Double(resolution.bucket.map { Int64($0.seconds) } ?? 1), span / 2000)
-        let steps = [1] + ReportBuilder.bucketSteps
-        return steps.first { Double($0) >= floor && chart % $0 == 0 } ?? chart
     }
 
     static func mixture(_ rows: some Sequence<SeriesBucket>) -> QuantileMixture {
@@ -162,7 +152,7 @@ enum SectionReader {
             let total = pairs.map(\.1).reduce(0, +)
             return total > 0 ? pairs.map { $0.0 * $0.1 }.reduce(0, +) / total : nil
         }
-        let name = kind == .bandwidth ? "throughput" : unit == "ms" ? "latency" : "value"
+        let name = figureName(kind)
         let all = mixture(rows)
         if let p50 = all.quantile(0.5) {
             for (label, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
@@ -182,6 +172,17 @@ enum SectionReader {
             figures.append(.init(name: "jitter", value: Format.value(jitter / 1000, "ms")))
         }
         return figures
+    }
+
+    /// What a kind's headline is called in figures and chart titles.
+    static func figureName(_ kind: ProbeKind) -> String {
+        switch kind {
+        case .icmp, .udp, .tcp, .dns, .http: "latency"
+        case .bandwidth: "throughput"
+        case .traceroute: "hop count"
+        case .system, .gnmi: "CPU"
+        case .mtu: "path MTU"
+        }
     }
 
     static func agentFigures(_ rows: [SeriesBucket], kind: ProbeKind) -> [Report.AgentFigures] {
@@ -220,10 +221,10 @@ enum SectionReader {
     static func devices(
         _ request: ReportRequest,
         tests: [TestRecord],
-        bucket: Int64,
-        resolution: SeriesResolution,
+        plan: ReportBuilder.Plan,
         store: any Store
     ) async throws -> [Report.DeviceSeries] {
+        let (bucket, resolution) = (plan.chartBucket, plan.resolution)
         let agents = Set(tests.flatMap(\.agents))
         let all = try await store.tests()
         var series: [Report.DeviceSeries] = []
