@@ -27,8 +27,9 @@ public struct ReportBench: Sendable {
         public var renderSeconds: Double
         public var pages: Int
         public var bytes: Int
-        /// Peak resident memory while the report was made, above what the process held before.
-        public var peakExtraBytes: Int
+        /// Peak resident memory while the report was made, and what the process held before.
+        public var peakBytes: Int
+        public var beforeBytes: Int
         public var ratio: Double { (buildSeconds + renderSeconds) / readSeconds }
     }
 
@@ -130,7 +131,8 @@ public struct ReportBench: Sendable {
                     renderSeconds: (drawn - built).seconds,
                     pages: pdf.pages,
                     bytes: pdf.data.count,
-                    peakExtraBytes: max(0, PeakMemory.peakBytes() - before)
+                    peakBytes: PeakMemory.peakBytes(),
+                    beforeBytes: before
                 )
             )
         }

@@ -75,6 +75,12 @@ enum Recommendations {
             "\(scope): MOS \(value) is below 4.0: calls on this path sound degraded; reduce loss and jitter first."
         case "certificate_days_left":
             "\(scope): the TLS certificate has \(value) days left: renew it now."
+        case "level_shifts":
+            "\(scope): the figure changed level \(value) time(s) at the end of the period: compare with the path changes and device figures above; a lasting new level becomes the baseline within a week."
+        case "anomalous_runs_percent":
+            "\(scope): \(value)% of the runs were anomalous: 'streamswarm analyze' on the test lists each with its reasons."
+        case "baseline_deviation":
+            "\(scope): the figure is \(value) robust sigmas from its usual value for this hour of the week: look for what changed (path, load, the target)."
         case "runs_in_window":
             "\(scope): no results at the end of the period: check that the agent is online and the test active."
         default: nil

@@ -371,7 +371,11 @@ struct Page {
     mutating func recommendations() {
         heading("Recommendations")
         guard !report.recommendations.isEmpty else {
-            paragraph("No findings in this period call for action.")
+            paragraph(
+                report.findings.isEmpty
+                    ? "No findings in this period call for action."
+                    : "The findings above call for no action of their own."
+            )
             return
         }
         for (index, line) in report.recommendations.enumerated() { paragraph("\(index + 1). \(line)", size: 9) }

@@ -34,7 +34,7 @@ struct ReportBenchCommand: AsyncParsableCommand {
                                 store read (the report's series)  %.3f s
                                 report made (reads, findings)     %.3f s
                                 drawn (cairo PDF)                 %.3f s   %d pages, %d KiB
-                                peak memory while making it       +%.1f MiB
+                                peak RSS while making it          %.1f MiB (%.1f MiB before)
                                 ratio made+drawn/read %.2f
                         """,
                     run.days,
@@ -45,7 +45,8 @@ struct ReportBenchCommand: AsyncParsableCommand {
                     run.renderSeconds,
                     run.pages,
                     run.bytes / 1024,
-                    Double(run.peakExtraBytes) / 1_048_576,
+                    Double(run.peakBytes) / 1_048_576,
+                    Double(run.beforeBytes) / 1_048_576,
                     run.ratio
                 )
             )
