@@ -63,11 +63,13 @@ if step build swift build --build-tests; then
     # Four runs, so the suites that time packets to within a millisecond (the network lab) never
     # share the 2 cores with the rest, headless Chromium (both cores busy) runs alone too, and so do
     # the suites that start servers and agents as processes or dozens of databases (PostgreSQL, two
-    # servers, the C agent under the sanitizers), which load both cores.
+    # servers, the C agent under the sanitizers; reports: cairo, poppler and the analyzer at once),
+    # which load both cores.
     step test swift test --skip-build --skip BrowserTests --skip SwarmLabTests \
-        --skip SwarmStorePostgresTests --skip TwoServerTests --skip CAgentTests || true
+        --skip SwarmStorePostgresTests --skip TwoServerTests --skip CAgentTests \
+        --skip SwarmReportsTests --skip ReportAPITests --skip ReportCLITests || true
     step processes swift test --skip-build --filter SwarmStorePostgresTests --filter TwoServerTests \
-        --filter CAgentTests || true
+        --filter CAgentTests --filter SwarmReportsTests --filter ReportAPITests --filter ReportCLITests || true
     step lab swift test --skip-build --filter SwarmLabTests || true
     step browser swift test --skip-build --filter BrowserTests || true
 fi

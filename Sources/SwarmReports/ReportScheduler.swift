@@ -38,12 +38,14 @@ public struct ReportScheduler: Sendable {
     }
 
     /// Passes every `tick` until cancelled; a store that fails is logged and tried again.
+    /// Returns (does not throw) when cancelled: a shutdown is not a failure of the service.
     public func run() async throws {
         while !Task.isCancelled {
             do { _ = try await pass(now: .now()) } catch {
+                if Task.isCancelled { return }
                 logger.error("reports: a scheduling pass failed: \(error); trying again in \(options.tick)")
             }
-            try await Task.sleep(for: options.tick)
+            do { try await Task.sleep(for: options.tick) } catch { return }
         }
     }
 
