@@ -48,9 +48,11 @@ import Testing
             configuration.serverName = "localhost"
             configuration.spoolPath = "\(dir)/spool.sqlite"
             configuration.maxBatchMeasurements = 3
-            // A long backoff: reaching a live server in time proves the agent did not wait for one.
-            configuration.reconnectBase = .seconds(5)
-            configuration.reconnectCap = .seconds(5)
+            // A long backoff (full jitter below 60 s): an agent that waited for one before trying
+            // the next address would miss the 15 s limits below three times in four. 15 s, not
+            // less: the debug build's TLS handshake alone took 3 s with the suite's tests in parallel.
+            configuration.reconnectBase = .seconds(60)
+            configuration.reconnectCap = .seconds(60)
             let session = try AgentSession(configuration: configuration, logger: Logger(label: "failover.agent"))
             func stored() async throws -> Int { try await store.measurementCount(test: test.id) }
 
@@ -63,13 +65,15 @@ import Testing
                 try await withThrowingTaskGroup(of: Void.self) { inner in
                     inner.addTask { try await serverA.run() }
                     defer { inner.cancelAll() }
-                    let reached = try await eventually(timeout: .seconds(4)) { try await stored() >= 6 }
+                    let reached = try await eventually(timeout: .seconds(15)) { try await stored() >= 6 }
                     #expect(reached, "the agent never reached server A past the dead address")
                     #expect(session.statistics.sessionsOpened == 1)
                 }
                 // Server A is gone: the agent moves to B at once and keeps delivering.
                 let beforeFailover = try await stored()
-                let resumed = try await eventually(timeout: .seconds(4)) { try await stored() >= beforeFailover + 6 }
+                let resumed = try await eventually(timeout: .seconds(15)) {
+                    try await stored() >= beforeFailover + 6
+                }
                 #expect(resumed, "the agent did not fail over to server B")
                 #expect(session.statistics.sessionsOpened == 2)
                 #expect(try await store.agent(agent)?.online == true)
