@@ -77,7 +77,8 @@ struct ReportsBrowserTests {
                         browser,
                         base: "http://127.0.0.1:\(gatewayPort.withLock { $0 })",
                         downloads: downloads,
-                        test: test
+                        test: test,
+                        store: store
                     )
                 } catch {
                     await browser.close()
@@ -88,7 +89,13 @@ struct ReportsBrowserTests {
         }
     }
 
-    private func drive(_ browser: WebDriver, base: String, downloads: String, test: TestRecord) async throws {
+    private func drive(
+        _ browser: WebDriver,
+        base: String,
+        downloads: String,
+        test: TestRecord,
+        store: SQLiteStore
+    ) async throws {
         try await browser.navigate(base + "/")
         try await browser.type(try await browser.waitFor("#login-form input[name=username]"), "admin")
         try await browser.type(try await browser.waitFor("#login-form input[name=password]"), Self.password)
@@ -121,5 +128,43 @@ struct ReportsBrowserTests {
         let results = try await download("/#/results/\(test.id)")
         #expect(results.contains("Test report: ping core") && results.contains("latency p50"), "\(results.prefix(500))")
         #expect(seen.contains { $0.hasPrefix("streamswarm-test-\(test.id)-") }, "\(seen)")
+
+        // A weekly schedule through the Alerts page's form: refused without an e-mail channel,
+        // added once there is one, and deleted again.
+        try await browser.navigate(base + "/#/alerts")
+        try await browser.type(try await browser.waitFor("#report-schedule-form input[name=name]"), "weekly noc")
+        try await browser.type(try await browser.waitFor("#report-schedule-form input[name=channel]"), "noc-mail")
+        _ = try await browser.execute("document.querySelector('#report-schedule-form').requestSubmit();")
+        try await browser.waitUntil(
+            "document.querySelector('#flash').textContent.includes('there is no channel noc-mail')",
+            timeout: .seconds(10)
+        )
+        _ = try await store.createAlertChannel(
+            AlertChannelSpec(
+                name: "noc-mail",
+                kind: .email,
+                url: "smtp://127.0.0.1:25",
+                sender: "swarm@example.net",
+                recipients: ["noc@example.net"]
+            )
+        )
+        _ = try await browser.execute("document.querySelector('#report-schedule-form').requestSubmit();")
+        try await browser.waitUntil(
+            "document.querySelector('#report-schedules-table tr[data-schedule=\"weekly noc\"]') !== null",
+            timeout: .seconds(10)
+        )
+        let row = try await browser.text(try await browser.waitFor("#report-schedules-table tbody tr"))
+        #expect(row.contains("weekly swarm (a4)") && row.contains("noc-mail") && row.contains("not yet"), "\(row)")
+        let schedule = try #require(try await store.reportSchedules().first)
+        #expect(schedule.spec.cadence == .weekly && schedule.spec.scope == .swarm && schedule.createdBy == "admin")
+        _ = try await browser.execute("window.confirm = () => true;")
+        try await browser.click(
+            try await browser.waitFor("#report-schedules-table button[data-action=delete-schedule]")
+        )
+        try await browser.waitUntil(
+            "document.querySelectorAll('#report-schedules-table tbody tr').length === 0",
+            timeout: .seconds(10)
+        )
+        #expect(try await store.reportSchedules().isEmpty)
     }
 }

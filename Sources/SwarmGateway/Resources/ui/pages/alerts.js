@@ -1,10 +1,12 @@
 // Alerts: open alerts and history (#alerts-table, acknowledge), rules (#alert-rules-table,
 // form#alert-rule-form for operators), silences (#silences-table, form#silence-form) and
-// notification channels (#alert-channels-table, form#alert-channel-form for admins).
+// notification channels (#alert-channels-table, form#alert-channel-form for admins), and the
+// report schedules that mail through them (./report-schedules.js).
 
 import { get, post, del, enc } from '../api.js';
 import { h, replace, table, select, field, reportError, flash } from '../dom.js';
 import { fmtTime } from '../format.js';
+import { schedulesSection } from './report-schedules.js';
 
 const METRICS = ['latency', 'loss', 'jitter', 'failure', 'baseline_deviation', 'mos', 'health_score'];
 
@@ -55,6 +57,7 @@ export function mount(root, ctx) {
     field('E-mail to (comma-separated)', h('input', { name: 'recipients', type: 'text', autocomplete: 'off' })),
     h('button', { type: 'submit', class: 'btn primary', text: 'Add channel' }));
 
+  const schedules = schedulesSection(ctx);
   root.append(
     h('div', { class: 'page-head' }, h('h1', { text: 'Alerts' })),
     h('section', { class: 'panel' }, h('h2', { text: 'Alerts, newest first' }), h('div', { class: 'table-scroll' }, alertsTable)),
@@ -64,9 +67,11 @@ export function mount(root, ctx) {
     h('section', { class: 'panel' }, h('h2', { text: 'Silences' }),
       h('p', { class: 'muted', text: 'Matching alerts still raise and clear; nobody is notified until the silence ends.' }),
       h('div', { class: 'table-scroll' }, silencesTable), silenceForm),
-    h('section', { class: 'panel' }, h('h2', { text: 'Notification channels' }), h('div', { class: 'table-scroll' }, channelsTable), channelForm));
+    h('section', { class: 'panel' }, h('h2', { text: 'Notification channels' }), h('div', { class: 'table-scroll' }, channelsTable), channelForm),
+    schedules.el);
 
   async function load() {
+    schedules.load().catch(reportError);
     const [alerts, rules, silences, channels] = await Promise.all([
       get('/api/v1/alerts', { limit: 200 }), get('/api/v1/alert-rules'), get('/api/v1/silences'), get('/api/v1/alert-channels')]);
     if (!ctx.alive()) return;
