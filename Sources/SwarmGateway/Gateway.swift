@@ -34,6 +34,8 @@ public struct Gateway: Service {
         public var sessionSweepInterval: Duration = .seconds(60)
         /// Header, body and idle timeouts and the connection cap.
         public var limits = HTTPLimits()
+        /// What `/readyz` waits for besides the store (the mesh listener in `server` and `dev`).
+        public var readiness: [ReadinessCheck] = []
 
         public init(
             host: String = "127.0.0.1",
@@ -139,6 +141,8 @@ public struct Gateway: Service {
             }
             return response
         }
+
+        Readiness.add(to: router, store: store, checks: configuration.readiness, version: configuration.version)
 
         let group = router.group("api/v1").add(
             middleware: Authenticator(

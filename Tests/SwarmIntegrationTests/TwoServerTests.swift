@@ -165,6 +165,15 @@ import Testing
                 }
                 let opsA = try await signIn(http.a)
                 let opsB = try await signIn(http.b)
+                // Both report ready: PostgreSQL answers and their mesh listeners are up.
+                for port in [http.a, http.b] {
+                    let ready = try await LoopbackHTTP.request(port: port, method: "GET", path: "/readyz", body: nil)
+                    let text = String(decoding: ready.body, as: UTF8.self)
+                    #expect(
+                        ready.status == 200 && text.contains("\"mesh\":\"ok\"") && text.contains("\"store\":\"ok\""),
+                        "\(text)"
+                    )
+                }
                 let tests = [
                     try await opsA.createTest(name: "through A", targetPort: targetPort, agents: agents),
                     try await opsB.createTest(name: "through B", targetPort: targetPort, agents: agents),

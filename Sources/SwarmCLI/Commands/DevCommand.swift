@@ -62,6 +62,11 @@ struct DevCommand: AsyncParsableCommand {
         try gatewayOptions.apply(to: &gatewayConfiguration)
         gatewayConfiguration.deviceVault = vault
         gatewayConfiguration.version = StreamSwarm.version
+        let (meshReady, meshUp) = ReadinessCheck.flag(
+            "mesh",
+            notYet: "the mesh listener on 127.0.0.1:\(meshPort) is not up yet"
+        )
+        gatewayConfiguration.readiness = [meshReady]
         let gateway = Gateway(configuration: gatewayConfiguration, store: store, logger: logger)
 
         var serverConfiguration = MeshServer.Configuration(tls: certs.server)
@@ -77,6 +82,7 @@ struct DevCommand: AsyncParsableCommand {
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
         let db = "\(data)/streamswarm.sqlite"
         let server = try MeshServer(configuration: serverConfiguration, store: store, logger: logger) { address in
+            meshUp.set()
             let port = address.port ?? 0
             print(
                 """

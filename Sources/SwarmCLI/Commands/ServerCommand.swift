@@ -87,7 +87,8 @@ struct ServerCommand: AsyncParsableCommand {
             )
         }
         let responderService = try responders.service(keyring: ResponderKeyring(responderKey), logger: logger)
-        let server = try MeshServer(configuration: configuration, store: backend, logger: logger)
+        let (meshReady, meshUp) = ReadinessCheck.flag("mesh", notYet: "the mesh listener on \(listen) is not up yet")
+        let server = try MeshServer(configuration: configuration, store: backend, logger: logger) { _ in meshUp.set() }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: backend), .init(service: server),
             // One server at a time runs each of these (a lease in the store; another takes over
@@ -126,6 +127,7 @@ struct ServerCommand: AsyncParsableCommand {
             try gatewayOptions.apply(to: &gateway)
             gateway.deviceVault = configuration.deviceVault
             gateway.version = StreamSwarm.version
+            gateway.readiness = [meshReady]
             services.append(.init(service: Gateway(configuration: gateway, store: backend, logger: logger)))
             if try await backend.users().isEmpty {
                 logger.notice(
