@@ -16,7 +16,9 @@ struct ReadinessTests {
             try? await Task.sleep(for: .seconds(30))
             return nil
         }
-        try await GatewayHarness.with(configure: { $0.readiness = [mesh] }) { h in
+        let withMesh: (inout Gateway.Configuration) throws -> Void = { $0.readiness = [mesh] }
+        let withSlow: (inout Gateway.Configuration) throws -> Void = { $0.readiness = [slow] }
+        try await GatewayHarness.with(configure: withMesh) { h in
             try await h.app.test(.router) { client in
                 let health = try await client.send(.get, "/healthz")
                 let healthStatus = try health.json()["status"] as? String
@@ -35,7 +37,7 @@ struct ReadinessTests {
             }
         }
         // A check that hangs is a failure after 2 s, not a hung probe.
-        try await GatewayHarness.with(configure: { $0.readiness = [slow] }) { h in
+        try await GatewayHarness.with(configure: withSlow) { h in
             try await h.app.test(.router) { client in
                 let started = ContinuousClock.now
                 let response = try await client.send(.get, "/readyz")
