@@ -52,13 +52,18 @@ enum StoreOpener {
 struct LoggingOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (env SWARM_LOG_LEVEL).")
     var level: String = ProcessInfo.processInfo.environment["SWARM_LOG_LEVEL"] ?? "info"
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object a line (env SWARM_LOG_FORMAT).")
+    var format: String = ProcessInfo.processInfo.environment["SWARM_LOG_FORMAT"] ?? "text"
 
     /// Bootstraps logging once per process; only the CLI does this (libraries take a Logger).
     func makeLogger(label: String) throws -> Logger {
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ValidationError("--log-level \(level) is not one of trace, debug, info, notice, warning, error")
         }
-        LoggingBootstrapper.bootstrap(level: parsed)
+        guard format == "text" || format == "json" else {
+            throw ValidationError("--log-format \(format) is not text or json")
+        }
+        LoggingBootstrapper.bootstrap(level: parsed, json: format == "json")
         var logger = Logger(label: label)
         logger.logLevel = parsed
         return logger
@@ -69,7 +74,7 @@ enum LoggingBootstrapper {
     private static let done = Mutex(false)
 
     /// A process bootstraps logging once; later calls from the same process are ignored.
-    static func bootstrap(level: Logger.Level) {
+    static func bootstrap(level: Logger.Level, json: Bool = false) {
         guard
             done.withLock({ done in
                 defer { done = true }
@@ -77,6 +82,11 @@ enum LoggingBootstrapper {
             })
         else { return }
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
