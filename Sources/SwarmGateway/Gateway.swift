@@ -174,7 +174,7 @@ public struct Gateway: Service {
             secureCookies: configuration.secureCookies,
             decoyHash: decoyHash
         ).add(to: api)
-        AgentRoutes(store: store).add(to: api)
+        AgentRoutes(store: store, serverVersion: configuration.version).add(to: api)
         TestRoutes(store: store).add(to: api)
         ResultRoutes(store: store, settings: settings).add(to: api)
         AnalysisRoutes(store: store).add(to: api)

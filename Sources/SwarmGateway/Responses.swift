@@ -44,8 +44,10 @@ struct AgentDTO: Encodable {
     var revoked: Bool
     var revokedAt: String?
     var tests: [Int64]
+    /// The agent reported a version other than this gateway's (the server's build): upgrade it.
+    var versionDrift: Bool
 
-    init(_ record: AgentRecord, tests: [TestID]) throws {
+    init(_ record: AgentRecord, tests: [TestID], serverVersion: String) throws {
         name = record.name.rawValue
         online = record.online && record.revokedAt == nil
         state = record.revokedAt != nil ? "revoked" : (record.online ? "online" : "offline")
@@ -59,6 +61,7 @@ struct AgentDTO: Encodable {
         revoked = record.revokedAt != nil
         revokedAt = record.revokedAt?.iso8601
         self.tests = tests.map(\.rawValue)
+        versionDrift = !record.agentVersion.isEmpty && record.agentVersion != serverVersion
     }
 }
 

@@ -64,6 +64,7 @@ export function mount(root, ctx) {
     const res = await get('/api/v1/agents');
     if (!ctx.alive()) return;
     const list = (res && res.agents) || [];
+    serverVersion = (res && res.serverVersion) || '';
     const online = list.filter((a) => agentState(a) === 'online').length;
     count.textContent = `${online} of ${list.length} online`;
     none.hidden = list.length > 0;
@@ -78,7 +79,7 @@ export function mount(root, ctx) {
     return h('tr', { dataset: { agent: a.name }, class: st },
       h('td', null, h('a', { href: '#/agents/' + enc(a.name), text: a.name })),
       h('td', null, badge(st)),
-      h('td', { text: a.version || '—' }),
+      h('td', null, a.version || '—', a.versionDrift ? h('span', { class: 'badge degraded version-drift', title: `the server runs ${serverVersion}: upgrade this agent`, text: ' drift' }) : null),
       h('td', { class: 'nowrap', title: fmtAgo(a.lastSeen), text: fmtTime(a.lastSeen) }),
       h('td', { class: 'num', text: hasLoad ? fmtPct(load1.cpuPercent ?? 0) : '—' }),
       h('td', { class: 'num', text: hasLoad ? fmtNum(load1.load1 ?? 0) : '—' }),
@@ -88,6 +89,7 @@ export function mount(root, ctx) {
       admin ? h('td', { class: 'row-actions' }, agentActions(a, ctx, () => refresh.trigger())) : null);
   }
 
+  let serverVersion = '';
   const refresh = coalesce(load, 1000);
   load().catch(reportError);
   const timer = setInterval(refresh.trigger, 15000); // heartbeats carry load but send no event
