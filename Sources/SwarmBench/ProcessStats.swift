@@ -24,9 +24,19 @@ public enum ProcessCPU {
 /// Resident memory of a process.
 public enum ProcessMemory {
     /// VmRSS from /proc/PID/status, in bytes; 0 when it cannot be read.
-    public static func residentBytes(pid: Int32) -> Int {
+    public static func residentBytes(pid: Int32) -> Int { statusBytes("VmRSS:", pid: pid) }
+
+    /// VmHWM (the peak of VmRSS since the process started or ``resetPeak()``), in bytes.
+    public static func peakBytes(pid: Int32) -> Int { statusBytes("VmHWM:", pid: pid) }
+
+    /// Starts this process's VmHWM afresh (/proc/self/clear_refs), so a phase's own peak can be read.
+    public static func resetPeak() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    private static func statusBytes(_ field: String, pid: Int32) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) })
         else { return 0 }
         let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
         return kib * 1024

@@ -116,8 +116,8 @@ public struct ReportBench: Sendable {
                 generatedBy: "bench"
             )
             let readSeconds = try await readLikeAReport(request, store: store, now: now)
-            PeakMemory.reset()
-            let before = PeakMemory.residentBytes()
+            ProcessMemory.resetPeak()
+            let before = ProcessMemory.residentBytes(pid: getpid())
             let start = clock.now
             let report = try await ReportBuilder.build(request, store: store, now: now)
             let built = clock.now
@@ -131,7 +131,7 @@ public struct ReportBench: Sendable {
                     renderSeconds: (drawn - built).seconds,
                     pages: pdf.pages,
                     bytes: pdf.data.count,
-                    peakBytes: PeakMemory.peakBytes(),
+                    peakBytes: ProcessMemory.peakBytes(pid: getpid()),
                     beforeBytes: before
                 )
             )
@@ -156,24 +156,5 @@ public struct ReportBench: Sendable {
             )
         }
         return (clock.now - start).seconds
-    }
-}
-
-/// This process's resident memory and its peak (VmRSS, VmHWM), with the peak reset through
-/// /proc/self/clear_refs so a phase's own peak can be read.
-enum PeakMemory {
-    static func reset() {
-        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-    }
-
-    static func residentBytes() -> Int { field("VmRSS:") }
-    static func peakBytes() -> Int { field("VmHWM:") }
-
-    private static func field(_ name: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) })
-        else { return 0 }
-        return (line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0)
-            * 1024
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SwarmCore
 import Synchronization
 
 /// One JSON object a line on standard error, for log shippers (journald's JSON, Loki, Elastic):
@@ -26,7 +27,7 @@ struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var object: [String: Any] = [
-            "ts": Self.timestamp(), "level": event.level.rawValue, "label": label, "source": event.source,
+            "ts": Timestamp.now().iso8601, "level": event.level.rawValue, "label": label, "source": event.source,
             "message": event.message.description,
         ]
         if !merged.isEmpty { object["metadata"] = merged.mapValues(\.description) }
@@ -39,23 +40,5 @@ struct JSONLogHandler: LogHandler {
         else { return }
         line.append(0x0A)
         Self.output.withLock { _ in FileHandle.standardError.write(line) }
-    }
-
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            parts.tm_year + 1900,
-            parts.tm_mon + 1,
-            parts.tm_mday,
-            parts.tm_hour,
-            parts.tm_min,
-            parts.tm_sec,
-            now.tv_nsec / 1_000_000
-        )
     }
 }

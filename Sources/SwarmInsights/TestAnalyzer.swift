@@ -32,8 +32,9 @@ public enum TestAnalyzer {
         try await analyze(test, tests: try await store.tests(), store: store, now: now, options: options)
     }
 
-    /// `tests`: the store's tests, for the context (traceroutes, system tests) of each agent.
-    static func analyze(
+    /// `tests`: the store's tests, for the context (traceroutes, system tests) of each agent;
+    /// for callers that analyse many tests from one read of the list.
+    public static func analyze(
         _ test: TestRecord,
         tests: [TestRecord],
         store: any Store,

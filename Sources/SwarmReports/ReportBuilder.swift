@@ -60,6 +60,7 @@ public enum ReportBuilder {
         progress("judging the end of the period (\(sections.count) test(s))")
         let analysed = try await analyse(
             sections.compactMap { s in tests.first { $0.id == s.id } },
+            all: all,
             request,
             store,
             options
@@ -98,6 +99,7 @@ public enum ReportBuilder {
                 + (incident.clearedAt.map { String(Format.time($0).dropFirst(11)) } ?? "open")
             findings += try await self.findings(
                 test,
+                all: all,
                 request: request,
                 store: store,
                 options: options,
@@ -107,7 +109,7 @@ public enum ReportBuilder {
                 agent: agent.description
             ).findings
         }
-        let devices = try await SectionReader.devices(request, tests: tests, plan: plan, store: store)
+        let devices = try await SectionReader.devices(request, tests: tests, all: all, plan: plan, store: store)
         let health =
             sections.isEmpty
             ? nil
@@ -142,7 +144,10 @@ public enum ReportBuilder {
         switch scope {
         case .test(let id):
             guard let test = all.first(where: { $0.id == id }) else {
-                throw ReportError("there is no test \(id): list tests with 'streamswarm tests list'")
+                throw ReportError(
+                    "there is no test \(id): list tests with 'streamswarm tests list'",
+                    unknownScope: true
+                )
             }
             return (
                 [test], "test \(id) '\(test.spec.name)' (\(test.spec.probes.first?.rawValue ?? "?") to \(target(test)))"
@@ -150,7 +155,10 @@ public enum ReportBuilder {
         case .agent(let name):
             let tests = all.filter { $0.agents.contains(name) }
             guard try await store.agent(name) != nil || !tests.isEmpty else {
-                throw ReportError("there is no agent \(name): list agents with 'streamswarm agents list'")
+                throw ReportError(
+                    "there is no agent \(name): list agents with 'streamswarm agents list'",
+                    unknownScope: true
+                )
             }
             return (tests, "agent \(name) (\(tests.count) test(s))")
         case .swarm:
@@ -218,6 +226,7 @@ public enum ReportBuilder {
     /// The findings of `tests`, `analysisConcurrency` at a time.
     static func analyse(
         _ tests: [TestRecord],
+        all: [TestRecord],
         _ request: ReportRequest,
         _ store: any Store,
         _ options: Options
@@ -227,13 +236,15 @@ public enum ReportBuilder {
             var results: [TestID: Analysed] = [:]
             for _ in 0..<max(1, options.analysisConcurrency) {
                 guard let test = pending.next() else { break }
-                group.addTask { (test.id, try await findings(test, request: request, store: store, options: options)) }
+                group.addTask {
+                    (test.id, try await findings(test, all: all, request: request, store: store, options: options))
+                }
             }
             while let (id, result) = try await group.next() {
                 results[id] = result
                 if let test = pending.next() {
                     group.addTask {
-                        (test.id, try await findings(test, request: request, store: store, options: options))
+                        (test.id, try await findings(test, all: all, request: request, store: store, options: options))
                     }
                 }
             }
@@ -249,6 +260,7 @@ public enum ReportBuilder {
 
     static func findings(
         _ test: TestRecord,
+        all: [TestRecord],
         request: ReportRequest,
         store: any Store,
         options: Options,
@@ -263,7 +275,7 @@ public enum ReportBuilder {
         analyzer.forecastHours = 0
         analyzer.rowLimit = options.analysisRowLimit
         let now = end ?? request.period.to
-        let analysis = try await TestAnalyzer.analyze(test, store: store, now: now, options: analyzer)
+        let analysis = try await TestAnalyzer.analyze(test, tests: all, store: store, now: now, options: analyzer)
         var agents = analysis.agents
         if case .agent(let name) = request.scope { agents = agents.filter { $0.agent == name.description } }
         if let only { agents = agents.filter { $0.agent == only } }

@@ -1,3 +1,4 @@
+import Foundation
 // why: a request names SwarmCore's test ids, agent names and times, and SwarmStore's time range.
 public import SwarmCore
 public import SwarmStore
@@ -16,6 +17,12 @@ public struct ReportRequest: Sendable, Hashable {
         self.generatedBy = generatedBy
     }
 
+    /// `streamswarm-SCOPE-FROM-TO.pdf` (UTC days), as the API and the scheduled mails name it.
+    public var filename: String {
+        let scope = scope.description.replacingOccurrences(of: ":", with: "-")
+        return "streamswarm-\(scope)-\(Format.day(period.from))-\(Format.day(period.to)).pdf"
+    }
+
     /// Refuses periods a report cannot cover: empty, reversed, or longer than a year.
     public func validate() throws(ReportError) {
         guard period.to > period.from else {
@@ -31,5 +38,10 @@ public struct ReportRequest: Sendable, Hashable {
 
 public struct ReportError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// The scope names a test or agent that does not exist (the API's 404), not a bad request.
+    public var isUnknownScope: Bool
+    public init(_ description: String, unknownScope: Bool = false) {
+        self.description = description
+        self.isUnknownScope = unknownScope
+    }
 }

@@ -87,7 +87,10 @@ public struct ReportScheduler: Sendable {
     ) async -> Outcome {
         let name = schedule.spec.name
         guard let channel = channels.first(where: { $0.spec.name == schedule.spec.channel })?.spec else {
-            return .failed(schedule: name, reason: "channel \(schedule.spec.channel) no longer exists")
+            return .failed(
+                schedule: name,
+                reason: "channel \(schedule.spec.channel) no longer exists: add it again or delete the schedule"
+            )
         }
         let request = ReportRequest(
             scope: schedule.spec.scope,
@@ -103,14 +106,13 @@ public struct ReportScheduler: Sendable {
         } catch {
             return .failed(schedule: name, reason: "the report could not be made: \(error)")
         }
-        let day = String(period.from.iso8601.prefix(10))
-        let file = "streamswarm-\(schedule.spec.scope.description.replacingOccurrences(of: ":", with: "-"))-\(day).pdf"
+        let day = Format.day(period.from)
         do {
             try await options.mailer.send(
                 via: channel,
                 subject: "[StreamSwarm] \(schedule.spec.cadence.rawValue) report: \(report.title), \(day)",
                 text: Self.summary(report, schedule: name),
-                attachments: [.init(filename: file, contentType: "application/pdf", data: pdf)],
+                attachments: [.init(filename: request.filename, contentType: "application/pdf", data: pdf)],
                 at: now
             )
         } catch {

@@ -109,7 +109,7 @@ enum SectionReader {
                 start: start,
                 count: group.map(\.count).reduce(0, +),
                 okCount: group.map(\.okCount).reduce(0, +),
-                avg: d(weighted(group, \.avg)),
+                avg: d(weighted(group, \.avg, by: \.okCount)),
                 p50: d(mixture.quantile(0.5)),
                 p90: d(mixture.quantile(0.9)),
                 p99: d(mixture.quantile(0.99)),
@@ -120,10 +120,11 @@ enum SectionReader {
         }
     }
 
-    static func weighted(
-        _ rows: [SeriesBucket],
-        _ value: KeyPath<SeriesBucket, Double?>,
-        by weight: KeyPath<SeriesBucket, Int> = \.okCount
+    /// The mean of `value` weighted by `weight` (store buckets or chart buckets alike).
+    static func weighted<Row>(
+        _ rows: [Row],
+        _ value: KeyPath<Row, Double?>,
+        by weight: KeyPath<Row, Int>
     ) -> Double? {
         let pairs = rows.compactMap { row in row[keyPath: value].map { ($0, Double(row[keyPath: weight])) } }
         guard !pairs.isEmpty else { return nil }
@@ -133,7 +134,7 @@ enum SectionReader {
     }
 
     /// The key figures of a test over the period (every agent): availability, the headline's
-    /// percentiles (count-weighted means of the buckets' percentiles) or mean, loss and jitter.
+    /// p50/p95/p99 (the mixture of the fine buckets), loss and jitter.
     static func figures(_ buckets: [Report.Bucket], rows: [SeriesBucket], kind: ProbeKind) -> [Report.Figure] {
         let unit = Headline.unit(of: kind)
         let runs = buckets.map(\.count).reduce(0, +)
@@ -141,16 +142,6 @@ enum SectionReader {
         var figures: [Report.Figure] = [.init(name: "runs", value: "\(runs)")]
         if runs > 0 {
             figures.append(.init(name: "availability", value: Format.percent(100 * Double(ok) / Double(runs))))
-        }
-        func mean(
-            _ value: KeyPath<Report.Bucket, Double?>,
-            by weight: KeyPath<Report.Bucket, Int> = \.okCount
-        )
-            -> Double?
-        {
-            let pairs = buckets.compactMap { b in b[keyPath: value].map { ($0, Double(b[keyPath: weight])) } }
-            let total = pairs.map(\.1).reduce(0, +)
-            return total > 0 ? pairs.map { $0.0 * $0.1 }.reduce(0, +) / total : nil
         }
         let name = figureName(kind)
         let all = mixture(rows)
@@ -165,10 +156,10 @@ enum SectionReader {
         if kind == .bandwidth, let low = buckets.compactMap(\.min).min() {
             figures.append(.init(name: "throughput lowest", value: Format.value(low, unit)))
         }
-        if let loss = mean(\.lossPercent, by: \.count) {
+        if let loss = weighted(buckets, \.lossPercent, by: \.count) {
             figures.append(.init(name: "loss", value: Format.percent(loss)))
         }
-        if let jitter = weighted(rows, \.jitterMicros) {
+        if let jitter = weighted(rows, \.jitterMicros, by: \.okCount) {
             figures.append(.init(name: "jitter", value: Format.value(jitter / 1000, "ms")))
         }
         return figures
@@ -221,12 +212,12 @@ enum SectionReader {
     static func devices(
         _ request: ReportRequest,
         tests: [TestRecord],
+        all: [TestRecord],
         plan: ReportBuilder.Plan,
         store: any Store
     ) async throws -> [Report.DeviceSeries] {
         let (bucket, resolution) = (plan.chartBucket, plan.resolution)
         let agents = Set(tests.flatMap(\.agents))
-        let all = try await store.tests()
         var series: [Report.DeviceSeries] = []
         for device in try await store.devices().sorted(by: { $0.name < $1.name }) {
             guard let id = device.testID, let test = all.first(where: { $0.id == id }) else { continue }

@@ -60,28 +60,24 @@ struct ReportRoutes {
             do { report = try await ReportBuilder.build(reportRequest, store: store, now: now) } catch let error
                 as ReportError
             {
-                throw error.description.hasPrefix("there is no")
+                throw error.isUnknownScope
                     ? GatewayError.notFound(error.description)
                     : GatewayError.badRequest(error.description)
             }
             // cairo's drawing is CPU work: off the request's task.
             let pdf = try await Task.detached { try ReportRenderer.pdf(report) }.value
             context.logger.info("report \(scope) \(period.from)–\(period.to) for \(who): \(pdf.count) bytes")
-            let name =
-                "streamswarm-\(scope.description.replacingOccurrences(of: ":", with: "-"))-\(Self.day(period.from))-\(Self.day(period.to)).pdf"
             return Response(
                 status: .ok,
                 headers: [
                     .contentType: "application/pdf",
-                    .contentDisposition: "attachment; filename=\"\(name)\"",
+                    .contentDisposition: "attachment; filename=\"\(reportRequest.filename)\"",
                     .cacheControl: "no-store",
                 ],
                 body: .init(byteBuffer: ByteBuffer(bytes: pdf))
             )
         }
     }
-
-    static func day(_ t: Timestamp) -> String { String(t.iso8601.prefix(10)) }
 
     // MARK: - Schedules
 
