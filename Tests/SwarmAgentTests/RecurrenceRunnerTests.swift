@@ -37,7 +37,8 @@ import Testing
     // set the runner up before the first occurrence; assertions are on alignment to the
     // occurrences, which is what recurrence promises, not on gaps between runs. Under the full
     // parallel suite the cooperative pool can be starved for a second or more, so a run may miss
-    // an occurrence; the tests ask for a few, never all.
+    // an occurrence; the tests ask for a few, never all, and watch about twice as many as they
+    // ask for (with 4.5 s for 3 occurrences the full suite failed them twice in six runs).
 
     @Test("a one-off run with continue recurrence runs again at each occurrence")
     func continueOneOff() async throws {
@@ -50,7 +51,7 @@ import Testing
         let start = Timestamp.now() + .seconds(1)
         spec.schedule.start = start
         spec.recurrence = .init(mode: .continue, interval: .seconds(1))
-        let times = try await run(spec, for: .milliseconds(4500))
+        let times = try await run(spec, for: .milliseconds(8500))
         let occurrences = times.map { ($0 - start).nanoseconds / 1_000_000_000 }
         #expect(Set(occurrences).count >= 3, "runs at \(times)")
         #expect(occurrences.count == Set(occurrences).count, "one run per occurrence: \(occurrences)")
@@ -85,7 +86,7 @@ import Testing
             )
         )
         spec.recurrence = .init(mode: .continue, interval: .seconds(1))
-        let times = try await run(spec, for: .milliseconds(5800))
+        let times = try await run(spec, for: .milliseconds(9800))
         let offsets = times.map { (($0 - start).nanoseconds % 1_000_000_000) }
         #expect(times.allSatisfy { $0 >= start }, "nothing before the start")
         #expect(offsets.allSatisfy { $0 < 500_000_000 }, "offsets into each second: \(offsets)")
